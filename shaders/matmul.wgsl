@@ -1,0 +1,184 @@
+// matmul.wgsl: out = act(op(A)·op(B) + bias), optional z = op(A)·op(B) + bias.
+// Shapes (row-major, element offsets into each buffer come in the uniform):
+//   op(A): [M, K]; A stored [M, K], or [K, M] when trans_a = 1
+//   op(B): [K, N]; B stored [K, N], or [N, K] when trans_b = 1
+//   bias: [N]; out, z: [M, N]
+// Bindings: 0 uniform Params; 1 A (read, vec4 view); 2 B (read, vec4 view); 3 bias (read);
+//   4 out (read_write); 5 z (read_write).
+// Tiling: a workgroup of 16×16 invocations computes a 64×64 tile of out, each invocation a
+// 4×4 block held in registers; K advances 16 at a time through workgroup-shared tiles. Loads
+// are one vec4 per invocation per operand when the contiguous dimension and the offset are
+// multiples of 4, else four bounds-checked scalar loads, so every shape is correct.
+// Dispatch: (ceil(N / 64), ceil(M / 64), 1).
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    trans_a: u32,
+    trans_b: u32,
+    a_off: u32,
+    b_off: u32,
+    bias_off: u32,
+    out_off: u32,
+    z_off: u32,
+    flags: u32,      // bit 0: add bias; bit 1: write z
+    act: u32,
+    alpha: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> z: array<f32>;
+
+const TILE_M: u32 = 64u;
+const TILE_N: u32 = 64u;
+const TILE_K: u32 = 16u;
+
+// tile_a[kk * TILE_M + i] = op(A)[row0 + i, k0 + kk]; tile_b[kk * TILE_N + j] = op(B)[k0 + kk, col0 + j]
+var<workgroup> tile_a: array<f32, 1024>;
+var<workgroup> tile_b: array<f32, 1024>;
+
+fn load_a(e: u32) -> f32 {
+    return a[e >> 2u][e & 3u];
+}
+
+fn load_b(e: u32) -> f32 {
+    return b[e >> 2u][e & 3u];
+}
+
+// Four consecutive elements of A starting at e; `count` of them are in bounds.
+fn load_a4(e: u32, count: u32, aligned: bool) -> vec4<f32> {
+    if (aligned && count >= 4u) {
+        return a[e >> 2u];
+    }
+    var v = vec4<f32>(0.0);
+    for (var q = 0u; q < min(count, 4u); q++) {
+        v[q] = load_a(e + q);
+    }
+    return v;
+}
+
+fn load_b4(e: u32, count: u32, aligned: bool) -> vec4<f32> {
+    if (aligned && count >= 4u) {
+        return b[e >> 2u];
+    }
+    var v = vec4<f32>(0.0);
+    for (var q = 0u; q < min(count, 4u); q++) {
+        v[q] = load_b(e + q);
+    }
+    return v;
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let row0 = wid.y * TILE_M;
+    let col0 = wid.x * TILE_N;
+    let t = lid.y * 16u + lid.x;
+    // vec4 loads need the offset and the stride of the contiguous dimension to be multiples of 4.
+    let a_aligned = select((p.a_off | p.k) & 3u, (p.a_off | p.m) & 3u, p.trans_a == 1u) == 0u;
+    let b_aligned = select((p.b_off | p.n) & 3u, (p.b_off | p.k) & 3u, p.trans_b == 1u) == 0u;
+
+    var acc: array<vec4<f32>, 4>;
+    for (var r = 0u; r < 4u; r++) {
+        acc[r] = vec4<f32>(0.0);
+    }
+
+    for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
+        // A tile: 64 rows × 16 k, one vec4 per invocation along A's contiguous dimension.
+        if (p.trans_a == 0u) {
+            let i = t / 4u;
+            let kk = (t % 4u) * 4u;
+            let gi = row0 + i;
+            let gk = k0 + kk;
+            var v = vec4<f32>(0.0);
+            if (gi < p.m && gk < p.k) {
+                v = load_a4(p.a_off + gi * p.k + gk, p.k - gk, a_aligned);
+            }
+            for (var q = 0u; q < 4u; q++) {
+                tile_a[(kk + q) * TILE_M + i] = v[q];
+            }
+        } else {
+            let kk = t / 16u;
+            let i = (t % 16u) * 4u;
+            let gk = k0 + kk;
+            let gi = row0 + i;
+            var v = vec4<f32>(0.0);
+            if (gk < p.k && gi < p.m) {
+                v = load_a4(p.a_off + gk * p.m + gi, p.m - gi, a_aligned);
+            }
+            for (var q = 0u; q < 4u; q++) {
+                tile_a[kk * TILE_M + i + q] = v[q];
+            }
+        }
+        // B tile: 16 k × 64 columns.
+        if (p.trans_b == 0u) {
+            let kk = t / 16u;
+            let j = (t % 16u) * 4u;
+            let gk = k0 + kk;
+            let gj = col0 + j;
+            var v = vec4<f32>(0.0);
+            if (gk < p.k && gj < p.n) {
+                v = load_b4(p.b_off + gk * p.n + gj, p.n - gj, b_aligned);
+            }
+            for (var q = 0u; q < 4u; q++) {
+                tile_b[kk * TILE_N + j + q] = v[q];
+            }
+        } else {
+            let j = t / 4u;
+            let kk = (t % 4u) * 4u;
+            let gj = col0 + j;
+            let gk = k0 + kk;
+            var v = vec4<f32>(0.0);
+            if (gj < p.n && gk < p.k) {
+                v = load_b4(p.b_off + gj * p.k + gk, p.k - gk, b_aligned);
+            }
+            for (var q = 0u; q < 4u; q++) {
+                tile_b[(kk + q) * TILE_N + j] = v[q];
+            }
+        }
+        workgroupBarrier();
+
+        for (var kk = 0u; kk < TILE_K; kk++) {
+            let ab = kk * TILE_M + lid.y * 4u;
+            let bb = kk * TILE_N + lid.x * 4u;
+            let av = vec4<f32>(tile_a[ab], tile_a[ab + 1u], tile_a[ab + 2u], tile_a[ab + 3u]);
+            let bv = vec4<f32>(tile_b[bb], tile_b[bb + 1u], tile_b[bb + 2u], tile_b[bb + 3u]);
+            acc[0] += av.x * bv;
+            acc[1] += av.y * bv;
+            acc[2] += av.z * bv;
+            acc[3] += av.w * bv;
+        }
+        workgroupBarrier();
+    }
+
+    // Epilogue: bias, keep z, activation.
+    let has_bias = (p.flags & 1u) != 0u;
+    let write_z = (p.flags & 2u) != 0u;
+    for (var r = 0u; r < 4u; r++) {
+        let gi = row0 + lid.y * 4u + r;
+        if (gi >= p.m) {
+            break;
+        }
+        for (var c = 0u; c < 4u; c++) {
+            let gj = col0 + lid.x * 4u + c;
+            if (gj < p.n) {
+                var v = acc[r][c];
+                if (has_bias) {
+                    v += bias[p.bias_off + gj];
+                }
+                let e = gi * p.n + gj;
+                if (write_z) {
+                    z[p.z_off + e] = v;
+                }
+                out[p.out_off + e] = activate(p.act, p.alpha, v);
+            }
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The CPU backend on ndarray: the readable reference every GPU kernel is checked against,
+//! and an honest baseline. Matrix products go through ndarray's `general_mat_mul` (the
+//! matrixmultiply crate, threaded); everything else is plain loops over the scalar formulas
+//! of `crate::nn`.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+
+use super::ops::{check_activation_backward, distinct_storages, metric_slot};
+use super::{Backend, BackendKind, Counters, LossOp, MatmulOp, MetricsOp, Tensor, check_gather, check_optimizer_step};
+use crate::nn::{Accuracy, Activation, Optimizer};
+use crate::{Error, Result};
+
+/// The ndarray CPU backend.
+///
+/// ```
+/// use wgtrain::backend::{Backend, CpuBackend};
+/// let mut cpu = CpuBackend::new();
+/// let t = cpu.upload(1, 3, &[1.0, 2.0, 3.0]).unwrap();
+/// assert_eq!(cpu.read(t).unwrap(), vec![1.0, 2.0, 3.0]);
+/// ```
+#[derive(Default)]
+pub struct CpuBackend {
+    storages: Vec<Option<Vec<f32>>>,
+    counters: Counters,
+}
+
+impl CpuBackend {
+    /// A new CPU backend.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn storage(&self, t: &Tensor) -> Result<&Vec<f32>> {
+        self.storages
+            .get(t.storage as usize)
+            .and_then(Option::as_ref)
+            .ok_or(Error::UnknownTensor(t.storage))
+    }
+
+    fn slice(&self, t: &Tensor) -> Result<&[f32]> {
+        Ok(&self.storage(t)?[t.offset..t.offset + t.len()])
+    }
+
+    /// Takes an output storage out of the table so inputs can be borrowed while it is written.
+    fn take(&mut self, t: &Tensor) -> Result<Vec<f32>> {
+        self.storages
+            .get_mut(t.storage as usize)
+            .and_then(Option::take)
+            .ok_or(Error::UnknownTensor(t.storage))
+    }
+
+    fn put(&mut self, t: &Tensor, v: Vec<f32>) {
+        self.storages[t.storage as usize] = Some(v);
+    }
+
+    /// Runs `f` with the outputs (distinct storages) taken out, then puts them back.
+    fn with_outputs<const N: usize>(
+        &mut self,
+        outs: [Tensor; N],
+        f: impl FnOnce(&Self, [&mut [f32]; N]) -> Result<()>,
+    ) -> Result<()> {
+        let mut taken: Vec<Vec<f32>> = Vec::with_capacity(N);
+        for t in &outs {
+            match self.take(t) {
+                Ok(v) => taken.push(v),
+                Err(e) => {
+                    for (t, v) in outs.iter().zip(taken) {
+                        self.put(t, v);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let mut iter = taken.iter_mut().zip(&outs);
+        let slices: [&mut [f32]; N] = std::array::from_fn(|_| {
+            let (v, t) = iter.next().expect("one storage per output");
+            &mut v[t.offset..t.offset + t.len()]
+        });
+        let result = f(self, slices);
+        for (t, v) in outs.iter().zip(taken) {
+            self.put(t, v);
+        }
+        self.counters.dispatches += 1;
+        result
+    }
+
+    fn view<'a>(&'a self, t: &Tensor, trans: bool) -> Result<ArrayView2<'a, f32>> {
+        let v = ArrayView2::from_shape((t.rows, t.cols), self.slice(t)?).expect("tensor views are in bounds");
+        Ok(if trans { v.reversed_axes() } else { v })
+    }
+}
+
+impl Backend for CpuBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Cpu
+    }
+
+    fn name(&self) -> String {
+        "cpu (ndarray)".to_string()
+    }
+
+    fn zeros(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
+        let len = rows.checked_mul(cols).ok_or(Error::Shape {
+            op: "zeros",
+            detail: format!("[{rows}, {cols}] overflows the address space"),
+        })?;
+        let storage = u32::try_from(self.storages.len()).expect("fewer than 2^32 tensors");
+        self.storages.push(Some(vec![0.0; len]));
+        self.counters.buffer_allocations += 1;
+        Ok(Tensor {
+            storage,
+            offset: 0,
+            rows,
+            cols,
+        })
+    }
+
+    fn write(&mut self, dst: Tensor, data: &[f32]) -> Result<()> {
+        check_len("write", &dst, data.len())?;
+        self.with_outputs([dst], |_, [out]| {
+            out.copy_from_slice(data);
+            Ok(())
+        })
+    }
+
+    fn write_u32(&mut self, dst: Tensor, data: &[u32]) -> Result<()> {
+        check_len("write_u32", &dst, data.len())?;
+        self.with_outputs([dst], |_, [out]| {
+            for (o, &d) in out.iter_mut().zip(data) {
+                *o = f32::from_bits(d);
+            }
+            Ok(())
+        })
+    }
+
+    fn read(&mut self, src: Tensor) -> Result<Vec<f32>> {
+        self.counters.readbacks += 1;
+        Ok(self.slice(&src)?.to_vec())
+    }
+
+    fn free(&mut self, t: Tensor) {
+        if let Some(slot) = self.storages.get_mut(t.storage as usize) {
+            *slot = None;
+        }
+    }
+
+    fn fill(&mut self, dst: Tensor, value: f32) -> Result<()> {
+        self.with_outputs([dst], |_, [out]| {
+            out.fill(value);
+            Ok(())
+        })
+    }
+
+    fn copy(&mut self, src: Tensor, dst: Tensor) -> Result<()> {
+        check_len("copy", &dst, src.len())?;
+        distinct_storages("copy", &[src, dst])?;
+        self.with_outputs([dst], |me, [out]| {
+            out.copy_from_slice(me.slice(&src)?);
+            Ok(())
+        })
+    }
+
+    fn matmul(&mut self, op: &MatmulOp) -> Result<()> {
+        let (m, _, n) = op.dims()?;
+        let z = op.z.unwrap_or(op.out);
+        let outs = [op.out, z];
+        let run = |me: &Self, out: &mut [f32], mut z_out: Option<&mut [f32]>| -> Result<()> {
+            let a = me.view(&op.a, op.trans_a)?;
+            let b = me.view(&op.b, op.trans_b)?;
+            let mut c = ArrayViewMut2::from_shape((m, n).strides((n, 1)), &mut *out).expect("out fits");
+            general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+            let bias = op.bias.map(|b| me.slice(&b)).transpose()?;
+            for i in 0..m {
+                for j in 0..n {
+                    let v = out[i * n + j] + bias.map_or(0.0, |b| b[j]);
+                    if let Some(z) = z_out.as_deref_mut() {
+                        z[i * n + j] = v;
+                    }
+                    out[i * n + j] = op.activation.apply(v);
+                }
+            }
+            Ok(())
+        };
+        if op.z.is_some() {
+            self.with_outputs(outs, |me, [out, z]| run(me, out, Some(z)))
+        } else {
+            self.with_outputs([op.out], |me, [out]| run(me, out, None))
+        }
+    }
+
+    fn activation_backward(
+        &mut self,
+        dy: Tensor,
+        z: Tensor,
+        activation: Activation,
+        dz: Option<Tensor>,
+        db: Option<Tensor>,
+    ) -> Result<()> {
+        check_activation_backward(&dy, &z, activation, dz.as_ref(), db.as_ref())?;
+        let cols = dy.cols;
+        let delta = |me: &Self, dz_out: Option<&mut [f32]>, db_out: Option<&mut [f32]>| -> Result<()> {
+            let dy = me.slice(&dy)?;
+            let mut dz_local = Vec::new();
+            let dz_vals: &[f32] = match dz_out {
+                Some(out) => {
+                    let zs = me.slice(&z)?;
+                    for ((o, &g), &zv) in out.iter_mut().zip(dy).zip(zs) {
+                        *o = g * activation.derivative(zv);
+                    }
+                    dz_local.extend_from_slice(out);
+                    &dz_local
+                }
+                None => dy,
+            };
+            if let Some(db) = db_out {
+                db.fill(0.0);
+                for row in dz_vals.chunks(cols.max(1)) {
+                    for (d, &v) in db.iter_mut().zip(row) {
+                        *d += v;
+                    }
+                }
+            }
+            Ok(())
+        };
+        match (dz, db) {
+            (Some(dz), Some(db)) => self.with_outputs([dz, db], |me, [a, b]| delta(me, Some(a), Some(b))),
+            (Some(dz), None) => self.with_outputs([dz], |me, [a]| delta(me, Some(a), None)),
+            (None, Some(db)) => self.with_outputs([db], |me, [b]| delta(me, None, Some(b))),
+            (None, None) => Ok(()),
+        }
+    }
+
+    fn softmax(&mut self, z: Tensor, out: Tensor) -> Result<()> {
+        super::ops::expect_shape("softmax", "out", &out, z.rows, z.cols)?;
+        distinct_storages("softmax", &[z, out])?;
+        self.with_outputs([out], |me, [out]| {
+            let zs = me.slice(&z)?;
+            for (zr, or) in zs.chunks(z.cols.max(1)).zip(out.chunks_mut(z.cols.max(1))) {
+                let max = zr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0.0;
+                for (o, &v) in or.iter_mut().zip(zr) {
+                    *o = (v - max).exp();
+                    sum += *o;
+                }
+                for o in or.iter_mut() {
+                    *o /= sum;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn loss(&mut self, op: &LossOp) -> Result<()> {
+        op.check()?;
+        let (b, c) = (op.pred.rows, op.pred.cols);
+        let tc = op.target.cols;
+        let scale = 1.0 / b as f32;
+        let run = |me: &Self, row_loss: &mut [f32], mut grad: Option<&mut [f32]>| -> Result<()> {
+            let pred = me.slice(&op.pred)?;
+            let target = me.slice(&op.target)?;
+            let weights = op.weights.map(|w| me.slice(&w)).transpose()?;
+            let mut g = vec![0.0; c];
+            for i in 0..b {
+                let w = weights.map_or(1.0, |w| w[i]);
+                let l = op
+                    .loss
+                    .row(&pred[i * c..(i + 1) * c], &target[i * tc..(i + 1) * tc], &mut g);
+                row_loss[i] = w * l;
+                if let Some(grad) = grad.as_deref_mut() {
+                    for j in 0..c {
+                        grad[i * c + j] = g[j] * w * scale;
+                    }
+                }
+            }
+            Ok(())
+        };
+        match op.grad {
+            Some(grad) => self.with_outputs([op.row_loss, grad], |me, [rl, g]| run(me, rl, Some(g))),
+            None => self.with_outputs([op.row_loss], |me, [rl]| run(me, rl, None)),
+        }
+    }
+
+    fn accumulate_metrics(&mut self, op: &MetricsOp) -> Result<()> {
+        op.check()?;
+        let (b, c) = (op.pred.rows, op.pred.cols);
+        self.with_outputs([op.acc], |me, [acc]| {
+            let pred = me.slice(&op.pred)?;
+            let target = me.slice(&op.target)?;
+            let row_loss = me.slice(&op.row_loss)?;
+            let mut sums = [0.0f64; metric_slot::COUNT];
+            for i in 0..b {
+                let p = &pred[i * c..(i + 1) * c];
+                let l = row_loss[i];
+                sums[metric_slot::LOSS_SUM] += f64::from(l);
+                sums[metric_slot::SAMPLES] += 1.0;
+                sums[metric_slot::NON_FINITE] += f64::from(u8::from(!l.is_finite()));
+                if op.accuracy == Some(Accuracy::SparseCategorical) {
+                    sums[metric_slot::CORRECT] += f64::from(u8::from(argmax(p) as f32 == target[i].round()));
+                    continue;
+                }
+                let t = &target[i * c..(i + 1) * c];
+                sums[metric_slot::VALUES] += c as f64;
+                for j in 0..c {
+                    let d = p[j] - t[j];
+                    sums[metric_slot::ABS_ERR] += f64::from(d.abs());
+                    sums[metric_slot::SQ_ERR] += f64::from(d * d);
+                }
+                match op.accuracy {
+                    Some(Accuracy::Binary { threshold }) => {
+                        let mut hits = 0.0;
+                        for j in 0..c {
+                            let (pp, tp) = (p[j] > threshold, t[j] > 0.5);
+                            hits += f64::from(u8::from(f32::from(u8::from(pp)) == t[j]));
+                            sums[metric_slot::TRUE_POS] += f64::from(u8::from(pp && tp));
+                            sums[metric_slot::FALSE_POS] += f64::from(u8::from(pp && !tp));
+                            sums[metric_slot::FALSE_NEG] += f64::from(u8::from(!pp && tp));
+                        }
+                        sums[metric_slot::CORRECT] += hits / c as f64;
+                    }
+                    Some(Accuracy::Categorical) => {
+                        sums[metric_slot::CORRECT] += f64::from(u8::from(argmax(p) == argmax(t)));
+                    }
+                    _ => {}
+                }
+            }
+            for (a, s) in acc.iter_mut().zip(sums) {
+                *a += s as f32;
+            }
+            Ok(())
+        })
+    }
+
+    fn optimizer_step(
+        &mut self,
+        optimizer: &Optimizer,
+        step: u64,
+        param: Tensor,
+        grad: Tensor,
+        slots: &[Tensor],
+    ) -> Result<()> {
+        check_optimizer_step(optimizer, step, &param, &grad, slots)?;
+        let g = self.slice(&grad)?.to_vec();
+        let mut p = self.take(&param)?;
+        let mut states = Vec::new();
+        for s in slots {
+            match self.take(s) {
+                Ok(v) => states.push(v),
+                Err(e) => {
+                    for (s, v) in slots.iter().zip(states) {
+                        self.put(s, v);
+                    }
+                    self.put(&param, p);
+                    return Err(e);
+                }
+            }
+        }
+        {
+            let mut views: Vec<&mut [f32]> = states
+                .iter_mut()
+                .zip(slots)
+                .map(|(v, s)| &mut v[s.offset..s.offset + s.len()])
+                .collect();
+            optimizer.update(step, &mut p[param.offset..param.offset + param.len()], &g, &mut views);
+        }
+        self.put(&param, p);
+        for (s, v) in slots.iter().zip(states) {
+            self.put(s, v);
+        }
+        self.counters.dispatches += 1;
+        Ok(())
+    }
+
+    fn gather_rows(&mut self, src: Tensor, indices: Tensor, first: usize, out: Tensor) -> Result<()> {
+        check_gather(&src, &indices, first, &out)?;
+        let cols = src.cols;
+        self.with_outputs([out], |me, [out]| {
+            let s = me.slice(&src)?;
+            let idx = me.slice(&indices)?;
+            for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {
+                let r = idx[first + i].to_bits() as usize;
+                if r < src.rows {
+                    row.copy_from_slice(&s[r * cols..(r + 1) * cols]);
+                } else {
+                    row.fill(0.0);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn synchronize(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn counters(&self) -> Counters {
+        self.counters
+    }
+}
+
+/// Index of the first largest value.
+fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn check_len(op: &'static str, t: &Tensor, len: usize) -> Result<()> {
+    if t.len() != len {
+        return Err(Error::Shape {
+            op,
+            detail: format!("{len} values given for a tensor of {}", t.len()),
+        });
+    }
+    Ok(())
+}

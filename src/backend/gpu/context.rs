@@ -1,0 +1,319 @@
+//! GPU context: instance, adapter choice and device creation. The device is created with the
+//! adapter's own limits (not wgpu's conservative defaults, whose 128 MiB binding limit would
+//! refuse real data sets), and every wgpu failure — no adapter, refused device, validation
+//! error, out of memory, device lost — becomes a variant of [`crate::Error`].
+
+use std::sync::{Arc, Mutex};
+
+use crate::{Error, Result};
+
+/// Environment variable that picks an adapter: an index from [`list_adapters`] or a
+/// case-insensitive substring of the adapter's name.
+pub const ADAPTER_ENV: &str = "WGTRAIN_ADAPTER";
+
+/// Which adapter to use.
+///
+/// ```
+/// use wgtrain::backend::gpu::AdapterChoice;
+/// assert_eq!(AdapterChoice::parse("1"), AdapterChoice::Index(1));
+/// assert_eq!(AdapterChoice::parse("llvmpipe"), AdapterChoice::Name("llvmpipe".into()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum AdapterChoice {
+    /// The best adapter: discrete over integrated over virtual over CPU (`WGTRAIN_ADAPTER`
+    /// overrides this when set).
+    #[default]
+    Auto,
+    /// The adapter at this index of [`list_adapters`].
+    Index(usize),
+    /// The first adapter whose name contains this text (case-insensitive).
+    Name(String),
+}
+
+impl AdapterChoice {
+    /// Reads a choice as written on a command line or in `WGTRAIN_ADAPTER`.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        match text.parse::<usize>() {
+            Ok(i) => AdapterChoice::Index(i),
+            Err(_) if text.is_empty() || text.eq_ignore_ascii_case("auto") => AdapterChoice::Auto,
+            Err(_) => AdapterChoice::Name(text.to_string()),
+        }
+    }
+
+    /// `Auto` resolved through `WGTRAIN_ADAPTER` when that is set.
+    fn resolved(&self) -> AdapterChoice {
+        self.resolve_with(std::env::var(ADAPTER_ENV).ok().as_deref())
+    }
+
+    /// `Auto` resolved through the given value of `WGTRAIN_ADAPTER` (an explicit choice wins).
+    ///
+    /// ```
+    /// use wgtrain::backend::gpu::AdapterChoice;
+    /// assert_eq!(AdapterChoice::Auto.resolve_with(Some("0")), AdapterChoice::Index(0));
+    /// assert_eq!(AdapterChoice::Index(1).resolve_with(Some("0")), AdapterChoice::Index(1));
+    /// ```
+    pub fn resolve_with(&self, env_value: Option<&str>) -> AdapterChoice {
+        match (self, env_value) {
+            (AdapterChoice::Auto, Some(text)) => AdapterChoice::parse(text),
+            _ => self.clone(),
+        }
+    }
+}
+
+/// What a user needs to know about an adapter to choose one.
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    /// Index in the list.
+    pub index: usize,
+    /// The adapter's name.
+    pub name: String,
+    /// Graphics API (Vulkan, Metal, Dx12 …).
+    pub backend: String,
+    /// Discrete, integrated, virtual, CPU or other.
+    pub device_type: String,
+    /// Driver name and version.
+    pub driver: String,
+    /// Largest storage buffer binding, bytes.
+    pub max_storage_buffer_binding_size: u64,
+    /// Largest buffer, bytes.
+    pub max_buffer_size: u64,
+    /// Most workgroups per dispatch dimension.
+    pub max_compute_workgroups_per_dimension: u32,
+    /// Most invocations per workgroup.
+    pub max_compute_invocations_per_workgroup: u32,
+    /// Workgroup shared memory, bytes.
+    pub max_compute_workgroup_storage_size: u32,
+    /// Storage buffers per shader stage.
+    pub max_storage_buffers_per_shader_stage: u32,
+    /// Optional features that matter to training kernels and are present.
+    pub features: Vec<&'static str>,
+    /// Subgroup size range (min, max).
+    pub subgroup_sizes: (u32, u32),
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "[{}] {} ({}, {}; driver {})",
+            self.index, self.name, self.backend, self.device_type, self.driver
+        )?;
+        writeln!(
+            f,
+            "    limits: storage binding {} MiB, buffer {} MiB, {} workgroups/dim, {} invocations/workgroup, {} KiB shared, {} storage buffers/stage",
+            self.max_storage_buffer_binding_size >> 20,
+            self.max_buffer_size >> 20,
+            self.max_compute_workgroups_per_dimension,
+            self.max_compute_invocations_per_workgroup,
+            self.max_compute_workgroup_storage_size >> 10,
+            self.max_storage_buffers_per_shader_stage
+        )?;
+        write!(
+            f,
+            "    features: {}; subgroup size {}..{}",
+            if self.features.is_empty() {
+                "none of interest".to_string()
+            } else {
+                self.features.join(", ")
+            },
+            self.subgroup_sizes.0,
+            self.subgroup_sizes.1
+        )
+    }
+}
+
+/// The graphics APIs searched: Vulkan, Metal, DX12 (WGPU_BACKEND overrides). OpenGL is left
+/// out: its compute support is partial and probing it prints noise on headless machines.
+fn backends() -> wgpu::Backends {
+    wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY)
+}
+
+fn new_instance() -> wgpu::Instance {
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    descriptor.backends = backends();
+    wgpu::Instance::new(descriptor)
+}
+
+fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterSummary {
+    let info = adapter.get_info();
+    let limits = adapter.limits();
+    let features = adapter.features();
+    let named = [
+        (wgpu::Features::SHADER_F16, "shader-f16"),
+        (wgpu::Features::SUBGROUP, "subgroups"),
+        (wgpu::Features::TIMESTAMP_QUERY, "timestamp-query"),
+        (wgpu::Features::PIPELINE_CACHE, "pipeline-cache"),
+        (wgpu::Features::SHADER_FLOAT32_ATOMIC, "float32-atomics"),
+    ];
+    AdapterSummary {
+        index,
+        name: info.name.clone(),
+        backend: format!("{:?}", info.backend),
+        device_type: format!("{:?}", info.device_type),
+        driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+        max_storage_buffer_binding_size: u64::from(limits.max_storage_buffer_binding_size),
+        max_buffer_size: limits.max_buffer_size,
+        max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+        max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+        max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+        max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
+        features: named
+            .iter()
+            .filter(|(f, _)| features.contains(*f))
+            .map(|(_, n)| *n)
+            .collect(),
+        subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
+    }
+}
+
+fn enumerate(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    pollster::block_on(instance.enumerate_adapters(backends()))
+}
+
+/// Every adapter wgpu can see, with its limits and features.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    enumerate(&new_instance())
+        .iter()
+        .enumerate()
+        .map(|(i, a)| summarize(i, a))
+        .collect()
+}
+
+fn rank(device_type: wgpu::DeviceType) -> u8 {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => 4,
+        wgpu::DeviceType::IntegratedGpu => 3,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 1,
+        wgpu::DeviceType::Cpu => 0,
+    }
+}
+
+/// The first GPU failure reported by wgpu's callbacks, kept until an operation returns it.
+pub(crate) type FaultSlot = Arc<Mutex<Option<Error>>>;
+
+/// An open device on a chosen adapter.
+pub struct GpuContext {
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// The limits the device was created with (the adapter's own).
+    pub limits: wgpu::Limits,
+    /// What the adapter is.
+    pub summary: AdapterSummary,
+    pub(crate) fault: FaultSlot,
+}
+
+impl GpuContext {
+    /// Opens a device on the chosen adapter.
+    pub fn new(choice: &AdapterChoice) -> Result<Self> {
+        Self::with_limits(choice, None)
+    }
+
+    /// Opens a device, optionally with limits lower than the adapter's (for testing how
+    /// wgtrain behaves on a small device).
+    pub fn with_limits(choice: &AdapterChoice, limits: Option<wgpu::Limits>) -> Result<Self> {
+        let instance = new_instance();
+        let adapters = enumerate(&instance);
+        let choice = choice.resolved();
+        let picked = match &choice {
+            AdapterChoice::Auto => adapters
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, a)| (rank(a.get_info().device_type), usize::MAX - i)),
+            AdapterChoice::Index(i) => adapters.get(*i).map(|a| (*i, a)),
+            AdapterChoice::Name(name) => {
+                let needle = name.to_lowercase();
+                adapters
+                    .iter()
+                    .enumerate()
+                    .find(|(_, a)| a.get_info().name.to_lowercase().contains(&needle))
+            }
+        };
+        let Some((index, adapter)) = picked else {
+            let requested = match &choice {
+                AdapterChoice::Auto => String::new(),
+                other => {
+                    let names: Vec<_> = adapters
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| format!("[{i}] {}", a.get_info().name))
+                        .collect();
+                    format!(
+                        " matching {other:?} (adapters present: {})",
+                        if names.is_empty() {
+                            "none".into()
+                        } else {
+                            names.join(", ")
+                        }
+                    )
+                }
+            };
+            return Err(Error::NoAdapter { requested });
+        };
+        let summary = summarize(index, adapter);
+        let required_limits = limits.unwrap_or_else(|| adapter.limits());
+        let descriptor = wgpu::DeviceDescriptor {
+            label: Some("wgtrain"),
+            required_features: wgpu::Features::empty(),
+            required_limits: required_limits.clone(),
+            ..Default::default()
+        };
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| Error::DeviceRequest {
+                adapter: summary.name.clone(),
+                reason: e.to_string(),
+            })?;
+
+        let fault: FaultSlot = Arc::new(Mutex::new(None));
+        let on_error = fault.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = on_error.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(convert_error(e, "a GPU operation"));
+        }));
+        let on_lost = fault.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let mut slot = on_lost.lock().unwrap_or_else(|p| p.into_inner());
+            // A loss outranks whatever error it caused.
+            *slot = Some(Error::DeviceLost {
+                reason: format!("{reason:?}: {message}"),
+            });
+        });
+        Ok(GpuContext {
+            device,
+            queue,
+            limits: required_limits,
+            summary,
+            fault,
+        })
+    }
+
+    /// Takes the pending fault, if a callback reported one.
+    pub(crate) fn take_fault(&self) -> Option<Error> {
+        let mut slot = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        match &*slot {
+            // Device loss is permanent: keep reporting it.
+            Some(Error::DeviceLost { reason }) => Some(Error::DeviceLost { reason: reason.clone() }),
+            _ => slot.take(),
+        }
+    }
+}
+
+/// Turns a wgpu error into ours, naming the operation.
+pub(crate) fn convert_error(e: wgpu::Error, during: &str) -> Error {
+    match e {
+        wgpu::Error::OutOfMemory { .. } => Error::GpuOutOfMemory {
+            during: during.to_string(),
+        },
+        wgpu::Error::Validation { description, .. } => Error::GpuValidation {
+            during: during.to_string(),
+            message: description,
+        },
+        wgpu::Error::Internal { description, .. } => Error::GpuValidation {
+            during: during.to_string(),
+            message: format!("internal error: {description}"),
+        },
+    }
+}

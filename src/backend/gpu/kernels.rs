@@ -1,0 +1,113 @@
+//! Compute pipelines: one per kernel, each with an explicit bind-group layout (binding 0 the
+//! `Params` uniform with a dynamic offset into the per-submit uniform arena, then the storage
+//! buffers with read-only flags where the kernel only reads), all built once when the backend
+//! is created.
+
+use super::shaders::KERNELS;
+
+/// The kernels, in the order of the shader table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kernel {
+    Matmul,
+    ActivationBackward,
+    Softmax,
+    Loss,
+    AccumulateMetrics,
+    OptimizerStep,
+    GatherRows,
+    Fill,
+}
+
+/// Storage bindings 1.. of each kernel: true where the kernel writes.
+fn storage_bindings(kernel: Kernel) -> &'static [bool] {
+    match kernel {
+        Kernel::Matmul => &[false, false, false, true, true],
+        Kernel::ActivationBackward => &[false, false, true, true],
+        Kernel::Softmax => &[false, true],
+        Kernel::Loss => &[false, false, false, true, true],
+        Kernel::AccumulateMetrics => &[false, false, false, true],
+        Kernel::OptimizerStep => &[true, false, true, true, true],
+        Kernel::GatherRows => &[false, false, true],
+        Kernel::Fill => &[true],
+    }
+}
+
+impl Kernel {
+    /// Every kernel.
+    pub(crate) const ALL: [Kernel; 8] = [
+        Kernel::Matmul,
+        Kernel::ActivationBackward,
+        Kernel::Softmax,
+        Kernel::Loss,
+        Kernel::AccumulateMetrics,
+        Kernel::OptimizerStep,
+        Kernel::GatherRows,
+        Kernel::Fill,
+    ];
+
+    /// How many storage buffers the kernel binds.
+    pub(crate) fn storage_count(self) -> usize {
+        storage_bindings(self).len()
+    }
+}
+
+/// A built kernel.
+pub(crate) struct Pipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// Builds every pipeline.
+pub(crate) fn build_pipelines(device: &wgpu::Device) -> Vec<Pipeline> {
+    Kernel::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &kernel)| {
+            let source = &KERNELS[i];
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(source.name),
+                source: wgpu::ShaderSource::Wgsl(source.module_source().into()),
+            });
+            let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: None,
+                },
+                count: None,
+            }];
+            for (b, &writes) in storage_bindings(kernel).iter().enumerate() {
+                entries.push(wgpu::BindGroupLayoutEntry {
+                    binding: b as u32 + 1,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: !writes },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                });
+            }
+            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(source.name),
+                entries: &entries,
+            });
+            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(source.name),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(source.name),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(source.name),
+                compilation_options: wgpu::PipelineCompilationOptions::default(),
+                cache: None,
+            });
+            Pipeline { pipeline, layout }
+        })
+        .collect()
+}

@@ -1,0 +1,352 @@
+//! The wgpu backend: every operation is a WGSL compute kernel (`shaders/`).
+//!
+//! How it stays cheap per step (DESIGN.md §3): operations are recorded into one command
+//! encoder and submitted together on `flush` (or when a read needs the results); each
+//! dispatch's parameters go into a uniform arena that is uploaded with one write per submit
+//! and addressed with dynamic offsets; bind groups are cached per (kernel, buffers), so a
+//! steady-state training step creates no buffer and no bind group. Tensors are views into
+//! storage buffers, and the element offsets of the views travel in the uniform, so views need
+//! no binding-offset alignment.
+
+pub mod context;
+mod kernels;
+mod ops;
+mod params;
+pub mod shaders;
+
+use std::collections::HashMap;
+
+use bytemuck::Pod;
+
+use context::convert_error;
+pub use context::{ADAPTER_ENV, AdapterChoice, AdapterSummary, GpuContext, list_adapters};
+use kernels::{Kernel, Pipeline, build_pipelines};
+use params::MAX_PARAMS_SIZE;
+
+use super::{Counters, StorageId, Tensor};
+use crate::{Error, Result};
+
+/// Bytes of uniform arena per submit; a submit is forced when it fills.
+const UNIFORM_ARENA_BYTES: u64 = 256 * 1024;
+
+/// Invocations per workgroup of the one-dimensional kernels.
+const LINEAR_WORKGROUP: usize = 64;
+
+struct Storage {
+    buffer: wgpu::Buffer,
+}
+
+/// The wgpu backend.
+///
+/// ```no_run
+/// use wgtrain::backend::{Backend, GpuBackend};
+/// let mut gpu = GpuBackend::new().expect("a GPU adapter");
+/// let t = gpu.upload(1, 2, &[1.0, 2.0]).unwrap();
+/// assert_eq!(gpu.read(t).unwrap(), vec![1.0, 2.0]);
+/// ```
+pub struct GpuBackend {
+    ctx: GpuContext,
+    pipelines: Vec<Pipeline>,
+    storages: Vec<Option<Storage>>,
+    bind_groups: HashMap<(Kernel, [StorageId; 5]), wgpu::BindGroup>,
+    uniform: wgpu::Buffer,
+    uniform_bytes: Vec<u8>,
+    uniform_align: usize,
+    encoder: Option<wgpu::CommandEncoder>,
+    staging: Option<wgpu::Buffer>,
+    /// Dummy storages bound where a kernel's optional operand is absent (one per binding slot,
+    /// so no buffer is bound twice in one dispatch).
+    dummies: [StorageId; 5],
+    counters: Counters,
+}
+
+impl GpuBackend {
+    /// A backend on the default adapter (`WGTRAIN_ADAPTER` picks another).
+    pub fn new() -> Result<Self> {
+        Self::from_context(GpuContext::new(&AdapterChoice::Auto)?)
+    }
+
+    /// A backend on the chosen adapter.
+    pub fn with_adapter(choice: &AdapterChoice) -> Result<Self> {
+        Self::from_context(GpuContext::new(choice)?)
+    }
+
+    /// A backend on an already opened device.
+    pub fn from_context(ctx: GpuContext) -> Result<Self> {
+        let pipelines = build_pipelines(&ctx.device);
+        let uniform = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgtrain uniform arena"),
+            size: UNIFORM_ARENA_BYTES,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let uniform_align = ctx
+            .limits
+            .min_uniform_buffer_offset_alignment
+            .max(MAX_PARAMS_SIZE as u32) as usize;
+        let mut backend = GpuBackend {
+            ctx,
+            pipelines,
+            storages: Vec::new(),
+            bind_groups: HashMap::new(),
+            uniform,
+            uniform_bytes: Vec::with_capacity(UNIFORM_ARENA_BYTES as usize),
+            uniform_align,
+            encoder: None,
+            staging: None,
+            dummies: [0; 5],
+            counters: Counters {
+                buffer_allocations: 1,
+                ..Counters::default()
+            },
+        };
+        for i in 0..backend.dummies.len() {
+            backend.dummies[i] = backend.alloc(4, "dummy operand")?.storage;
+        }
+        backend.check_fault()?;
+        Ok(backend)
+    }
+
+    /// What the adapter is.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.ctx.summary
+    }
+
+    /// The open device, for callers that need it (fault injection in tests, interop).
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    fn check_fault(&self) -> Result<()> {
+        match self.ctx.take_fault() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Allocates a zeroed storage buffer for `len` f32 values, checked against the limits.
+    fn alloc(&mut self, len: usize, what: &str) -> Result<Tensor> {
+        // Padded to 16 bytes so the matmul kernel can bind every buffer as array<vec4<f32>>.
+        let bytes = ((len.max(1) as u64) * 4).div_ceil(16) * 16;
+        let limits = &self.ctx.limits;
+        let binding_max = u64::from(limits.max_storage_buffer_binding_size);
+        if bytes > binding_max {
+            return Err(Error::LimitExceeded {
+                what: what.to_string(),
+                limit: "max_storage_buffer_binding_size",
+                max: binding_max,
+                requested: bytes,
+            });
+        }
+        if bytes > limits.max_buffer_size {
+            return Err(Error::LimitExceeded {
+                what: what.to_string(),
+                limit: "max_buffer_size",
+                max: limits.max_buffer_size,
+                requested: bytes,
+            });
+        }
+        if len > u32::MAX as usize {
+            return Err(Error::LimitExceeded {
+                what: what.to_string(),
+                limit: "u32 element index",
+                max: u32::MAX as u64,
+                requested: len as u64,
+            });
+        }
+        let scope = self.ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(what),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(convert_error(e, &format!("allocating {bytes} bytes for {what}")));
+        }
+        self.check_fault()?;
+        self.counters.buffer_allocations += 1;
+        let storage = u32::try_from(self.storages.len()).expect("fewer than 2^32 tensors");
+        self.storages.push(Some(Storage { buffer }));
+        Ok(Tensor {
+            storage,
+            offset: 0,
+            rows: 1,
+            cols: len,
+        })
+    }
+
+    fn buffer(&self, id: StorageId) -> Result<&wgpu::Buffer> {
+        self.storages
+            .get(id as usize)
+            .and_then(Option::as_ref)
+            .map(|s| &s.buffer)
+            .ok_or(Error::UnknownTensor(id))
+    }
+
+    fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        let device = &self.ctx.device;
+        self.encoder.get_or_insert_with(|| {
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wgtrain step"),
+            })
+        })
+    }
+
+    /// Records one dispatch of `kernel` over `storages` (in binding order; `None` binds a
+    /// dummy) with `params`, as `groups` workgroups.
+    fn dispatch<P: Pod>(
+        &mut self,
+        kernel: Kernel,
+        params: &P,
+        storages: &[Option<StorageId>],
+        groups: (u32, u32, u32),
+    ) -> Result<()> {
+        debug_assert_eq!(storages.len(), kernel.storage_count());
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension;
+        if groups.0 > max || groups.1 > max || groups.2 > max {
+            return Err(Error::LimitExceeded {
+                what: format!("a {kernel:?} dispatch of {groups:?} workgroups"),
+                limit: "max_compute_workgroups_per_dimension",
+                max: u64::from(max),
+                requested: u64::from(groups.0.max(groups.1).max(groups.2)),
+            });
+        }
+        if groups.0 == 0 || groups.1 == 0 || groups.2 == 0 {
+            return Ok(());
+        }
+        if self.uniform_bytes.len() + self.uniform_align > UNIFORM_ARENA_BYTES as usize {
+            self.flush_inner()?;
+        }
+        let offset = self.uniform_bytes.len();
+        self.uniform_bytes.extend_from_slice(bytemuck::bytes_of(params));
+        self.uniform_bytes.resize(offset + self.uniform_align, 0);
+
+        let mut key = [u32::MAX; 5];
+        for (i, s) in storages.iter().enumerate() {
+            key[i] = s.unwrap_or(self.dummies[i]);
+        }
+        if !self.bind_groups.contains_key(&(kernel, key)) {
+            let bind_group = self.create_bind_group(kernel, &key[..storages.len()])?;
+            self.bind_groups.insert((kernel, key), bind_group);
+        }
+        let bind_group = &self.bind_groups[&(kernel, key)];
+        let pipeline = &self.pipelines[kernel as usize].pipeline;
+        let device = &self.ctx.device;
+        let encoder = self.encoder.get_or_insert_with(|| {
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wgtrain step"),
+            })
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, bind_group, &[offset as u32]);
+            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        }
+        self.counters.dispatches += 1;
+        self.check_fault()
+    }
+
+    fn create_bind_group(&mut self, kernel: Kernel, storages: &[StorageId]) -> Result<wgpu::BindGroup> {
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.uniform,
+                offset: 0,
+                size: wgpu::BufferSize::new(MAX_PARAMS_SIZE),
+            }),
+        }];
+        for (i, &id) in storages.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: self.buffer(id)?.as_entire_binding(),
+            });
+        }
+        let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &self.pipelines[kernel as usize].layout,
+            entries: &entries,
+        });
+        self.counters.bind_groups += 1;
+        Ok(bind_group)
+    }
+
+    /// Workgroups for a one-dimensional kernel over `n` items, folded into two dimensions when
+    /// more than the per-dimension limit are needed (the kernels rebuild the index).
+    fn linear_groups(&self, n: usize) -> (u32, u32, u32) {
+        let groups = n.div_ceil(LINEAR_WORKGROUP);
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
+        if groups <= max {
+            return (groups as u32, 1, 1);
+        }
+        let y = groups.div_ceil(max);
+        (groups.div_ceil(y) as u32, y as u32, 1)
+    }
+
+    /// Submits everything recorded, after uploading the uniform arena it refers to.
+    fn flush_inner(&mut self) -> Result<()> {
+        if let Some(encoder) = self.encoder.take() {
+            if !self.uniform_bytes.is_empty() {
+                self.ctx.queue.write_buffer(&self.uniform, 0, &self.uniform_bytes);
+            }
+            self.ctx.queue.submit(Some(encoder.finish()));
+            self.counters.submits += 1;
+        }
+        self.uniform_bytes.clear();
+        self.check_fault()
+    }
+
+    /// Reads `len` f32 starting at byte `offset` of storage `id`.
+    fn read_bytes(&mut self, id: StorageId, offset: u64, bytes: u64) -> Result<Vec<u8>> {
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let need_new = self.staging.as_ref().is_none_or(|s| s.size() < bytes);
+        if need_new {
+            let size = bytes.next_power_of_two().max(256);
+            self.staging = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("wgtrain read-back"),
+                size,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+            self.counters.buffer_allocations += 1;
+        }
+        let source = self.buffer(id)?.clone();
+        let staging = self.staging.clone().expect("staging exists");
+        self.encoder()
+            .copy_buffer_to_buffer(&source, offset, &staging, 0, bytes);
+        self.flush_inner()?;
+
+        let slice = staging.slice(0..bytes);
+        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            sender.send(result).ok();
+        });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::ReadBack(e.to_string()))?;
+        self.check_fault()?;
+        match pollster::block_on(receiver.receive()) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(Error::ReadBack(e.to_string())),
+            None => return Err(Error::ReadBack("the map callback never ran".into())),
+        }
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| Error::ReadBack(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        self.counters.readbacks += 1;
+        Ok(data)
+    }
+
+    fn counters_inner(&self) -> Counters {
+        self.counters
+    }
+}

@@ -1,0 +1,98 @@
+//! The one error type of wgtrain. Every failure a user can cause or meet (bad input, a shape
+//! that does not fit, a GPU that is missing, lost or out of memory) is a variant here with the
+//! context a person needs to fix it. Panics are reserved for programmer bugs.
+
+use crate::data::DataError;
+
+/// Everything that can go wrong in wgtrain.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No GPU adapter matched the request.
+    #[error(
+        "no GPU adapter found{requested}: install a Vulkan driver (on a machine without a GPU: \
+         `apt-get install mesa-vulkan-drivers libvulkan1` gives the lavapipe CPU adapter) or use the CPU backend"
+    )]
+    NoAdapter {
+        /// What was asked for, already formatted (empty when nothing specific was).
+        requested: String,
+    },
+    /// The adapter refused to create a device.
+    #[error("the adapter `{adapter}` refused to create a device: {reason}")]
+    DeviceRequest {
+        /// Adapter name.
+        adapter: String,
+        /// wgpu's reason.
+        reason: String,
+    },
+    /// wgpu reported a validation error (a bug in wgtrain or an unsupported adapter).
+    #[error("GPU validation error during {during}: {message}")]
+    GpuValidation {
+        /// The operation that failed.
+        during: String,
+        /// wgpu's message.
+        message: String,
+    },
+    /// The GPU ran out of memory.
+    #[error("the GPU ran out of memory during {during}; try a smaller batch size or model")]
+    GpuOutOfMemory {
+        /// The operation that failed.
+        during: String,
+    },
+    /// The GPU device was lost (driver reset, GPU removed, device destroyed).
+    #[error("the GPU device was lost: {reason}")]
+    DeviceLost {
+        /// wgpu's reason.
+        reason: String,
+    },
+    /// Reading results back from the GPU failed.
+    #[error("reading a buffer back from the GPU failed: {0}")]
+    ReadBack(String),
+    /// A buffer larger than the adapter allows.
+    #[error(
+        "{what} needs {requested} bytes but the adapter's limit `{limit}` is {max} bytes; \
+         use a smaller batch size or model"
+    )]
+    LimitExceeded {
+        /// What was being allocated.
+        what: String,
+        /// The wgpu limit's name.
+        limit: &'static str,
+        /// The limit's value.
+        max: u64,
+        /// The size asked for.
+        requested: u64,
+    },
+    /// Operand shapes do not fit together.
+    #[error("shape mismatch in {op}: {detail}")]
+    Shape {
+        /// The operation.
+        op: &'static str,
+        /// What does not fit, with the shapes.
+        detail: String,
+    },
+    /// A tensor handle that this backend does not own or that was freed.
+    #[error("tensor {0} is not live on this backend (freed, or created by another backend)")]
+    UnknownTensor(u32),
+    /// An invalid argument (hyper-parameter out of range, bad option …).
+    #[error("invalid {what}: {detail}")]
+    InvalidArgument {
+        /// The argument.
+        what: &'static str,
+        /// Why it is invalid.
+        detail: String,
+    },
+    /// A problem with input data (CSV reading, missing values, encodings, splits).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// An I/O error outside data reading.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// wgtrain's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
