@@ -81,6 +81,18 @@ pub enum Error {
         /// Why it is invalid.
         detail: String,
     },
+    /// Training diverged: the loss became NaN or infinite. The weights were rolled back to
+    /// the end of the last good epoch.
+    #[error(
+        "training diverged in epoch {epoch}: {detail}; the weights of the last good epoch were kept. \
+         Try a lower learning rate, scaled inputs, or gradient-friendly activations"
+    )]
+    Diverged {
+        /// The epoch (from 1) in which it happened.
+        epoch: usize,
+        /// What was seen.
+        detail: String,
+    },
     /// A problem with input data (CSV reading, missing values, encodings, splits).
     #[error(transparent)]
     Data(#[from] DataError),

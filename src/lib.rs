@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod data;
 pub mod error;
+pub mod model;
 pub mod nn;
 
 pub use error::{Error, Result};

@@ -73,6 +73,7 @@ fn matmul_tol(k: usize) -> Tolerance {
     Tolerance::new(1e-4, 2e-7 * k as f32 + 1e-6)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_matmul(
     b: &mut dyn Backend,
     m: usize,

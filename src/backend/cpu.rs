@@ -7,7 +7,11 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
 use super::ops::{check_activation_backward, distinct_storages, metric_slot};
-use super::{Backend, BackendKind, Counters, LossOp, MatmulOp, MetricsOp, Tensor, check_gather, check_optimizer_step};
+use super::{
+    Backend, BackendKind, Counters, LossOp, MatmulOp, MetricsOp, Tensor, check_gather, check_optimizer_step,
+    check_rate, check_same_shape3,
+};
+use crate::nn::dropout::dropout_keep;
 use crate::nn::{Accuracy, Activation, Optimizer};
 use crate::{Error, Result};
 
@@ -154,7 +158,7 @@ impl Backend for CpuBackend {
 
     fn copy(&mut self, src: Tensor, dst: Tensor) -> Result<()> {
         check_len("copy", &dst, src.len())?;
-        distinct_storages("copy", &[src, dst])?;
+        distinct_storages("copy", &[src], &[dst])?;
         self.with_outputs([dst], |me, [out]| {
             out.copy_from_slice(me.slice(&src)?);
             Ok(())
@@ -233,7 +237,7 @@ impl Backend for CpuBackend {
 
     fn softmax(&mut self, z: Tensor, out: Tensor) -> Result<()> {
         super::ops::expect_shape("softmax", "out", &out, z.rows, z.cols)?;
-        distinct_storages("softmax", &[z, out])?;
+        distinct_storages("softmax", &[z], &[out])?;
         self.with_outputs([out], |me, [out]| {
             let zs = me.slice(&z)?;
             for (zr, or) in zs.chunks(z.cols.max(1)).zip(out.chunks_mut(z.cols.max(1))) {
@@ -246,6 +250,51 @@ impl Backend for CpuBackend {
                 for o in or.iter_mut() {
                     *o /= sum;
                 }
+            }
+            Ok(())
+        })
+    }
+
+    fn softmax_backward(&mut self, y: Tensor, dy: Tensor, dz: Tensor) -> Result<()> {
+        check_same_shape3("softmax_backward", &y, &dy, &dz, false)?;
+        let cols = y.cols.max(1);
+        self.with_outputs([dz], |me, [dz]| {
+            let (ys, dys) = (me.slice(&y)?, me.slice(&dy)?);
+            for ((yr, gr), out) in ys.chunks(cols).zip(dys.chunks(cols)).zip(dz.chunks_mut(cols)) {
+                let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
+                for ((o, &yv), &g) in out.iter_mut().zip(yr).zip(gr) {
+                    *o = yv * (g - dot);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn dropout(&mut self, x: Tensor, mask: Tensor, out: Tensor, rate: f32, seed: u32, step: u32) -> Result<()> {
+        check_same_shape3("dropout", &x, &mask, &out, true)?;
+        check_rate(rate)?;
+        let scale = 1.0 / (1.0 - rate);
+        self.with_outputs([mask, out], |me, [mask, out]| {
+            let xs = me.slice(&x)?;
+            for (i, ((m, o), &v)) in mask.iter_mut().zip(out.iter_mut()).zip(xs).enumerate() {
+                *m = if dropout_keep(seed, step, i as u32, rate) {
+                    1.0
+                } else {
+                    0.0
+                };
+                *o = v * *m * scale;
+            }
+            Ok(())
+        })
+    }
+
+    fn dropout_backward(&mut self, dy: Tensor, mask: Tensor, dx: Tensor, rate: f32) -> Result<()> {
+        check_same_shape3("dropout_backward", &dy, &mask, &dx, false)?;
+        check_rate(rate)?;
+        let scale = 1.0 / (1.0 - rate);
+        self.with_outputs([dx], |me, [dx]| {
+            for ((o, &g), &m) in dx.iter_mut().zip(me.slice(&dy)?).zip(me.slice(&mask)?) {
+                *o = g * m * scale;
             }
             Ok(())
         })

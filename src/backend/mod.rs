@@ -128,6 +128,16 @@ pub trait Backend {
     /// Row-wise softmax, numerically stable: out[i, j] = e^(z_ij − max_i) / Σ_k e^(z_ik − max_i).
     fn softmax(&mut self, z: Tensor, out: Tensor) -> Result<()>;
 
+    /// Gradient through a row softmax: dz = y ⊙ (dy − Σ_j dy_j·y_j). y, dy, dz: [B, N].
+    fn softmax_backward(&mut self, y: Tensor, dy: Tensor, dz: Tensor) -> Result<()>;
+
+    /// Inverted dropout at training time: draws the keep-mask of (seed, step) into `mask`
+    /// (1 kept, 0 dropped; see [`crate::nn::dropout`]) and writes out = x·mask / (1 − rate).
+    fn dropout(&mut self, x: Tensor, mask: Tensor, out: Tensor, rate: f32, seed: u32, step: u32) -> Result<()>;
+
+    /// Gradient of dropout with the stored mask: dx = dy·mask / (1 − rate).
+    fn dropout_backward(&mut self, dy: Tensor, mask: Tensor, dx: Tensor, rate: f32) -> Result<()>;
+
     /// Per-row losses and the gradient of the batch-mean loss (see [`crate::nn::loss`]).
     fn loss(&mut self, op: &LossOp) -> Result<()>;
 
@@ -193,9 +203,32 @@ pub(crate) fn check_optimizer_step(
             });
         }
     }
-    let mut operands = vec![*param, *grad];
-    operands.extend_from_slice(slots);
-    ops::distinct_storages("optimizer_step", &operands)
+    let mut outputs = vec![*param];
+    outputs.extend_from_slice(slots);
+    ops::distinct_storages("optimizer_step", &[*grad], &outputs)
+}
+
+/// Checks the operands of softmax_backward and dropout: three same-shape tensors, the last
+/// written (and the second too when `b_written`, as dropout's mask is in the forward pass).
+pub(crate) fn check_same_shape3(op: &'static str, a: &Tensor, b: &Tensor, out: &Tensor, b_written: bool) -> Result<()> {
+    ops::expect_shape(op, "second operand", b, a.rows, a.cols)?;
+    ops::expect_shape(op, "output", out, a.rows, a.cols)?;
+    if b_written {
+        ops::distinct_storages(op, &[*a], &[*b, *out])
+    } else {
+        ops::distinct_storages(op, &[*a, *b], &[*out])
+    }
+}
+
+/// Checks a dropout rate.
+pub(crate) fn check_rate(rate: f32) -> Result<()> {
+    if !(0.0..1.0).contains(&rate) {
+        return Err(crate::Error::InvalidArgument {
+            what: "dropout rate",
+            detail: format!("must be in [0, 1), got {rate}"),
+        });
+    }
+    Ok(())
 }
 
 /// Checks the operands of a row gather (shared by both backends).
@@ -216,5 +249,5 @@ pub(crate) fn check_gather(src: &Tensor, indices: &Tensor, first: usize, out: &T
             ),
         });
     }
-    ops::distinct_storages("gather_rows", &[*src, *indices, *out])
+    ops::distinct_storages("gather_rows", &[*src, *indices], &[*out])
 }

@@ -98,10 +98,17 @@ impl MatmulOp {
                 bias.len()
             ));
         }
-        let mut operands = vec![self.a, self.b, self.out];
-        operands.extend(self.bias);
-        operands.extend(self.z);
-        distinct_storages("matmul", &operands)?;
+        if !self.activation.is_elementwise() {
+            return Err(Error::InvalidArgument {
+                what: "matmul activation",
+                detail: "softmax is row-wise: run the product linear, then `softmax`".into(),
+            });
+        }
+        let mut inputs = vec![self.a, self.b];
+        inputs.extend(self.bias);
+        let mut outputs = vec![self.out];
+        outputs.extend(self.z);
+        distinct_storages("matmul", &inputs, &outputs)?;
         Ok((m, k, n))
     }
 }
@@ -110,14 +117,19 @@ fn describe(t: &Tensor, trans: bool) -> String {
     format!("[{}, {}]{}", t.rows, t.cols, if trans { " transposed" } else { "" })
 }
 
-/// Every operand of one operation must live in its own storage: the GPU cannot bind one
-/// buffer as both input and output of a dispatch, and the CPU backend follows the same rule.
-pub fn distinct_storages(op: &'static str, operands: &[Tensor]) -> Result<()> {
-    for (i, a) in operands.iter().enumerate() {
-        if operands[..i].iter().any(|b| b.storage == a.storage) {
+/// An output may not share storage with any other operand: the GPU cannot bind one buffer as
+/// both input and output of a dispatch, and the CPU backend follows the same rule. Inputs may
+/// share storage with each other (a kernel and its bias in one parameter buffer).
+pub fn distinct_storages(op: &'static str, inputs: &[Tensor], outputs: &[Tensor]) -> Result<()> {
+    for (i, out) in outputs.iter().enumerate() {
+        let clash = inputs.iter().chain(&outputs[..i]).any(|t| t.storage == out.storage);
+        if clash {
             return Err(Error::InvalidArgument {
                 what: "operands",
-                detail: format!("{op}: two operands share storage {}; use separate tensors", a.storage),
+                detail: format!(
+                    "{op}: an output shares storage {} with another operand; use separate tensors",
+                    out.storage
+                ),
             });
         }
     }
@@ -144,6 +156,12 @@ pub fn check_activation_backward(
     db: Option<&Tensor>,
 ) -> Result<()> {
     const OP: &str = "activation_backward";
+    if !activation.is_elementwise() {
+        return Err(Error::InvalidArgument {
+            what: "activation_backward",
+            detail: "softmax is row-wise: use `softmax_backward` (or fuse it with cross-entropy)".into(),
+        });
+    }
     expect_shape(OP, "z", z, dy.rows, dy.cols)?;
     if let Some(dz) = dz {
         expect_shape(OP, "dz", dz, dy.rows, dy.cols)?;
@@ -161,13 +179,12 @@ pub fn check_activation_backward(
             detail: format!("db has {} elements, dy has {} columns", db.len(), dy.cols),
         });
     }
-    let mut operands = vec![*dy];
+    let mut inputs = vec![*dy];
     if activation != Activation::Linear {
-        operands.push(*z);
+        inputs.push(*z);
     }
-    operands.extend(dz.copied());
-    operands.extend(db.copied());
-    distinct_storages(OP, &operands)
+    let outputs: Vec<Tensor> = dz.into_iter().chain(db).copied().collect();
+    distinct_storages(OP, &inputs, &outputs)
 }
 
 /// A loss evaluation: per-row losses and (optionally) the gradient of the batch-mean loss.
@@ -217,10 +234,11 @@ impl LossOp {
         if let Some(g) = self.grad {
             expect_shape(OP, "grad", &g, b, c)?;
         }
-        let mut operands = vec![self.pred, self.target, self.row_loss];
-        operands.extend(self.weights);
-        operands.extend(self.grad);
-        distinct_storages(OP, &operands)
+        let mut inputs = vec![self.pred, self.target];
+        inputs.extend(self.weights);
+        let mut outputs = vec![self.row_loss];
+        outputs.extend(self.grad);
+        distinct_storages(OP, &inputs, &outputs)
     }
 }
 
@@ -288,6 +306,6 @@ impl MetricsOp {
                 ),
             });
         }
-        distinct_storages(OP, &[self.pred, self.target, self.row_loss, self.acc])
+        distinct_storages(OP, &[self.pred, self.target, self.row_loss], &[self.acc])
     }
 }

@@ -58,7 +58,7 @@ impl Tensor {
 
     /// A [rows, cols] view starting `offset` elements into this one; it must fit inside.
     pub fn view(&self, offset: usize, rows: usize, cols: usize) -> Result<Tensor> {
-        let end = offset.checked_add(rows.checked_mul(cols).unwrap_or(usize::MAX));
+        let end = offset.checked_add(rows.saturating_mul(cols));
         match end {
             Some(end) if end <= self.len() => Ok(Tensor {
                 storage: self.storage,

@@ -40,6 +40,10 @@ pub enum Activation {
         /// Scale of the negative part (Keras default 1.0).
         alpha: f32,
     },
+    /// Row-wise softmax. Not elementwise: a Dense layer applies it with the backend's
+    /// `softmax` after a linear product (and cross-entropy losses fuse it), so the elementwise
+    /// functions below treat it as linear and the matmul epilogue refuses it.
+    Softmax,
 }
 
 /// Every activation once, with Keras's default parameters (handy for tests and docs).
@@ -66,6 +70,7 @@ impl Activation {
             Activation::Gelu { approximate: false } => 5,
             Activation::Gelu { approximate: true } => 6,
             Activation::Elu { .. } => 7,
+            Activation::Softmax => 8,
         }
     }
 
@@ -75,6 +80,28 @@ impl Activation {
             Activation::LeakyRelu { alpha } | Activation::Elu { alpha } => alpha,
             _ => 0.0,
         }
+    }
+
+    /// True for activations applied to each element alone (all but softmax).
+    pub fn is_elementwise(self) -> bool {
+        self != Activation::Softmax
+    }
+
+    /// Parses a Keras activation name: `relu`, `leaky_relu`, `sigmoid`, `tanh`, `gelu`,
+    /// `gelu_tanh`, `elu`, `softmax`, `linear` (Keras's default parameters).
+    pub fn from_name(name: &str) -> Option<Activation> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "linear" | "none" => Activation::Linear,
+            "relu" => Activation::Relu,
+            "leaky_relu" => Activation::LeakyRelu { alpha: 0.2 },
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "gelu" => Activation::Gelu { approximate: false },
+            "gelu_tanh" => Activation::Gelu { approximate: true },
+            "elu" => Activation::Elu { alpha: 1.0 },
+            "softmax" => Activation::Softmax,
+            _ => return None,
+        })
     }
 
     /// The Keras name of this activation (`"relu"`, `"gelu"` …).
@@ -87,13 +114,14 @@ impl Activation {
             Activation::Tanh => "tanh",
             Activation::Gelu { .. } => "gelu",
             Activation::Elu { .. } => "elu",
+            Activation::Softmax => "softmax",
         }
     }
 
     /// y = act(z).
     pub fn apply(self, z: f32) -> f32 {
         match self {
-            Activation::Linear => z,
+            Activation::Linear | Activation::Softmax => z,
             Activation::Relu => z.max(0.0),
             Activation::LeakyRelu { alpha } => {
                 if z >= 0.0 {
@@ -127,7 +155,7 @@ impl Activation {
     /// derivative of the left side is used, as JAX does.
     pub fn derivative(self, z: f32) -> f32 {
         match self {
-            Activation::Linear => 1.0,
+            Activation::Linear | Activation::Softmax => 1.0,
             Activation::Relu => {
                 if z > 0.0 {
                     1.0

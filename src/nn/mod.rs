@@ -2,6 +2,8 @@
 //! Each is a small value type plus a readable scalar reference the CPU backend runs.
 
 pub mod activation;
+pub mod dropout;
+pub mod init;
 pub mod loss;
 pub mod optimizer;
 

@@ -10,6 +10,11 @@
 //! `update` below is the readable reference the CPU backend runs; `shaders/optimizer_step.wgsl`
 //! mirrors it.
 
+/// True for a number above zero (false for NaN).
+fn positive(x: f32) -> bool {
+    x > 0.0
+}
+
 /// An optimizer and its hyper-parameters.
 ///
 /// ```
@@ -187,12 +192,12 @@ impl Optimizer {
                 beta_2,
                 epsilon,
                 ..
-            } if !(0.0..1.0).contains(&beta_1) || !(0.0..1.0).contains(&beta_2) || !(epsilon > 0.0) => bad(format!(
+            } if !(0.0..1.0).contains(&beta_1) || !(0.0..1.0).contains(&beta_2) || !positive(epsilon) => bad(format!(
                 "Adam needs β₁, β₂ in [0, 1) and ε > 0, got {beta_1}, {beta_2}, {epsilon}"
             )),
             Optimizer::RmsProp {
                 rho, momentum, epsilon, ..
-            } if !(0.0..1.0).contains(&rho) || !(0.0..1.0).contains(&momentum) || !(epsilon > 0.0) => bad(format!(
+            } if !(0.0..1.0).contains(&rho) || !(0.0..1.0).contains(&momentum) || !positive(epsilon) => bad(format!(
                 "RMSprop needs ρ, momentum in [0, 1) and ε > 0, got {rho}, {momentum}, {epsilon}"
             )),
             _ => Ok(()),

@@ -16,6 +16,8 @@ pub(crate) enum Kernel {
     OptimizerStep,
     GatherRows,
     Fill,
+    SoftmaxBackward,
+    Dropout,
 }
 
 /// Storage bindings 1.. of each kernel: true where the kernel writes.
@@ -29,12 +31,14 @@ fn storage_bindings(kernel: Kernel) -> &'static [bool] {
         Kernel::OptimizerStep => &[true, false, true, true, true],
         Kernel::GatherRows => &[false, false, true],
         Kernel::Fill => &[true],
+        Kernel::SoftmaxBackward => &[false, false, true],
+        Kernel::Dropout => &[false, true, true],
     }
 }
 
 impl Kernel {
     /// Every kernel.
-    pub(crate) const ALL: [Kernel; 8] = [
+    pub(crate) const ALL: [Kernel; 10] = [
         Kernel::Matmul,
         Kernel::ActivationBackward,
         Kernel::Softmax,
@@ -43,6 +47,8 @@ impl Kernel {
         Kernel::OptimizerStep,
         Kernel::GatherRows,
         Kernel::Fill,
+        Kernel::SoftmaxBackward,
+        Kernel::Dropout,
     ];
 
     /// How many storage buffers the kernel binds.

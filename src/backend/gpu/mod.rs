@@ -129,7 +129,7 @@ impl GpuBackend {
         // Padded to 16 bytes so the matmul kernel can bind every buffer as array<vec4<f32>>.
         let bytes = ((len.max(1) as u64) * 4).div_ceil(16) * 16;
         let limits = &self.ctx.limits;
-        let binding_max = u64::from(limits.max_storage_buffer_binding_size);
+        let binding_max = limits.max_storage_buffer_binding_size;
         if bytes > binding_max {
             return Err(Error::LimitExceeded {
                 what: what.to_string(),

@@ -7,6 +7,7 @@ use super::params::*;
 use crate::backend::ops::{check_activation_backward, distinct_storages, expect_shape};
 use crate::backend::{
     Backend, BackendKind, Counters, LossOp, MatmulOp, MetricsOp, Tensor, check_gather, check_optimizer_step,
+    check_rate, check_same_shape3,
 };
 use crate::nn::{Activation, Optimizer};
 use crate::{Error, Result};
@@ -93,7 +94,7 @@ impl Backend for GpuBackend {
                 detail: format!("{} values into a tensor of {}", src.len(), dst.len()),
             });
         }
-        distinct_storages("copy", &[src, dst])?;
+        distinct_storages("copy", &[src], &[dst])?;
         let (a, b) = (self.buffer(src.storage)?.clone(), self.buffer(dst.storage)?.clone());
         self.encoder().copy_buffer_to_buffer(
             &a,
@@ -172,7 +173,7 @@ impl Backend for GpuBackend {
 
     fn softmax(&mut self, z: Tensor, out: Tensor) -> Result<()> {
         expect_shape("softmax", "out", &out, z.rows, z.cols)?;
-        distinct_storages("softmax", &[z, out])?;
+        distinct_storages("softmax", &[z], &[out])?;
         if z.cols == 0 {
             return Ok(());
         }
@@ -184,6 +185,37 @@ impl Backend for GpuBackend {
         };
         let groups = self.linear_groups(z.rows);
         self.dispatch(Kernel::Softmax, &params, &[Some(z.storage), Some(out.storage)], groups)
+    }
+
+    fn softmax_backward(&mut self, y: Tensor, dy: Tensor, dz: Tensor) -> Result<()> {
+        check_same_shape3("softmax_backward", &y, &dy, &dz, false)?;
+        let params = SoftmaxBackwardParams {
+            rows: u32_of("rows", y.rows)?,
+            cols: u32_of("columns", y.cols)?,
+            y_off: off(&y)?,
+            dy_off: off(&dy)?,
+            dz_off: off(&dz)?,
+            _pad: [0; 3],
+        };
+        let groups = self.linear_groups(y.rows);
+        self.dispatch(
+            Kernel::SoftmaxBackward,
+            &params,
+            &[Some(y.storage), Some(dy.storage), Some(dz.storage)],
+            groups,
+        )
+    }
+
+    fn dropout(&mut self, x: Tensor, mask: Tensor, out: Tensor, rate: f32, seed: u32, step: u32) -> Result<()> {
+        check_same_shape3("dropout", &x, &mask, &out, true)?;
+        check_rate(rate)?;
+        self.dropout_dispatch(x, mask, out, rate, 0, seed, step)
+    }
+
+    fn dropout_backward(&mut self, dy: Tensor, mask: Tensor, dx: Tensor, rate: f32) -> Result<()> {
+        check_same_shape3("dropout_backward", &dy, &mask, &dx, false)?;
+        check_rate(rate)?;
+        self.dropout_dispatch(dy, mask, dx, rate, 1, 0, 0)
     }
 
     fn loss(&mut self, op: &LossOp) -> Result<()> {
@@ -362,6 +394,36 @@ impl Backend for GpuBackend {
 }
 
 impl GpuBackend {
+    #[allow(clippy::too_many_arguments)]
+    fn dropout_dispatch(
+        &mut self,
+        x: Tensor,
+        mask: Tensor,
+        out: Tensor,
+        rate: f32,
+        mode: u32,
+        seed: u32,
+        step: u32,
+    ) -> Result<()> {
+        let params = DropoutParams {
+            n: u32_of("elements", x.len())?,
+            mode,
+            seed,
+            step,
+            rate,
+            x_off: off(&x)?,
+            mask_off: off(&mask)?,
+            out_off: off(&out)?,
+        };
+        let groups = self.linear_groups(x.len());
+        self.dispatch(
+            Kernel::Dropout,
+            &params,
+            &[Some(x.storage), Some(mask.storage), Some(out.storage)],
+            groups,
+        )
+    }
+
     fn write_bytes(&mut self, dst: Tensor, bytes: &[u8], len: usize) -> Result<()> {
         if len != dst.len() {
             return Err(Error::Shape {

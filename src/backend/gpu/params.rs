@@ -125,6 +125,32 @@ pub(crate) struct FillParams {
     pub _pad: u32,
 }
 
+/// `shaders/softmax_backward.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(crate) struct SoftmaxBackwardParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub y_off: u32,
+    pub dy_off: u32,
+    pub dz_off: u32,
+    pub _pad: [u32; 3],
+}
+
+/// `shaders/dropout.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(crate) struct DropoutParams {
+    pub n: u32,
+    pub mode: u32,
+    pub seed: u32,
+    pub step: u32,
+    pub rate: f32,
+    pub x_off: u32,
+    pub mask_off: u32,
+    pub out_off: u32,
+}
+
 /// The largest parameter block; every uniform binding is this size.
 pub(crate) const MAX_PARAMS_SIZE: u64 = 64;
 

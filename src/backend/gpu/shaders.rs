@@ -37,7 +37,7 @@ macro_rules! kernel {
 }
 
 /// Every kernel, in the order of [`super::kernels::Kernel`].
-pub const KERNELS: [KernelSource; 8] = [
+pub const KERNELS: [KernelSource; 10] = [
     kernel!("matmul", true),
     kernel!("activation_backward", true),
     kernel!("softmax", false),
@@ -46,4 +46,6 @@ pub const KERNELS: [KernelSource; 8] = [
     kernel!("optimizer_step", false),
     kernel!("gather_rows", false),
     kernel!("fill", false),
+    kernel!("softmax_backward", false),
+    kernel!("dropout", false),
 ];

@@ -1,0 +1,246 @@
+//! Callbacks with Keras's semantics: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN (on by
+//! default, in the fit loop), a per-epoch hook, and a stop handle that another thread can
+//! trigger to cancel training between batches.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::metrics::Logs;
+
+/// Whether a monitored value should go down or up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Down when the name does not mention accuracy, precision or recall; up otherwise.
+    Auto,
+    /// Lower is better.
+    Min,
+    /// Higher is better.
+    Max,
+}
+
+impl Mode {
+    fn maximizes(self, monitor: &str) -> bool {
+        match self {
+            Mode::Min => false,
+            Mode::Max => true,
+            Mode::Auto => ["acc", "precision", "recall"].iter().any(|k| monitor.contains(k)),
+        }
+    }
+}
+
+/// Stop when a monitored value stops improving.
+///
+/// ```
+/// use wgtrain::model::EarlyStopping;
+/// let es = EarlyStopping::new("val_loss").patience(3).restore_best_weights(true);
+/// assert_eq!(es.patience, 3);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct EarlyStopping {
+    /// Log key to watch (Keras default `val_loss`).
+    pub monitor: String,
+    /// Smallest change that counts as an improvement.
+    pub min_delta: f32,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Direction.
+    pub mode: Mode,
+    /// Put back the best epoch's weights when stopping.
+    pub restore_best_weights: bool,
+    pub(crate) state: PlateauState,
+}
+
+/// Progress of a plateau detector.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct PlateauState {
+    pub best: Option<f32>,
+    pub wait: usize,
+    pub cooldown: usize,
+}
+
+impl EarlyStopping {
+    /// Keras's defaults: min_delta 0, patience 0, mode auto, no restore.
+    pub fn new(monitor: &str) -> Self {
+        EarlyStopping {
+            monitor: monitor.to_string(),
+            min_delta: 0.0,
+            patience: 0,
+            mode: Mode::Auto,
+            restore_best_weights: false,
+            state: PlateauState::default(),
+        }
+    }
+
+    /// Sets min_delta.
+    pub fn min_delta(mut self, d: f32) -> Self {
+        self.min_delta = d.abs();
+        self
+    }
+
+    /// Sets patience.
+    pub fn patience(mut self, p: usize) -> Self {
+        self.patience = p;
+        self
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, m: Mode) -> Self {
+        self.mode = m;
+        self
+    }
+
+    /// Sets restore_best_weights.
+    pub fn restore_best_weights(mut self, on: bool) -> Self {
+        self.restore_best_weights = on;
+        self
+    }
+
+    /// Records an epoch; returns (improved, stop).
+    pub(crate) fn observe(&mut self, epoch: usize, value: f32) -> (bool, bool) {
+        let up = self.mode.maximizes(&self.monitor);
+        let improved = match self.state.best {
+            None => true,
+            Some(best) if up => value - self.min_delta > best,
+            Some(best) => value + self.min_delta < best,
+        };
+        if improved {
+            self.state.best = Some(value);
+            self.state.wait = 0;
+            return (true, false);
+        }
+        self.state.wait += 1;
+        (false, self.state.wait >= self.patience && epoch > 0)
+    }
+}
+
+/// Lower the learning rate when a monitored value stops improving.
+///
+/// ```
+/// use wgtrain::model::ReduceLrOnPlateau;
+/// let r = ReduceLrOnPlateau::new("val_loss").factor(0.5).patience(2);
+/// assert_eq!(r.factor, 0.5);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReduceLrOnPlateau {
+    /// Log key to watch (Keras default `val_loss`).
+    pub monitor: String,
+    /// New rate = rate · factor (Keras default 0.1).
+    pub factor: f32,
+    /// Epochs without improvement before reducing (default 10).
+    pub patience: usize,
+    /// Direction.
+    pub mode: Mode,
+    /// Smallest change that counts as an improvement (default 1e-4).
+    pub min_delta: f32,
+    /// Epochs to wait after a reduction (default 0).
+    pub cooldown: usize,
+    /// Lower bound on the rate (default 0).
+    pub min_lr: f32,
+    pub(crate) state: PlateauState,
+}
+
+impl ReduceLrOnPlateau {
+    /// Keras's defaults.
+    pub fn new(monitor: &str) -> Self {
+        ReduceLrOnPlateau {
+            monitor: monitor.to_string(),
+            factor: 0.1,
+            patience: 10,
+            mode: Mode::Auto,
+            min_delta: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+            state: PlateauState::default(),
+        }
+    }
+
+    /// Sets the factor.
+    pub fn factor(mut self, f: f32) -> Self {
+        self.factor = f;
+        self
+    }
+
+    /// Sets the patience.
+    pub fn patience(mut self, p: usize) -> Self {
+        self.patience = p;
+        self
+    }
+
+    /// Sets the minimum rate.
+    pub fn min_lr(mut self, lr: f32) -> Self {
+        self.min_lr = lr;
+        self
+    }
+
+    /// Sets the cooldown.
+    pub fn cooldown(mut self, c: usize) -> Self {
+        self.cooldown = c;
+        self
+    }
+
+    /// Records an epoch; returns the new learning rate when it should change.
+    pub(crate) fn observe(&mut self, value: f32, lr: f32) -> Option<f32> {
+        let up = self.mode.maximizes(&self.monitor);
+        let s = &mut self.state;
+        if s.cooldown > 0 {
+            s.cooldown -= 1;
+            s.wait = 0;
+        }
+        let improved = match s.best {
+            None => true,
+            Some(best) if up => value > best + self.min_delta,
+            Some(best) => value < best - self.min_delta,
+        };
+        if improved {
+            s.best = Some(value);
+            s.wait = 0;
+            return None;
+        }
+        if s.cooldown > 0 {
+            return None;
+        }
+        s.wait += 1;
+        if s.wait >= self.patience && lr > self.min_lr {
+            s.cooldown = self.cooldown;
+            s.wait = 0;
+            return Some((lr * self.factor).max(self.min_lr));
+        }
+        None
+    }
+}
+
+/// What a callback asks of the training loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop after this epoch (the result is Ok, as with EarlyStopping).
+    Stop,
+}
+
+/// A function called after every epoch with its number (from 0) and logs.
+pub type EpochHook = Box<dyn FnMut(usize, &Logs) -> Control + Send>;
+
+/// A handle another thread can use to stop training at the next batch boundary.
+///
+/// ```
+/// use wgtrain::model::StopHandle;
+/// let stop = StopHandle::default();
+/// let remote = stop.clone();
+/// std::thread::spawn(move || remote.stop()).join().unwrap();
+/// assert!(stop.is_stopped());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    /// Asks training to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}

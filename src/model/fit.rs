@@ -1,0 +1,560 @@
+//! `fit`, `evaluate` and `predict`. The training loop keeps the data on the device, writes one
+//! permutation per epoch, records each step into the current submission (a new one every
+//! `steps_per_submit` steps) and reads the metric accumulator back once per epoch.
+
+use std::collections::HashMap;
+
+use ndarray::{Array2, ArrayView2};
+
+use super::callbacks::{Control, EarlyStopping, EpochHook, ReduceLrOnPlateau, StopHandle};
+use super::compiled::Model;
+use super::metrics::{History, Logs, logs_from};
+use super::plan::{DeviceData, Plan, target_width};
+use crate::backend::metric_slot;
+use crate::nn::Loss;
+use crate::nn::init::SeededRng;
+use crate::{Error, Result};
+
+/// Options of [`Model::fit`], with Keras's defaults.
+///
+/// ```
+/// use wgtrain::model::FitOptions;
+/// let options = FitOptions::new(100, 10).validation_split(0.2).seed(7);
+/// assert_eq!(options.epochs, 100);
+/// assert!(options.shuffle);
+/// ```
+pub struct FitOptions {
+    /// Passes over the training data (default 1).
+    pub epochs: usize,
+    /// Rows per step (default 32); a short last batch is trained, not dropped.
+    pub batch_size: usize,
+    /// Reshuffle the rows every epoch (default on, seeded).
+    pub shuffle: bool,
+    /// Fraction of rows held out for validation, taken after a seeded shuffle.
+    pub validation_split: f32,
+    /// Explicit validation data (x, y); wins over `validation_split`.
+    pub validation_data: Option<(Array2<f32>, Array2<f32>)>,
+    /// Loss weight per class index (binary: 0 and 1), as Keras's `class_weight`.
+    pub class_weight: Option<HashMap<usize, f32>>,
+    /// 0 silent, 1 one line per epoch on stderr.
+    pub verbose: u8,
+    /// Seed of the shuffles and the validation split (default 0).
+    pub seed: u64,
+    /// Early stopping.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Learning-rate reduction on plateaus.
+    pub reduce_lr: Option<ReduceLrOnPlateau>,
+    /// Stop with an error on a NaN or infinite loss, rolling back to the last good epoch
+    /// (default on).
+    pub terminate_on_nan: bool,
+    /// Called after each epoch; may ask to stop.
+    pub on_epoch_end: Option<EpochHook>,
+    /// Lets another thread stop training at the next batch boundary.
+    pub stop: Option<StopHandle>,
+    /// Steps recorded per GPU submission (default: a whole epoch in one).
+    pub steps_per_submit: usize,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            validation_split: 0.0,
+            validation_data: None,
+            class_weight: None,
+            verbose: 0,
+            seed: 0,
+            early_stopping: None,
+            reduce_lr: None,
+            terminate_on_nan: true,
+            on_epoch_end: None,
+            stop: None,
+            steps_per_submit: usize::MAX,
+        }
+    }
+}
+
+impl FitOptions {
+    /// Options for `epochs` epochs at `batch_size`.
+    pub fn new(epochs: usize, batch_size: usize) -> Self {
+        FitOptions {
+            epochs,
+            batch_size,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the validation split.
+    pub fn validation_split(mut self, f: f32) -> Self {
+        self.validation_split = f;
+        self
+    }
+
+    /// Sets the validation data.
+    pub fn validation_data(mut self, x: Array2<f32>, y: Array2<f32>) -> Self {
+        self.validation_data = Some((x, y));
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Turns shuffling on or off.
+    pub fn shuffle(mut self, on: bool) -> Self {
+        self.shuffle = on;
+        self
+    }
+
+    /// Sets the verbosity.
+    pub fn verbose(mut self, v: u8) -> Self {
+        self.verbose = v;
+        self
+    }
+
+    /// Sets class weights.
+    pub fn class_weight(mut self, w: HashMap<usize, f32>) -> Self {
+        self.class_weight = Some(w);
+        self
+    }
+
+    /// Adds early stopping.
+    pub fn early_stopping(mut self, es: EarlyStopping) -> Self {
+        self.early_stopping = Some(es);
+        self
+    }
+
+    /// Adds learning-rate reduction.
+    pub fn reduce_lr(mut self, r: ReduceLrOnPlateau) -> Self {
+        self.reduce_lr = Some(r);
+        self
+    }
+
+    /// Sets the per-epoch hook.
+    pub fn on_epoch_end(mut self, hook: impl FnMut(usize, &Logs) -> Control + Send + 'static) -> Self {
+        self.on_epoch_end = Some(Box::new(hook));
+        self
+    }
+
+    /// Sets the stop handle.
+    pub fn stop_handle(mut self, stop: StopHandle) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Sets the steps per submission.
+    pub fn steps_per_submit(mut self, n: usize) -> Self {
+        self.steps_per_submit = n.max(1);
+        self
+    }
+}
+
+/// Rows of (x, y) after checks, flattened row-major.
+struct Checked {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    rows: usize,
+}
+
+impl Model {
+    /// Checks x and y against the model and the loss and returns them flattened.
+    fn check_data(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, what: &str) -> Result<Checked> {
+        let input = self.architecture.input_width;
+        let out = self.architecture.output_width();
+        let tw = target_width(self);
+        let shape = |detail: String| {
+            Err(Error::Shape {
+                op: "fit",
+                detail: format!("{what}: {detail}"),
+            })
+        };
+        if x.ncols() != input {
+            return shape(format!("x has {} columns, the model takes {input}", x.ncols()));
+        }
+        if y.nrows() != x.nrows() {
+            return shape(format!("x has {} rows but y has {}", x.nrows(), y.nrows()));
+        }
+        if y.ncols() != tw {
+            let hint = if self.loss.sparse_targets() {
+                "sparse categorical cross-entropy takes one class index per row".to_string()
+            } else {
+                format!("one target per output ({out})")
+            };
+            return shape(format!("y has {} columns, {tw} needed: {hint}", y.ncols()));
+        }
+        if x.nrows() == 0 {
+            return shape("no rows".into());
+        }
+        let xs: Vec<f32> = x.iter().copied().collect();
+        let ys: Vec<f32> = y.iter().copied().collect();
+        if let Some(i) = xs.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidArgument {
+                what: "x",
+                detail: format!("{what}: row {}, column {} is {}", i / input, i % input, xs[i]),
+            });
+        }
+        for (i, &v) in ys.iter().enumerate() {
+            let ok = match self.loss {
+                Loss::SparseCategoricalCrossentropy { .. } => v >= 0.0 && v.fract() == 0.0 && (v as usize) < out,
+                Loss::BinaryCrossentropy { .. } | Loss::CategoricalCrossentropy { .. } => (0.0..=1.0).contains(&v),
+                _ => v.is_finite(),
+            };
+            if !ok {
+                let want = match self.loss {
+                    Loss::SparseCategoricalCrossentropy { .. } => format!("a class index in 0..{out}"),
+                    Loss::MeanSquaredError | Loss::MeanAbsoluteError => "a finite number".into(),
+                    _ => "a value in [0, 1]".into(),
+                };
+                return Err(Error::InvalidArgument {
+                    what: "y",
+                    detail: format!(
+                        "{what}: row {}, column {} is {v}; {} needs {want}",
+                        i / tw,
+                        i % tw,
+                        self.loss.name()
+                    ),
+                });
+            }
+        }
+        Ok(Checked {
+            x: xs,
+            y: ys,
+            rows: x.nrows(),
+        })
+    }
+
+    /// Class of each row for class weights.
+    fn row_classes(&self, y: &[f32], rows: usize) -> Result<Vec<usize>> {
+        let tw = target_width(self);
+        match self.loss {
+            Loss::SparseCategoricalCrossentropy { .. } => Ok(y.iter().map(|&v| v as usize).collect()),
+            Loss::BinaryCrossentropy { .. } if tw == 1 => Ok(y.iter().map(|&v| usize::from(v > 0.5)).collect()),
+            Loss::CategoricalCrossentropy { .. } => Ok((0..rows)
+                .map(|i| {
+                    let row = &y[i * tw..(i + 1) * tw];
+                    (0..tw).fold(0, |best, j| if row[j] > row[best] { j } else { best })
+                })
+                .collect()),
+            _ => Err(Error::InvalidArgument {
+                what: "class_weight",
+                detail: format!(
+                    "needs a classification loss with one label per row, not {}",
+                    self.loss.name()
+                ),
+            }),
+        }
+    }
+
+    /// Makes sure a plan for `batch` rows exists.
+    fn ensure_plan(&mut self, batch: usize) -> Result<Plan> {
+        match self.plan.take() {
+            Some(plan) if plan.batch == batch => Ok(plan),
+            other => {
+                if let Some(old) = other {
+                    old.free(self.backend.as_mut());
+                }
+                Plan::build(self, batch)
+            }
+        }
+    }
+
+    /// Trains the model (Keras's `fit`). Returns every epoch's logs.
+    pub fn fit(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, mut options: FitOptions) -> Result<History> {
+        if options.batch_size == 0 {
+            return Err(Error::InvalidArgument {
+                what: "batch_size",
+                detail: "must be at least 1".into(),
+            });
+        }
+        if !(0.0..1.0).contains(&options.validation_split) {
+            return Err(Error::InvalidArgument {
+                what: "validation_split",
+                detail: format!("must be in [0, 1), got {}", options.validation_split),
+            });
+        }
+        let all = self.check_data(x, y, "training data")?;
+        let (in_w, tw) = (self.architecture.input_width, target_width(self));
+        let mut rng = SeededRng::new(options.seed);
+
+        // Seeded split: shuffle row indices, the first `val_rows` validate.
+        let (train_rows, val_rows): (Vec<usize>, Vec<usize>) =
+            if options.validation_data.is_none() && options.validation_split > 0.0 {
+                let mut order: Vec<usize> = (0..all.rows).collect();
+                rng.shuffle(&mut order);
+                let n_val = (all.rows as f64 * f64::from(options.validation_split)) as usize;
+                let (val, train) = order.split_at(n_val);
+                let mut train = train.to_vec();
+                train.sort_unstable();
+                if train.is_empty() || val.is_empty() {
+                    return Err(Error::InvalidArgument {
+                        what: "validation_split",
+                        detail: format!("{} of {} rows leaves an empty side", options.validation_split, all.rows),
+                    });
+                }
+                (train, val.to_vec())
+            } else {
+                ((0..all.rows).collect(), Vec::new())
+            };
+        let pick = |rows: &[usize], src: &[f32], w: usize| -> Vec<f32> {
+            rows.iter()
+                .flat_map(|&r| src[r * w..(r + 1) * w].iter().copied())
+                .collect()
+        };
+        let train_x = pick(&train_rows, &all.x, in_w);
+        let train_y = pick(&train_rows, &all.y, tw);
+        let weights = match &options.class_weight {
+            Some(cw) => {
+                let classes = self.row_classes(&train_y, train_rows.len())?;
+                Some(
+                    classes
+                        .iter()
+                        .map(|c| cw.get(c).copied().unwrap_or(1.0))
+                        .collect::<Vec<f32>>(),
+                )
+            }
+            None => None,
+        };
+        let val = match options.validation_data.take() {
+            Some((vx, vy)) => Some(self.check_data(vx.view(), vy.view(), "validation data")?),
+            None if !val_rows.is_empty() => Some(Checked {
+                x: pick(&val_rows, &all.x, in_w),
+                y: pick(&val_rows, &all.y, tw),
+                rows: val_rows.len(),
+            }),
+            None => None,
+        };
+
+        let mut plan = self.ensure_plan(options.batch_size)?;
+        let result = self.fit_with_plan(
+            &mut plan,
+            &train_x,
+            &train_y,
+            weights.as_deref(),
+            val.as_ref(),
+            &mut options,
+            &mut rng,
+        );
+        self.plan = Some(plan);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fit_with_plan(
+        &mut self,
+        plan: &mut Plan,
+        x: &[f32],
+        y: &[f32],
+        weights: Option<&[f32]>,
+        val: Option<&Checked>,
+        options: &mut FitOptions,
+        rng: &mut SeededRng,
+    ) -> Result<History> {
+        let (in_w, tw) = (self.architecture.input_width, target_width(self));
+        let rows = x.len() / in_w;
+        let backend = self.backend.as_mut();
+        let data = DeviceData::upload(backend, x, y, weights, rows, in_w, tw)?;
+        let val_data = match val {
+            Some(v) => Some(DeviceData::upload(backend, &v.x, &v.y, None, v.rows, in_w, tw)?),
+            None => None,
+        };
+        let result = self.epochs(plan, &data, val_data.as_ref(), options, rng);
+        data.free(self.backend.as_mut());
+        if let Some(v) = val_data {
+            v.free(self.backend.as_mut());
+        }
+        result
+    }
+
+    fn epochs(
+        &mut self,
+        plan: &Plan,
+        data: &DeviceData,
+        val: Option<&DeviceData>,
+        options: &mut FitOptions,
+        rng: &mut SeededRng,
+    ) -> Result<History> {
+        let mut history = History::default();
+        let mut order: Vec<u32> = (0..data.rows as u32).collect();
+        let batch = plan.batch;
+        let best = if options.early_stopping.as_ref().is_some_and(|e| e.restore_best_weights) {
+            Some(self.backend.zeros(1, self.params.len())?)
+        } else {
+            None
+        };
+        let mut stop_requested = false;
+        for epoch in 0..options.epochs {
+            if options.shuffle {
+                rng.shuffle(&mut order);
+                self.backend.write_u32(data.order, &order)?;
+            }
+            self.backend.fill(plan.acc, 0.0)?;
+            let mut steps_in_submit = 0;
+            for first in (0..data.rows).step_by(batch) {
+                let r = batch.min(data.rows - first);
+                self.train_step(plan, data, first, r)?;
+                steps_in_submit += 1;
+                if steps_in_submit >= options.steps_per_submit {
+                    self.backend.flush()?;
+                    steps_in_submit = 0;
+                }
+                if options.stop.as_ref().is_some_and(StopHandle::is_stopped) {
+                    stop_requested = true;
+                    break;
+                }
+            }
+            let acc = self.backend.read(plan.acc)?;
+            let mut logs = Logs::new();
+            logs_from(&acc, &self.metrics, "", &mut logs);
+            if let Some(v) = val {
+                self.backend.fill(plan.val_acc, 0.0)?;
+                self.evaluate_resident(plan, v, plan.val_acc)?;
+                let vacc = self.backend.read(plan.val_acc)?;
+                logs_from(&vacc, &self.metrics, "val_", &mut logs);
+            }
+            if options.terminate_on_nan && (acc[metric_slot::NON_FINITE] > 0.0 || !logs["loss"].is_finite()) {
+                self.backend.copy(self.last_good, self.params)?;
+                if let Some(b) = best {
+                    self.backend.free(b);
+                }
+                return Err(Error::Diverged {
+                    epoch: epoch + 1,
+                    detail: format!("the training loss became {} (NaN or infinite)", logs["loss"]),
+                });
+            }
+            self.backend.copy(self.params, self.last_good)?;
+            logs.insert("learning_rate".into(), self.optimizer.learning_rate());
+            if options.verbose > 0 {
+                let parts: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
+                eprintln!("Epoch {}/{} - {}", epoch + 1, options.epochs, parts.join(" - "));
+            }
+            history.push(&logs);
+
+            let mut stop = stop_requested;
+            if let Some(es) = options.early_stopping.as_mut() {
+                match logs.get(&es.monitor) {
+                    Some(&value) => {
+                        let (improved, halt) = es.observe(epoch, value);
+                        if improved && let Some(b) = best {
+                            self.backend.copy(self.params, b)?;
+                        }
+                        if halt {
+                            stop = true;
+                            if es.restore_best_weights
+                                && let Some(b) = best
+                            {
+                                self.backend.copy(b, self.params)?;
+                                self.backend.copy(b, self.last_good)?;
+                            }
+                        }
+                    }
+                    None => return Err(missing_monitor(&es.monitor, &logs)),
+                }
+            }
+            if let Some(rl) = options.reduce_lr.as_mut() {
+                match logs.get(&rl.monitor) {
+                    Some(&value) => {
+                        if let Some(lr) = rl.observe(value, self.optimizer.learning_rate()) {
+                            self.set_learning_rate(lr);
+                        }
+                    }
+                    None => return Err(missing_monitor(&rl.monitor, &logs)),
+                }
+            }
+            if let Some(hook) = options.on_epoch_end.as_mut()
+                && hook(epoch, &logs) == Control::Stop
+            {
+                stop = true;
+            }
+            if stop {
+                break;
+            }
+        }
+        if let Some(b) = best {
+            self.backend.free(b);
+        }
+        Ok(history)
+    }
+
+    /// Forward, loss and metrics over a resident data set into `acc`.
+    fn evaluate_resident(&mut self, plan: &Plan, data: &DeviceData, acc: crate::backend::Tensor) -> Result<()> {
+        for first in (0..data.rows).step_by(plan.batch) {
+            let r = plan.batch.min(data.rows - first);
+            self.eval_batch(plan, data, first, r, acc)?;
+        }
+        Ok(())
+    }
+
+    /// Loss and metrics on (x, y) (Keras's `evaluate`), by name.
+    pub fn evaluate(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
+        let checked = self.check_data(x, y, "evaluation data")?;
+        let (in_w, tw) = (self.architecture.input_width, target_width(self));
+        let plan = self.ensure_plan(batch_size.max(1))?;
+        let result = (|| {
+            let data = DeviceData::upload(
+                self.backend.as_mut(),
+                &checked.x,
+                &checked.y,
+                None,
+                checked.rows,
+                in_w,
+                tw,
+            )?;
+            self.backend.fill(plan.val_acc, 0.0)?;
+            let r = self.evaluate_resident(&plan, &data, plan.val_acc);
+            let acc = r.and_then(|_| self.backend.read(plan.val_acc));
+            data.free(self.backend.as_mut());
+            let mut logs = Logs::new();
+            logs_from(&acc?, &self.metrics, "", &mut logs);
+            Ok(logs)
+        })();
+        self.plan = Some(plan);
+        result
+    }
+
+    /// The model's outputs for x (Keras's `predict`): probabilities for sigmoid and softmax
+    /// outputs, raw values otherwise. Read back once.
+    pub fn predict(&mut self, x: ArrayView2<f32>, batch_size: usize) -> Result<Array2<f32>> {
+        let (in_w, out_w) = (self.architecture.input_width, self.architecture.output_width());
+        if x.ncols() != in_w {
+            return Err(Error::Shape {
+                op: "predict",
+                detail: format!("x has {} columns, the model takes {in_w}", x.ncols()),
+            });
+        }
+        let rows = x.nrows();
+        if rows == 0 {
+            return Ok(Array2::zeros((0, out_w)));
+        }
+        let xs: Vec<f32> = x.iter().copied().collect();
+        let plan = self.ensure_plan(batch_size.max(1))?;
+        let result = (|| {
+            let input = self.backend.upload(rows, in_w, &xs)?;
+            let output = self.backend.zeros(rows, out_w)?;
+            let run = (|| {
+                for first in (0..rows).step_by(plan.batch) {
+                    let r = plan.batch.min(rows - first);
+                    let forward = self.forward(&plan, input.rows_range(first, r)?, None)?;
+                    self.backend.copy(forward.output, output.rows_range(first, r)?)?;
+                }
+                self.backend.read(output)
+            })();
+            self.backend.free(input);
+            self.backend.free(output);
+            Ok(Array2::from_shape_vec((rows, out_w), run?).expect("rows × outputs values"))
+        })();
+        self.plan = Some(plan);
+        result
+    }
+}
+
+fn missing_monitor(monitor: &str, logs: &Logs) -> Error {
+    let keys: Vec<&str> = logs.keys().map(String::as_str).collect();
+    Error::InvalidArgument {
+        what: "callback monitor",
+        detail: format!("`{monitor}` is not in the logs; available: {}", keys.join(", ")),
+    }
+}

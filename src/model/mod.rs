@@ -1,0 +1,18 @@
+//! Keras-style models: build a [`Sequential`], `compile` it onto a device, then `fit`,
+//! `evaluate` and `predict`. Everything above the Backend trait is shared by both backends.
+
+mod callbacks;
+mod compiled;
+mod fit;
+mod layers;
+mod metrics;
+mod plan;
+mod sequential;
+mod step;
+
+pub use callbacks::{Control, EarlyStopping, EpochHook, Mode, ReduceLrOnPlateau, StopHandle};
+pub use compiled::{LayerWeights, Model};
+pub use fit::FitOptions;
+pub use layers::{Dense, Dropout, Layer};
+pub use metrics::{History, Logs, Metric};
+pub use sequential::{Device, Sequential};

@@ -1,0 +1,132 @@
+//! Weight initializers with Keras's formulas, drawn on the host from a seeded generator so that
+//! the same seed gives identical initial weights on every backend.
+//! fan_in, fan_out: the kernel's [inputs, units].
+//! - glorot_uniform: U(−l, l), l = √(6 / (fan_in + fan_out)) (Keras's Dense default);
+//! - glorot_normal: truncated normal (±2σ), σ = √(2 / (fan_in + fan_out)) / 0.8796…;
+//! - he_uniform: l = √(6 / fan_in); he_normal: σ = √(2 / fan_in) / 0.8796…;
+//! - zeros, ones, constant(c).
+
+/// Divides the target deviation so a normal truncated at ±2σ has the wanted deviation.
+const TRUNCATION_CORRECTION: f64 = 0.879_625_661_034_239_8;
+
+/// A weight initializer.
+///
+/// ```
+/// use wgtrain::nn::init::{Initializer, SeededRng};
+/// let w = Initializer::GlorotUniform.sample(3, 4, &mut SeededRng::new(1));
+/// assert_eq!(w.len(), 12);
+/// assert!(w.iter().all(|v| v.abs() <= (6.0f32 / 7.0).sqrt()));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Initializer {
+    /// Glorot (Xavier) uniform.
+    GlorotUniform,
+    /// Glorot (Xavier) truncated normal.
+    GlorotNormal,
+    /// He uniform.
+    HeUniform,
+    /// He truncated normal.
+    HeNormal,
+    /// All zeros.
+    Zeros,
+    /// All ones.
+    Ones,
+    /// Every value c.
+    Constant(f32),
+}
+
+impl Initializer {
+    /// Keras's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Initializer::GlorotUniform => "glorot_uniform",
+            Initializer::GlorotNormal => "glorot_normal",
+            Initializer::HeUniform => "he_uniform",
+            Initializer::HeNormal => "he_normal",
+            Initializer::Zeros => "zeros",
+            Initializer::Ones => "ones",
+            Initializer::Constant(_) => "constant",
+        }
+    }
+
+    /// fan_in × fan_out values (row-major [fan_in, fan_out]); a bias uses fan_in = 1.
+    pub fn sample(&self, fan_in: usize, fan_out: usize, rng: &mut SeededRng) -> Vec<f32> {
+        let n = fan_in * fan_out;
+        let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
+        let uniform = |limit: f64, rng: &mut SeededRng| -> Vec<f32> {
+            (0..n).map(|_| ((rng.next_f64() * 2.0 - 1.0) * limit) as f32).collect()
+        };
+        let truncated = |sigma: f64, rng: &mut SeededRng| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    loop {
+                        let z = rng.next_normal();
+                        if z.abs() <= 2.0 {
+                            break (z * sigma) as f32;
+                        }
+                    }
+                })
+                .collect()
+        };
+        match *self {
+            Initializer::GlorotUniform => uniform((6.0 / (fi + fo)).sqrt(), rng),
+            Initializer::HeUniform => uniform((6.0 / fi).sqrt(), rng),
+            Initializer::GlorotNormal => truncated((2.0 / (fi + fo)).sqrt() / TRUNCATION_CORRECTION, rng),
+            Initializer::HeNormal => truncated((2.0 / fi).sqrt() / TRUNCATION_CORRECTION, rng),
+            Initializer::Zeros => vec![0.0; n],
+            Initializer::Ones => vec![1.0; n],
+            Initializer::Constant(c) => vec![c; n],
+        }
+    }
+}
+
+/// A small seeded generator (SplitMix64): initial weights, shuffles and splits.
+///
+/// ```
+/// use wgtrain::nn::init::SeededRng;
+/// let (mut a, mut b) = (SeededRng::new(3), SeededRng::new(3));
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// ```
+#[derive(Clone, Debug)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        SeededRng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn next_normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.next_f64();
+        let u2 = self.next_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// Uniform in 0..n (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Fisher–Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
+    }
+}
