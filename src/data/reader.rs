@@ -1,0 +1,207 @@
+//! `CsvInput`: opens a CSV stream with the `csv` crate: strips a UTF-8 byte-order mark,
+//! detects the delimiter, reads and checks the header row, then yields `ByteRecord`s (no
+//! per-field allocation; CRLF line ends and quoted fields are the `csv` crate's job).
+//!
+//! The stream is never read whole into memory: peak memory is the output matrix plus a few
+//! buffers and the longest record.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use csv::ByteRecord;
+
+use super::error::{DataError, shown};
+use super::options::Delimiter;
+
+/// Buffer size of the reader (the first buffer also feeds the delimiter detection).
+const BUF_BYTES: usize = 256 * 1024;
+/// Lines the delimiter detection looks at.
+const SNIFF_LINES: usize = 20;
+
+/// Opens a file, mapping "not found" to its own error; also returns the file's size.
+pub(crate) fn open_file(path: &Path) -> Result<(File, Option<u64>), DataError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => DataError::NotFound { path: name.clone() },
+        _ => DataError::Io {
+            path: name.clone(),
+            source: e,
+        },
+    })?;
+    let len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    Ok((file, len))
+}
+
+/// A CSV stream positioned after its header row.
+pub(crate) struct CsvInput<R: Read> {
+    rdr: csv::Reader<BufReader<R>>,
+    /// Source name for errors.
+    pub path: String,
+    /// Header names: trimmed, an empty name replaced by `column_N` (1-based).
+    pub header: Vec<String>,
+    /// The delimiter in use.
+    pub delimiter: u8,
+}
+
+impl<R: Read> CsvInput<R> {
+    /// Reads the byte-order mark, the delimiter and the header.
+    pub fn open(reader: R, path: &str, delimiter: Delimiter) -> Result<Self, DataError> {
+        let io = |e: std::io::Error| DataError::Io {
+            path: path.to_string(),
+            source: e,
+        };
+        let mut buf = BufReader::with_capacity(BUF_BYTES, reader);
+        let mut head = buf.fill_buf().map_err(io)?;
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            buf.consume(3);
+            head = buf.fill_buf().map_err(io)?;
+        }
+        if head.is_empty() {
+            return Err(DataError::Empty { path: path.to_string() });
+        }
+        let delimiter = match delimiter {
+            Delimiter::Byte(b) => b,
+            Delimiter::Auto => detect_delimiter(head),
+        };
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(64 * 1024)
+            .from_reader(buf);
+        let mut input = CsvInput {
+            rdr,
+            path: path.to_string(),
+            header: Vec::new(),
+            delimiter,
+        };
+        let mut rec = ByteRecord::new();
+        if !input.next(&mut rec)? {
+            return Err(DataError::Empty { path: path.to_string() });
+        }
+        input.header = parse_header(&rec, path)?;
+        Ok(input)
+    }
+
+    /// Reads the next record; `false` at the end.
+    #[inline]
+    pub fn next(&mut self, rec: &mut ByteRecord) -> Result<bool, DataError> {
+        self.rdr.read_byte_record(rec).map_err(|e| {
+            let source = match e.into_kind() {
+                csv::ErrorKind::Io(e) => e,
+                other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
+            };
+            DataError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+}
+
+/// The line where a record starts (1-based).
+#[inline]
+pub(crate) fn line_of(rec: &ByteRecord) -> u64 {
+    rec.position().map_or(0, |p| p.line())
+}
+
+/// Checks the header row: UTF-8, unique names.
+fn parse_header(rec: &ByteRecord, path: &str) -> Result<Vec<String>, DataError> {
+    let mut names: Vec<String> = Vec::with_capacity(rec.len());
+    for (i, field) in rec.iter().enumerate() {
+        let Ok(text) = std::str::from_utf8(field) else {
+            return Err(DataError::InvalidUtf8 {
+                path: path.to_string(),
+                line: line_of(rec),
+                column: format!("column {}", i + 1),
+                value: shown(field),
+            });
+        };
+        let text = text.trim();
+        let name = if text.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            text.to_string()
+        };
+        if let Some(first) = names.iter().position(|n| *n == name) {
+            return Err(DataError::DuplicateColumn {
+                path: path.to_string(),
+                column: name,
+                first: first + 1,
+                second: i + 1,
+            });
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Picks comma, semicolon or tab from the first lines of `head`.
+///
+/// A candidate is *consistent* when it occurs (outside quotes) the same non-zero number of
+/// times on every complete line looked at. The consistent candidate with the most
+/// occurrences wins; with none consistent, the one most frequent on the header line; with
+/// none at all, comma (a one-column file).
+pub(crate) fn detect_delimiter(head: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 3] = [b',', b';', b'\t'];
+    let mut counts: Vec<[usize; 3]> = Vec::new();
+    let mut line = [0usize; 3];
+    let mut in_quotes = false;
+    let mut complete = false;
+    for &b in head {
+        complete = false;
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' | b'\r' if !in_quotes => {
+                if line != [0; 3] || !counts.is_empty() {
+                    counts.push(line);
+                }
+                line = [0; 3];
+                complete = true;
+                if counts.len() == SNIFF_LINES {
+                    break;
+                }
+            }
+            _ if !in_quotes => {
+                if let Some(k) = CANDIDATES.iter().position(|&c| c == b) {
+                    line[k] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    // A last line without its end is counted only when it is the only one.
+    if !complete && counts.is_empty() {
+        counts.push(line);
+    }
+    // Blank lines (CR LF pairs, empty lines) say nothing.
+    counts.retain(|c| *c != [0; 3]);
+    let Some(header) = counts.first().copied() else {
+        return b',';
+    };
+    let best = |ok: &dyn Fn(usize) -> bool| {
+        (0..3)
+            .filter(|&k| header[k] > 0 && ok(k))
+            .max_by_key(|&k| (header[k], usize::MAX - k))
+    };
+    let consistent = |k: usize| counts.iter().all(|c| c[k] == header[k]);
+    best(&consistent)
+        .or_else(|| best(&|_| true))
+        .map_or(b',', |k| CANDIDATES[k])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detect_delimiter;
+
+    #[test]
+    fn detects() {
+        assert_eq!(detect_delimiter(b"a,b,c\n1,2,3\n"), b',');
+        assert_eq!(detect_delimiter(b"a;b;c\r\n1,5;2;3\r\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\n\"x,y\"\t2\n"), b'\t');
+        assert_eq!(detect_delimiter(b"label\n1\n"), b',');
+        assert_eq!(detect_delimiter(b"a;b;c"), b';');
+        assert_eq!(detect_delimiter(b"a;b,c"), b',');
+    }
+}
