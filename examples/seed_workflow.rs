@@ -13,9 +13,11 @@ use wgtrain::nn::{Activation, Loss, Optimizer};
 
 fn main() -> wgtrain::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args.iter().find(|a| a.ends_with(".csv")).cloned().unwrap_or_else(|| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv").to_string()
-    });
+    let path = args
+        .iter()
+        .find(|a| a.ends_with(".csv"))
+        .cloned()
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv").to_string());
     let device = match args.iter().find(|a| *a == "cpu" || *a == "gpu").map(String::as_str) {
         Some("cpu") => Device::Cpu,
         Some(_) => Device::Gpu(Default::default()),
@@ -23,7 +25,10 @@ fn main() -> wgtrain::Result<()> {
     };
 
     // df.dropna(); df.astype('float32'); train_test_split(test_size=0.2)
-    let options = CsvOptions::default().missing(MissingPolicy::Drop).test_fraction(0.2).seed(42);
+    let options = CsvOptions::default()
+        .missing(MissingPolicy::Drop)
+        .test_fraction(0.2)
+        .seed(42);
     let data = load_csv(&path, &options)?;
     println!("{}", data.report);
 
@@ -31,7 +36,12 @@ fn main() -> wgtrain::Result<()> {
     let mut model = Sequential::new(data.n_features())
         .add(Dense::new(10, Activation::Relu))
         .add(Dense::new(1, Activation::Sigmoid))
-        .compile(Loss::BinaryCrossentropy { from_logits: false }, Optimizer::adam(), &[Metric::Accuracy], device)?;
+        .compile(
+            Loss::BinaryCrossentropy { from_logits: false },
+            Optimizer::adam(),
+            &[Metric::Accuracy],
+            device,
+        )?;
     println!("{}", model.summary(10));
 
     // model.fit(X_train, y_train, epochs=100, batch_size=10)
@@ -42,7 +52,10 @@ fn main() -> wgtrain::Result<()> {
     // loss, accuracy = model.evaluate(X_test, y_test)
     let logs = model.evaluate(data.x_test.view(), data.y_test.view(), 32)?;
     println!("Backend: {}", model.backend_name());
-    println!("Fit time: {seconds:.2} s ({:.0} samples/s)", 100.0 * data.x_train.nrows() as f64 / seconds);
+    println!(
+        "Fit time: {seconds:.2} s ({:.0} samples/s)",
+        100.0 * data.x_train.nrows() as f64 / seconds
+    );
     println!("Loss: {:.4}", logs["loss"]);
     println!("Accuracy: {:.4}", logs["accuracy"]);
     Ok(())

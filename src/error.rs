@@ -8,13 +8,13 @@ use crate::data::DataError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No GPU adapter matched the request.
-    #[error(
-        "no GPU adapter found{requested}: install a Vulkan driver (on a machine without a GPU: \
-         `apt-get install mesa-vulkan-drivers libvulkan1` gives the lavapipe CPU adapter) or use the CPU backend"
-    )]
+    #[error("no GPU adapter found{requested}: {hint}")]
     NoAdapter {
         /// What was asked for, already formatted (empty when nothing specific was).
         requested: String,
+        /// What to do about it: install a driver when there is no adapter at all, or choose
+        /// one that exists.
+        hint: String,
     },
     /// The adapter refused to create a device.
     #[error("the adapter `{adapter}` refused to create a device: {reason}")]

@@ -204,6 +204,9 @@ pub struct GpuContext {
     /// What the adapter is.
     pub summary: AdapterSummary,
     pub(crate) fault: FaultSlot,
+    /// The operation being recorded, so a validation error reported through the callback can
+    /// name it.
+    pub(crate) current_op: Arc<Mutex<&'static str>>,
 }
 
 impl GpuContext {
@@ -251,7 +254,16 @@ impl GpuContext {
                     )
                 }
             };
-            return Err(Error::NoAdapter { requested });
+            let hint = if adapters.is_empty() {
+                "install a Vulkan driver (on a machine without a GPU, `apt-get install mesa-vulkan-drivers \
+                 libvulkan1` gives the lavapipe CPU adapter) or use the CPU backend"
+                    .to_string()
+            } else {
+                format!(
+                    "choose one of the adapters present by index or name substring (also through {ADAPTER_ENV}), or use auto"
+                )
+            };
+            return Err(Error::NoAdapter { requested, hint });
         };
         let summary = summarize(index, adapter);
         let required_limits = limits.unwrap_or_else(|| adapter.limits());
@@ -268,10 +280,13 @@ impl GpuContext {
             })?;
 
         let fault: FaultSlot = Arc::new(Mutex::new(None));
+        let current_op = Arc::new(Mutex::new("device creation"));
+        let op_name = current_op.clone();
         let on_error = fault.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             let mut slot = on_error.lock().unwrap_or_else(|p| p.into_inner());
-            slot.get_or_insert(convert_error(e, "a GPU operation"));
+            let during = *op_name.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(convert_error(e, during));
         }));
         let on_lost = fault.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -287,7 +302,13 @@ impl GpuContext {
             limits: required_limits,
             summary,
             fault,
+            current_op,
         })
+    }
+
+    /// Records which operation is being recorded (named in errors the callback reports).
+    pub(crate) fn set_current_op(&self, name: &'static str) {
+        *self.current_op.lock().unwrap_or_else(|p| p.into_inner()) = name;
     }
 
     /// Takes the pending fault, if a callback reported one.

@@ -53,6 +53,9 @@ pub struct GpuBackend {
     uniform_bytes: Vec<u8>,
     uniform_align: usize,
     encoder: Option<wgpu::CommandEncoder>,
+    /// The compute pass dispatches are recorded into; it stays open across dispatches (wgpu
+    /// orders them inside it) and is ended before any copy or submit on the encoder.
+    pass: Option<wgpu::ComputePass<'static>>,
     staging: Option<wgpu::Buffer>,
     /// Dummy storages bound where a kernel's optional operand is absent (one per binding slot,
     /// so no buffer is bound twice in one dispatch).
@@ -93,6 +96,7 @@ impl GpuBackend {
             uniform_bytes: Vec::with_capacity(UNIFORM_ARENA_BYTES as usize),
             uniform_align,
             encoder: None,
+            pass: None,
             staging: None,
             dummies: [0; 5],
             counters: Counters {
@@ -184,7 +188,9 @@ impl GpuBackend {
             .ok_or(Error::UnknownTensor(id))
     }
 
+    /// The encoder, for copies and clears: ends the open compute pass first.
     fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
         let device = &self.ctx.device;
         self.encoder.get_or_insert_with(|| {
             device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -203,6 +209,7 @@ impl GpuBackend {
         groups: (u32, u32, u32),
     ) -> Result<()> {
         debug_assert_eq!(storages.len(), kernel.storage_count());
+        self.ctx.set_current_op(shaders::KERNELS[kernel as usize].name);
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max || groups.2 > max {
             return Err(Error::LimitExceeded {
@@ -230,23 +237,25 @@ impl GpuBackend {
             let bind_group = self.create_bind_group(kernel, &key[..storages.len()])?;
             self.bind_groups.insert((kernel, key), bind_group);
         }
-        let bind_group = &self.bind_groups[&(kernel, key)];
-        let pipeline = &self.pipelines[kernel as usize].pipeline;
-        let device = &self.ctx.device;
-        let encoder = self.encoder.get_or_insert_with(|| {
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("wgtrain step"),
-            })
-        });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        if self.pass.is_none() {
+            let device = &self.ctx.device;
+            let encoder = self.encoder.get_or_insert_with(|| {
+                device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("wgtrain step"),
+                })
+            });
+            let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
                 timestamp_writes: None,
             });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, bind_group, &[offset as u32]);
-            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+            self.pass = Some(pass.forget_lifetime());
         }
+        let bind_group = &self.bind_groups[&(kernel, key)];
+        let pipeline = &self.pipelines[kernel as usize].pipeline;
+        let pass = self.pass.as_mut().expect("a pass is open");
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, bind_group, &[offset as u32]);
+        pass.dispatch_workgroups(groups.0, groups.1, groups.2);
         self.counters.dispatches += 1;
         self.check_fault()
     }
@@ -289,6 +298,8 @@ impl GpuBackend {
 
     /// Submits everything recorded, after uploading the uniform arena it refers to.
     fn flush_inner(&mut self) -> Result<()> {
+        // The pass must end before its encoder can finish.
+        self.pass = None;
         if let Some(encoder) = self.encoder.take() {
             if !self.uniform_bytes.is_empty() {
                 self.ctx.queue.write_buffer(&self.uniform, 0, &self.uniform_bytes);
