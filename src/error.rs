@@ -93,6 +93,15 @@ pub enum Error {
         /// What was seen.
         detail: String,
     },
+    /// A file that is not a usable wgtrain model (truncated, corrupted, another format, or
+    /// weights that do not fit).
+    #[error("{path} is not a usable wgtrain model file: {detail}")]
+    ModelFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// A problem with input data (CSV reading, missing values, encodings, splits).
     #[error(transparent)]
     Data(#[from] DataError),

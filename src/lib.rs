@@ -6,9 +6,13 @@
 //! [`data`] turns CSV files into training tensors.
 
 pub mod backend;
+pub mod bench;
+pub mod cli;
 pub mod data;
 pub mod error;
+pub mod io;
 pub mod model;
 pub mod nn;
+pub mod plot;
 
 pub use error::{Error, Result};

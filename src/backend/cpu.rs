@@ -58,18 +58,19 @@ impl CpuBackend {
         self.storages[t.storage as usize] = Some(v);
     }
 
-    /// Runs `f` with the outputs (distinct storages) taken out, then puts them back.
+    /// Runs `f` with the outputs (distinct storages) taken out, then puts them back. Taking
+    /// a storage out moves its `Vec` header only: no allocation, no copy.
     fn with_outputs<const N: usize>(
         &mut self,
         outs: [Tensor; N],
         f: impl FnOnce(&Self, [&mut [f32]; N]) -> Result<()>,
     ) -> Result<()> {
-        let mut taken: Vec<Vec<f32>> = Vec::with_capacity(N);
-        for t in &outs {
-            match self.take(t) {
-                Ok(v) => taken.push(v),
+        let mut taken: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
+        for i in 0..N {
+            match self.take(&outs[i]) {
+                Ok(v) => taken[i] = v,
                 Err(e) => {
-                    for (t, v) in outs.iter().zip(taken) {
+                    for (t, v) in outs.iter().zip(taken).take(i) {
                         self.put(t, v);
                     }
                     return Err(e);
@@ -166,24 +167,30 @@ impl Backend for CpuBackend {
     }
 
     fn matmul(&mut self, op: &MatmulOp) -> Result<()> {
-        let (m, _, n) = op.dims()?;
+        let (m, k, n) = op.dims()?;
         let z = op.z.unwrap_or(op.out);
         let outs = [op.out, z];
         let run = |me: &Self, out: &mut [f32], mut z_out: Option<&mut [f32]>| -> Result<()> {
             let a = me.view(&op.a, op.trans_a)?;
             let b = me.view(&op.b, op.trans_b)?;
-            let mut c = ArrayViewMut2::from_shape((m, n).strides((n, 1)), &mut *out).expect("out fits");
-            general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-            let bias = op.bias.map(|b| me.slice(&b)).transpose()?;
-            for i in 0..m {
-                for j in 0..n {
-                    let v = out[i * n + j] + bias.map_or(0.0, |b| b[j]);
-                    if let Some(z) = z_out.as_deref_mut() {
-                        z[i * n + j] = v;
+            if m * k * n <= SMALL_PRODUCT {
+                small_product(&a, &b, out);
+            } else {
+                let mut c = ArrayViewMut2::from_shape((m, n).strides((n, 1)), &mut *out).expect("out fits");
+                general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+            }
+            // The epilogue, one pass per stage: most products (every backward one) have none.
+            if let Some(bias) = op.bias.map(|b| me.slice(&b)).transpose()? {
+                for row in out.chunks_exact_mut(n) {
+                    for (v, &b) in row.iter_mut().zip(bias) {
+                        *v += b;
                     }
-                    out[i * n + j] = op.activation.apply(v);
                 }
             }
+            if let Some(z) = z_out.as_deref_mut() {
+                z.copy_from_slice(out);
+            }
+            apply_activation(op.activation, out);
             Ok(())
         };
         if op.z.is_some() {
@@ -205,15 +212,10 @@ impl Backend for CpuBackend {
         let cols = dy.cols;
         let delta = |me: &Self, dz_out: Option<&mut [f32]>, db_out: Option<&mut [f32]>| -> Result<()> {
             let dy = me.slice(&dy)?;
-            let mut dz_local = Vec::new();
             let dz_vals: &[f32] = match dz_out {
                 Some(out) => {
-                    let zs = me.slice(&z)?;
-                    for ((o, &g), &zv) in out.iter_mut().zip(dy).zip(zs) {
-                        *o = g * activation.derivative(zv);
-                    }
-                    dz_local.extend_from_slice(out);
-                    &dz_local
+                    multiply_derivative(activation, dy, me.slice(&z)?, out);
+                    out
                 }
                 None => dy,
             };
@@ -309,16 +311,20 @@ impl Backend for CpuBackend {
             let pred = me.slice(&op.pred)?;
             let target = me.slice(&op.target)?;
             let weights = op.weights.map(|w| me.slice(&w)).transpose()?;
-            let mut g = vec![0.0; c];
+            // Without a gradient output the row gradients go to a scratch row.
+            let training = grad.is_some();
+            let mut scratch = if training { Vec::new() } else { vec![0.0; c] };
             for i in 0..b {
                 let w = weights.map_or(1.0, |w| w[i]);
-                let l = op
-                    .loss
-                    .row(&pred[i * c..(i + 1) * c], &target[i * tc..(i + 1) * tc], &mut g);
+                let g = match grad.as_deref_mut() {
+                    Some(grad) => &mut grad[i * c..(i + 1) * c],
+                    None => &mut scratch[..],
+                };
+                let l = op.loss.row(&pred[i * c..(i + 1) * c], &target[i * tc..(i + 1) * tc], g);
                 row_loss[i] = w * l;
-                if let Some(grad) = grad.as_deref_mut() {
-                    for j in 0..c {
-                        grad[i * c + j] = g[j] * w * scale;
+                if training {
+                    for v in g.iter_mut() {
+                        *v = *v * w * scale;
                     }
                 }
             }
@@ -389,7 +395,8 @@ impl Backend for CpuBackend {
         slots: &[Tensor],
     ) -> Result<()> {
         check_optimizer_step(optimizer, step, &param, &grad, slots)?;
-        let g = self.slice(&grad)?.to_vec();
+        // The parameters and state are taken out of the table (the checks above proved them
+        // distinct from the gradient), so the gradient is read in place, not copied.
         let mut p = self.take(&param)?;
         let mut states = Vec::new();
         for s in slots {
@@ -404,33 +411,41 @@ impl Backend for CpuBackend {
                 }
             }
         }
-        {
+        let result = self.slice(&grad).map(|g| {
             let mut views: Vec<&mut [f32]> = states
                 .iter_mut()
                 .zip(slots)
                 .map(|(v, s)| &mut v[s.offset..s.offset + s.len()])
                 .collect();
-            optimizer.update(step, &mut p[param.offset..param.offset + param.len()], &g, &mut views);
-        }
+            optimizer.update(step, &mut p[param.offset..param.offset + param.len()], g, &mut views);
+        });
         self.put(&param, p);
         for (s, v) in slots.iter().zip(states) {
             self.put(s, v);
         }
         self.counters.dispatches += 1;
-        Ok(())
+        result
     }
 
-    fn gather_rows(&mut self, src: Tensor, indices: Tensor, first: usize, out: Tensor) -> Result<()> {
+    fn gather_rows_chunk(
+        &mut self,
+        src: Tensor,
+        row_base: usize,
+        indices: Tensor,
+        first: usize,
+        out: Tensor,
+        zero_outside: bool,
+    ) -> Result<()> {
         check_gather(&src, &indices, first, &out)?;
         let cols = src.cols;
         self.with_outputs([out], |me, [out]| {
             let s = me.slice(&src)?;
             let idx = me.slice(&indices)?;
             for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {
-                let r = idx[first + i].to_bits() as usize;
+                let r = (idx[first + i].to_bits() as usize).wrapping_sub(row_base);
                 if r < src.rows {
                     row.copy_from_slice(&s[r * cols..(r + 1) * cols]);
-                } else {
+                } else if zero_outside {
                     row.fill(0.0);
                 }
             }
@@ -448,6 +463,44 @@ impl Backend for CpuBackend {
 
     fn counters(&self) -> Counters {
         self.counters
+    }
+}
+
+/// Products of at most this many multiply-adds run as a plain loop: for them matrixmultiply's
+/// packing buffers and thread dispatch cost more than the arithmetic (the `seed` workload's
+/// products are 10×1·1×10 and the like).
+const SMALL_PRODUCT: usize = 4096;
+
+/// out = a·b for small products, row by row (out: [m, n] row-major).
+fn small_product(a: &ArrayView2<f32>, b: &ArrayView2<f32>, out: &mut [f32]) {
+    let n = b.ncols();
+    out.fill(0.0);
+    for (row, a_row) in out.chunks_exact_mut(n.max(1)).zip(a.rows()) {
+        for (&a_ip, b_row) in a_row.iter().zip(b.rows()) {
+            for (o, &b_pj) in row.iter_mut().zip(b_row) {
+                *o += a_ip * b_pj;
+            }
+        }
+    }
+}
+
+/// values = act(values), with the match outside the loop so the common activations run as
+/// tight loops the compiler vectorizes (the formulas are those of `Activation::apply`).
+fn apply_activation(activation: Activation, values: &mut [f32]) {
+    match activation {
+        Activation::Linear | Activation::Softmax => {}
+        Activation::Relu => values.iter_mut().for_each(|v| *v = Activation::Relu.apply(*v)),
+        other => values.iter_mut().for_each(|v| *v = other.apply(*v)),
+    }
+}
+
+/// dz = dy ⊙ act′(z), specialized like [`apply_activation`].
+fn multiply_derivative(activation: Activation, dy: &[f32], z: &[f32], dz: &mut [f32]) {
+    let lanes = dz.iter_mut().zip(dy).zip(z);
+    match activation {
+        // Relu′ as in `Activation::derivative` (0 at the kink), inline so the loop vectorizes.
+        Activation::Relu => lanes.for_each(|((o, &g), &zv)| *o = g * if zv > 0.0 { 1.0 } else { 0.0 }),
+        other => lanes.for_each(|((o, &g), &zv)| *o = g * other.derivative(zv)),
     }
 }
 

@@ -69,12 +69,18 @@ impl Counters {
 /// cpu.matmul(&MatmulOp::new(a, b, c)).unwrap();
 /// assert_eq!(cpu.read(c).unwrap(), vec![3., 7.]);
 /// ```
-pub trait Backend {
+pub trait Backend: Send {
     /// Which implementation this is.
     fn kind(&self) -> BackendKind;
 
     /// A human-readable name: "cpu (ndarray)" or the adapter's name and API.
     fn name(&self) -> String;
+
+    /// The largest tensor one storage can hold, in bytes, and the device limit that sets it
+    /// (unlimited on the CPU). Data sets larger than this are split into chunks.
+    fn max_tensor_bytes(&self) -> (u64, &'static str) {
+        (u64::MAX, "address space")
+    }
 
     /// Allocates a zero-filled [rows, cols] tensor in a storage of its own.
     fn zeros(&mut self, rows: usize, cols: usize) -> Result<Tensor>;
@@ -158,7 +164,23 @@ pub trait Backend {
 
     /// out[i, :] = src[indices[first + i], :] for every row i of out (a shuffled mini-batch
     /// from a data set resident on the device). An index past the end of src gives a zero row.
-    fn gather_rows(&mut self, src: Tensor, indices: Tensor, first: usize, out: Tensor) -> Result<()>;
+    fn gather_rows(&mut self, src: Tensor, indices: Tensor, first: usize, out: Tensor) -> Result<()> {
+        self.gather_rows_chunk(src, 0, indices, first, out, true)
+    }
+
+    /// The gather over one chunk of a data set split across storages: `src` holds rows
+    /// `row_base .. row_base + src.rows()` of the whole set; out rows whose index falls in the
+    /// chunk are copied, the others are zeroed when `zero_outside`, else left as they are (so
+    /// one gather per chunk assembles a batch from a set larger than one GPU binding).
+    fn gather_rows_chunk(
+        &mut self,
+        src: Tensor,
+        row_base: usize,
+        indices: Tensor,
+        first: usize,
+        out: Tensor,
+        zero_outside: bool,
+    ) -> Result<()>;
 
     /// Submits the recorded work (a no-op on the CPU).
     fn flush(&mut self) -> Result<()>;

@@ -60,8 +60,15 @@ pub struct Model {
     pub(crate) slots: Vec<Tensor>,
     /// The weights at the end of the last good epoch (TerminateOnNaN rolls back to them).
     pub(crate) last_good: Tensor,
+    /// The same weights on the host, refreshed by the one read-back of each epoch.
+    pub(crate) host_weights: Vec<f32>,
+    /// Training metrics, validation metrics and weights, gathered for that one read-back.
+    pub(crate) epoch_out: Tensor,
     /// Optimizer steps taken so far.
     pub(crate) step: u64,
+    /// Epochs trained so far (each epoch's shuffle is drawn from the seed and this count, so
+    /// training 5 + 5 epochs equals training 10).
+    pub(crate) epochs_trained: u64,
     pub(crate) plan: Option<Plan>,
 }
 
@@ -95,6 +102,7 @@ impl Model {
             .map(|_| backend.zeros(1, total))
             .collect::<Result<Vec<_>>>()?;
         let last_good = backend.upload(1, total, &initial)?;
+        let epoch_out = backend.zeros(1, 2 * crate::backend::metric_slot::COUNT + total)?;
         Ok(Model {
             backend,
             architecture,
@@ -106,7 +114,10 @@ impl Model {
             grads,
             slots,
             last_good,
+            host_weights: initial,
+            epoch_out,
             step: 0,
+            epochs_trained: 0,
             plan: None,
         })
     }
@@ -141,6 +152,11 @@ impl Model {
         self.optimizer = self.optimizer.with_learning_rate(lr);
     }
 
+    /// Epochs trained so far.
+    pub fn epochs_trained(&self) -> u64 {
+        self.epochs_trained
+    }
+
     /// Optimizer steps taken so far.
     pub fn steps(&self) -> u64 {
         self.step
@@ -166,6 +182,23 @@ impl Model {
                 (k, b)
             })
             .collect())
+    }
+
+    /// The weights at the end of the last good epoch, from host memory: available even when
+    /// the device was lost, so the model can still be saved.
+    pub fn last_good_weights(&self) -> Vec<LayerWeights> {
+        let all = &self.host_weights;
+        self.dense
+            .iter()
+            .map(|p| {
+                let k = all[p.offset..p.offset + p.kernel_len()].to_vec();
+                let b = p
+                    .spec
+                    .use_bias
+                    .then(|| all[p.offset + p.kernel_len()..p.offset + p.len()].to_vec());
+                (k, b)
+            })
+            .collect()
     }
 
     /// Replaces the weights of every Dense layer (same layout as [`Model::weights`]).
@@ -199,7 +232,9 @@ impl Model {
             flat.extend(b.iter().flatten());
         }
         self.backend.write(self.params, &flat)?;
-        self.backend.write(self.last_good, &flat)
+        self.backend.write(self.last_good, &flat)?;
+        self.host_weights = flat;
+        Ok(())
     }
 
     /// The optimizer state as flat vectors, one per slot (same layout as the parameters).

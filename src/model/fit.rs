@@ -53,6 +53,19 @@ pub struct FitOptions {
     pub stop: Option<StopHandle>,
     /// Steps recorded per GPU submission (default: a whole epoch in one).
     pub steps_per_submit: usize,
+    /// Save the model every few epochs (atomically).
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Periodic saving during `fit`.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    /// The model file written (replaced atomically each time).
+    pub path: std::path::PathBuf,
+    /// Save after every `every` epochs.
+    pub every: usize,
+    /// Preprocessing stored with the model.
+    pub preprocessing: Option<crate::data::Preprocessing>,
 }
 
 impl Default for FitOptions {
@@ -72,6 +85,7 @@ impl Default for FitOptions {
             on_epoch_end: None,
             stop: None,
             steps_per_submit: usize::MAX,
+            checkpoint: None,
         }
     }
 }
@@ -143,6 +157,21 @@ impl FitOptions {
     /// Sets the stop handle.
     pub fn stop_handle(mut self, stop: StopHandle) -> Self {
         self.stop = Some(stop);
+        self
+    }
+
+    /// Saves the model to `path` every `every` epochs.
+    pub fn checkpoint(
+        mut self,
+        path: impl Into<std::path::PathBuf>,
+        every: usize,
+        preprocessing: Option<crate::data::Preprocessing>,
+    ) -> Self {
+        self.checkpoint = Some(Checkpoint {
+            path: path.into(),
+            every: every.max(1),
+            preprocessing,
+        });
         self
     }
 
@@ -336,7 +365,6 @@ impl Model {
             weights.as_deref(),
             val.as_ref(),
             &mut options,
-            &mut rng,
         );
         self.plan = Some(plan);
         result
@@ -351,17 +379,19 @@ impl Model {
         weights: Option<&[f32]>,
         val: Option<&Checked>,
         options: &mut FitOptions,
-        rng: &mut SeededRng,
     ) -> Result<History> {
         let (in_w, tw) = (self.architecture.input_width, target_width(self));
         let rows = x.len() / in_w;
         let backend = self.backend.as_mut();
-        let data = DeviceData::upload(backend, x, y, weights, rows, in_w, tw)?;
-        let val_data = match val {
-            Some(v) => Some(DeviceData::upload(backend, &v.x, &v.y, None, v.rows, in_w, tw)?),
-            None => None,
+        let data = DeviceData::upload(backend, x, y, weights, rows, in_w, tw, plan.batch)?;
+        let val_data = match val.map(|v| DeviceData::upload(backend, &v.x, &v.y, None, v.rows, in_w, tw, plan.batch)) {
+            Some(Err(e)) => {
+                data.free(backend);
+                return Err(e);
+            }
+            other => other.transpose()?,
         };
-        let result = self.epochs(plan, &data, val_data.as_ref(), options, rng);
+        let result = self.epochs(plan, &data, val_data.as_ref(), options);
         data.free(self.backend.as_mut());
         if let Some(v) = val_data {
             v.free(self.backend.as_mut());
@@ -375,10 +405,10 @@ impl Model {
         data: &DeviceData,
         val: Option<&DeviceData>,
         options: &mut FitOptions,
-        rng: &mut SeededRng,
     ) -> Result<History> {
         let mut history = History::default();
-        let mut order: Vec<u32> = (0..data.rows as u32).collect();
+        let identity: Vec<u32> = (0..data.rows as u32).collect();
+        let mut order = identity.clone();
         let batch = plan.batch;
         let best = if options.early_stopping.as_ref().is_some_and(|e| e.restore_best_weights) {
             Some(self.backend.zeros(1, self.params.len())?)
@@ -388,7 +418,12 @@ impl Model {
         let mut stop_requested = false;
         for epoch in 0..options.epochs {
             if options.shuffle {
-                rng.shuffle(&mut order);
+                // Each epoch's order depends only on the seed and the epoch's global number.
+                let global = self.epochs_trained;
+                let mut epoch_rng =
+                    SeededRng::new(options.seed ^ global.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                order.copy_from_slice(&identity);
+                epoch_rng.shuffle(&mut order);
                 self.backend.write_u32(data.order, &order)?;
             }
             self.backend.fill(plan.acc, 0.0)?;
@@ -406,32 +441,55 @@ impl Model {
                     break;
                 }
             }
-            let acc = self.backend.read(plan.acc)?;
-            let mut logs = Logs::new();
-            logs_from(&acc, &self.metrics, "", &mut logs);
             if let Some(v) = val {
                 self.backend.fill(plan.val_acc, 0.0)?;
                 self.evaluate_resident(plan, v, plan.val_acc)?;
-                let vacc = self.backend.read(plan.val_acc)?;
-                logs_from(&vacc, &self.metrics, "val_", &mut logs);
             }
-            if options.terminate_on_nan && (acc[metric_slot::NON_FINITE] > 0.0 || !logs["loss"].is_finite()) {
+            // One read-back per epoch: training metrics, validation metrics and the weights
+            // (the host keeps them, so a lost device still leaves the last good epoch's).
+            let n = metric_slot::COUNT;
+            self.backend.copy(plan.acc, self.epoch_out.view(0, 1, n)?)?;
+            self.backend.copy(plan.val_acc, self.epoch_out.view(n, 1, n)?)?;
+            self.backend
+                .copy(self.params, self.epoch_out.view(2 * n, 1, self.params.len())?)?;
+            let out = self.backend.read(self.epoch_out)?;
+            let (acc, rest) = out.split_at(n);
+            let (val_acc, weights) = rest.split_at(n);
+            let mut logs = Logs::new();
+            logs_from(acc, &self.metrics, "", &mut logs);
+            if val.is_some() {
+                logs_from(val_acc, &self.metrics, "val_", &mut logs);
+            }
+            let loss_bad = acc[metric_slot::NON_FINITE] > 0.0 || !logs["loss"].is_finite();
+            let weight_bad = weights.iter().position(|w| !w.is_finite());
+            if options.terminate_on_nan && (loss_bad || weight_bad.is_some()) {
                 self.backend.copy(self.last_good, self.params)?;
                 if let Some(b) = best {
                     self.backend.free(b);
                 }
+                let detail = match weight_bad {
+                    Some(i) if !loss_bad => format!("parameter {i} became {} (NaN or infinite)", weights[i]),
+                    _ => format!("the training loss became {} (NaN or infinite)", logs["loss"]),
+                };
                 return Err(Error::Diverged {
                     epoch: epoch + 1,
-                    detail: format!("the training loss became {} (NaN or infinite)", logs["loss"]),
+                    detail,
                 });
             }
+            self.host_weights.copy_from_slice(weights);
             self.backend.copy(self.params, self.last_good)?;
+            self.epochs_trained += 1;
             logs.insert("learning_rate".into(), self.optimizer.learning_rate());
             if options.verbose > 0 {
                 let parts: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
                 eprintln!("Epoch {}/{} - {}", epoch + 1, options.epochs, parts.join(" - "));
             }
             history.push(&logs);
+            if let Some(c) = &options.checkpoint
+                && (epoch + 1) % c.every == 0
+            {
+                self.save(&c.path, c.preprocessing.as_ref())?;
+            }
 
             let mut stop = stop_requested;
             if let Some(es) = options.early_stopping.as_mut() {
@@ -448,6 +506,7 @@ impl Model {
                             {
                                 self.backend.copy(b, self.params)?;
                                 self.backend.copy(b, self.last_good)?;
+                                self.host_weights = self.backend.read(self.params)?;
                             }
                         }
                     }
@@ -502,6 +561,7 @@ impl Model {
                 checked.rows,
                 in_w,
                 tw,
+                plan.batch,
             )?;
             self.backend.fill(plan.val_acc, 0.0)?;
             let r = self.evaluate_resident(&plan, &data, plan.val_acc);
@@ -532,19 +592,34 @@ impl Model {
         let xs: Vec<f32> = x.iter().copied().collect();
         let plan = self.ensure_plan(batch_size.max(1))?;
         let result = (|| {
-            let input = self.backend.upload(rows, in_w, &xs)?;
-            let output = self.backend.zeros(rows, out_w)?;
-            let run = (|| {
-                for first in (0..rows).step_by(plan.batch) {
-                    let r = plan.batch.min(rows - first);
-                    let forward = self.forward(&plan, input.rows_range(first, r)?, None)?;
-                    self.backend.copy(forward.output, output.rows_range(first, r)?)?;
-                }
-                self.backend.read(output)
-            })();
-            self.backend.free(input);
-            self.backend.free(output);
-            Ok(Array2::from_shape_vec((rows, out_w), run?).expect("rows × outputs values"))
+            // Inputs and outputs go through the device a chunk at a time when they are larger
+            // than one binding.
+            let chunk =
+                super::plan::chunk_rows(self.backend.as_ref(), rows, in_w.max(out_w), plan.batch, "the inputs")?;
+            let mut values = Vec::with_capacity(rows * out_w);
+            for base in (0..rows).step_by(chunk) {
+                let n = chunk.min(rows - base);
+                let input = self.backend.upload(n, in_w, &xs[base * in_w..(base + n) * in_w])?;
+                let output = match self.backend.zeros(n, out_w) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.backend.free(input);
+                        return Err(e);
+                    }
+                };
+                let run = (|| {
+                    for first in (0..n).step_by(plan.batch) {
+                        let r = plan.batch.min(n - first);
+                        let forward = self.forward(&plan, input.rows_range(first, r)?, None)?;
+                        self.backend.copy(forward.output, output.rows_range(first, r)?)?;
+                    }
+                    self.backend.read(output)
+                })();
+                self.backend.free(input);
+                self.backend.free(output);
+                values.extend(run?);
+            }
+            Ok(Array2::from_shape_vec((rows, out_w), values).expect("rows × outputs values"))
         })();
         self.plan = Some(plan);
         result

@@ -3,6 +3,7 @@
 
 mod callbacks;
 mod compiled;
+mod file;
 mod fit;
 mod layers;
 mod metrics;
@@ -12,7 +13,8 @@ mod step;
 
 pub use callbacks::{Control, EarlyStopping, EpochHook, Mode, ReduceLrOnPlateau, StopHandle};
 pub use compiled::{LayerWeights, Model};
-pub use fit::FitOptions;
+pub use file::{FORMAT_VERSION, ModelFile, loss_json};
+pub use fit::{Checkpoint, FitOptions};
 pub use layers::{Dense, Dropout, Layer};
 pub use metrics::{History, Logs, Metric};
 pub use sequential::{Device, Sequential};

@@ -4,9 +4,9 @@
 
 use super::compiled::Model;
 use super::layers::Layer;
-use crate::Result;
 use crate::backend::{Backend, Tensor, metric_slot};
 use crate::nn::Activation;
+use crate::{Error, Result};
 
 /// Buffers of one layer at the plan's batch size B.
 #[derive(Clone, Copy, Debug)]
@@ -115,9 +115,22 @@ impl Plan {
         (params + plan) * 4
     }
 
-    /// Allocates every buffer for batch size `batch`.
+    /// Allocates every buffer for batch size `batch`, after checking all of them against the
+    /// device's limits (so a plan that cannot fit fails before it allocates anything).
     pub fn build(model: &mut Model, batch: usize) -> Result<Plan> {
         let shapes = Self::shapes(model, batch);
+        let (max_bytes, limit) = model.backend.max_tensor_bytes();
+        for &(r, c) in &shapes {
+            let bytes = (r * c) as u64 * 4;
+            if bytes > max_bytes {
+                return Err(Error::LimitExceeded {
+                    what: format!("a [{r}, {c}] activation buffer at batch size {batch}"),
+                    limit,
+                    max: max_bytes,
+                    requested: bytes,
+                });
+            }
+        }
         let fused = fused_softmax(model);
         let layer_specs = model.architecture.layers.clone();
         let mut next = shapes.iter();
@@ -189,17 +202,27 @@ impl Plan {
     }
 }
 
-/// A data set resident on the device: features, targets, per-row sample weights and the
-/// index buffer each epoch's permutation is written to.
-pub(crate) struct DeviceData {
-    pub rows: usize,
+/// One chunk of a resident data set: rows `row_base .. row_base + rows`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DataChunk {
+    pub row_base: usize,
     pub x: Tensor,
     pub y: Tensor,
     pub weights: Option<Tensor>,
+}
+
+/// A data set resident on the device: features, targets and per-row sample weights, split
+/// into chunks when it is larger than one storage binding (each a whole number of batches,
+/// so an evaluation batch never straddles two), and the index buffer each epoch's
+/// permutation is written to.
+pub(crate) struct DeviceData {
+    pub rows: usize,
+    pub chunks: Vec<DataChunk>,
     pub order: Tensor,
 }
 
 impl DeviceData {
+    #[allow(clippy::too_many_arguments)]
     pub fn upload(
         backend: &mut dyn Backend,
         x: &[f32],
@@ -208,27 +231,75 @@ impl DeviceData {
         rows: usize,
         x_width: usize,
         y_width: usize,
+        batch: usize,
     ) -> Result<DeviceData> {
-        let xt = backend.upload(rows, x_width, x)?;
-        let yt = backend.upload(rows, y_width, y)?;
-        let wt = weights.map(|w| backend.upload(rows, 1, w)).transpose()?;
-        let identity: Vec<u32> = (0..rows as u32).collect();
-        let order = backend.upload_u32(&identity)?;
-        Ok(DeviceData {
-            rows,
-            x: xt,
-            y: yt,
-            weights: wt,
-            order,
-        })
+        let chunk_rows = chunk_rows(backend, rows, x_width.max(y_width), batch, "the data set")?;
+        let mut chunks = Vec::new();
+        let result = (|| {
+            for row_base in (0..rows).step_by(chunk_rows.max(1)) {
+                let n = chunk_rows.min(rows - row_base);
+                let xt = backend.upload(n, x_width, &x[row_base * x_width..(row_base + n) * x_width])?;
+                let yt = backend.upload(n, y_width, &y[row_base * y_width..(row_base + n) * y_width])?;
+                let wt = weights
+                    .map(|w| backend.upload(n, 1, &w[row_base..row_base + n]))
+                    .transpose()?;
+                chunks.push(DataChunk {
+                    row_base,
+                    x: xt,
+                    y: yt,
+                    weights: wt,
+                });
+            }
+            let identity: Vec<u32> = (0..rows as u32).collect();
+            backend.upload_u32(&identity)
+        })();
+        match result {
+            Ok(order) => Ok(DeviceData { rows, chunks, order }),
+            Err(e) => {
+                for c in &chunks {
+                    for t in [Some(c.x), Some(c.y), c.weights].into_iter().flatten() {
+                        backend.free(t);
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The chunk holding rows `first .. first + count` (which never straddle two).
+    pub fn chunk_of(&self, first: usize) -> &DataChunk {
+        let i = self.chunks.partition_point(|c| c.row_base <= first);
+        &self.chunks[i.saturating_sub(1)]
     }
 
     pub fn free(&self, backend: &mut dyn Backend) {
-        for t in [Some(self.x), Some(self.y), self.weights, Some(self.order)]
-            .into_iter()
-            .flatten()
-        {
-            backend.free(t);
+        for c in &self.chunks {
+            for t in [Some(c.x), Some(c.y), c.weights].into_iter().flatten() {
+                backend.free(t);
+            }
         }
+        backend.free(self.order);
     }
+}
+
+/// Rows per chunk so that a [rows, width] f32 tensor fits one storage: all of them when they
+/// fit, else the most whole batches that do; an error naming the limit when not even one
+/// batch fits.
+pub(crate) fn chunk_rows(backend: &dyn Backend, rows: usize, width: usize, batch: usize, what: &str) -> Result<usize> {
+    let (max_bytes, limit) = backend.max_tensor_bytes();
+    let row_bytes = (width.max(1) * 4) as u64;
+    let fit = (max_bytes / row_bytes).min(usize::MAX as u64) as usize;
+    if fit >= rows {
+        return Ok(rows.max(1));
+    }
+    let whole = fit / batch * batch;
+    if whole == 0 {
+        return Err(Error::LimitExceeded {
+            what: format!("one batch of {what} ({batch} rows × {width} values)"),
+            limit,
+            max: max_bytes,
+            requested: batch as u64 * row_bytes,
+        });
+    }
+    Ok(whole)
 }

@@ -163,16 +163,19 @@ impl Model {
     /// Records one training step on rows `first .. first + r` of the epoch's order.
     pub(crate) fn train_step(&mut self, plan: &Plan, data: &DeviceData, first: usize, r: usize) -> Result<()> {
         let (x, y) = (rows(plan.x, r), rows(plan.y, r));
-        self.backend.gather_rows(data.x, data.order, first, x)?;
-        self.backend.gather_rows(data.y, data.order, first, y)?;
-        let weights = match data.weights {
-            Some(w) => {
-                let wb = rows(plan.weights, r);
-                self.backend.gather_rows(w, data.order, first, wb)?;
-                Some(wb)
+        let wb = rows(plan.weights, r);
+        let single = data.chunks.len() == 1;
+        for c in &data.chunks {
+            self.backend
+                .gather_rows_chunk(c.x, c.row_base, data.order, first, x, single)?;
+            self.backend
+                .gather_rows_chunk(c.y, c.row_base, data.order, first, y, single)?;
+            if let Some(w) = c.weights {
+                self.backend
+                    .gather_rows_chunk(w, c.row_base, data.order, first, wb, single)?;
             }
-            None => None,
-        };
+        }
+        let weights = data.chunks[0].weights.map(|_| wb);
         let step = self.step + 1;
         let forward = self.forward(plan, x, Some(step as u32))?;
         let (row_loss, dpred) = (rows(plan.row_loss, r), rows(plan.dpred, r));
@@ -210,8 +213,9 @@ impl Model {
         r: usize,
         acc: Tensor,
     ) -> Result<Tensor> {
-        let x = data.x.rows_range(first, r)?;
-        let y = data.y.rows_range(first, r)?;
+        let chunk = data.chunk_of(first);
+        let x = chunk.x.rows_range(first - chunk.row_base, r)?;
+        let y = chunk.y.rows_range(first - chunk.row_base, r)?;
         let forward = self.forward(plan, x, None)?;
         let row_loss = rows(plan.row_loss, r);
         let loss = self.effective_loss();

@@ -87,6 +87,14 @@ impl Rng {
     }
 }
 
+/// Number of fuzz cases: `WGTRAIN_FUZZ_CASES` when set (for long runs), else `default`.
+pub fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("WGTRAIN_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A GPU backend, or `None` with a loud message when no adapter exists. With
 /// `WGTRAIN_REQUIRE_GPU=1` a missing adapter fails the test instead.
 pub fn gpu() -> Option<GpuBackend> {

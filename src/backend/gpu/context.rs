@@ -194,6 +194,7 @@ fn rank(device_type: wgpu::DeviceType) -> u8 {
 pub(crate) type FaultSlot = Arc<Mutex<Option<Error>>>;
 
 /// An open device on a chosen adapter.
+#[derive(Clone)]
 pub struct GpuContext {
     /// The device.
     pub device: wgpu::Device,
@@ -269,7 +270,8 @@ impl GpuContext {
         let required_limits = limits.unwrap_or_else(|| adapter.limits());
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("wgtrain"),
-            required_features: wgpu::Features::empty(),
+            // The on-disk pipeline cache (pipeline_cache.rs) needs this feature where it exists.
+            required_features: adapter.features() & wgpu::Features::PIPELINE_CACHE,
             required_limits: required_limits.clone(),
             ..Default::default()
         };

@@ -1,8 +1,9 @@
 //! Compute pipelines: one per kernel, each with an explicit bind-group layout (binding 0 the
 //! `Params` uniform with a dynamic offset into the per-submit uniform arena, then the storage
 //! buffers with read-only flags where the kernel only reads), all built once when the backend
-//! is created.
+//! is created, through the on-disk pipeline cache where the adapter supports one.
 
+use super::pipeline_cache;
 use super::shaders::KERNELS;
 
 /// The kernels, in the order of the shader table.
@@ -63,8 +64,34 @@ pub(crate) struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
 }
 
-/// Builds every pipeline.
+/// A fingerprint of every kernel's name and source (part of the pipeline cache's key).
+fn kernels_fingerprint() -> u64 {
+    KERNELS.iter().fold(pipeline_cache::FNV_START, |h, k| {
+        pipeline_cache::fnv1a(
+            pipeline_cache::fnv1a(h, k.name.as_bytes()),
+            k.module_source().as_bytes(),
+        )
+    })
+}
+
+/// Builds every pipeline, through the on-disk cache when it is enabled and supported. A build
+/// that fails with the cache is redone without it, so a cache problem never fails training
+/// (a kernel error then shows up as it would have without a cache).
 pub(crate) fn build_pipelines(device: &wgpu::Device) -> Vec<Pipeline> {
+    if let Some(open) = pipeline_cache::open(device, kernels_fingerprint()) {
+        let (pipelines, error) = pipeline_cache::catching(device, || build_with(device, Some(&open.cache)));
+        match error {
+            None => {
+                open.save();
+                return pipelines;
+            }
+            Some(e) => pipeline_cache::record_failure(format!("building pipelines with the cache: {e}")),
+        }
+    }
+    build_with(device, None)
+}
+
+fn build_with(device: &wgpu::Device, cache: Option<&wgpu::PipelineCache>) -> Vec<Pipeline> {
     Kernel::ALL
         .iter()
         .enumerate()
@@ -111,7 +138,7 @@ pub(crate) fn build_pipelines(device: &wgpu::Device) -> Vec<Pipeline> {
                 module: &module,
                 entry_point: Some(source.name),
                 compilation_options: wgpu::PipelineCompilationOptions::default(),
-                cache: None,
+                cache,
             });
             Pipeline { pipeline, layout }
         })

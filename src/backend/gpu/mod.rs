@@ -12,6 +12,7 @@ pub mod context;
 mod kernels;
 mod ops;
 mod params;
+pub mod pipeline_cache;
 pub mod shaders;
 
 use std::collections::HashMap;

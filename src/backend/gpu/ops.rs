@@ -36,6 +36,18 @@ impl Backend for GpuBackend {
         format!("{} ({})", self.ctx.summary.name, self.ctx.summary.backend)
     }
 
+    fn max_tensor_bytes(&self) -> (u64, &'static str) {
+        let limits = &self.ctx.limits;
+        if limits.max_storage_buffer_binding_size <= limits.max_buffer_size {
+            (
+                limits.max_storage_buffer_binding_size,
+                "max_storage_buffer_binding_size",
+            )
+        } else {
+            (limits.max_buffer_size, "max_buffer_size")
+        }
+    }
+
     fn zeros(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
         let len = rows.checked_mul(cols).ok_or(Error::Shape {
             op: "zeros",
@@ -354,7 +366,15 @@ impl Backend for GpuBackend {
         self.dispatch(Kernel::OptimizerStep, &params, &storages, groups)
     }
 
-    fn gather_rows(&mut self, src: Tensor, indices: Tensor, first: usize, out: Tensor) -> Result<()> {
+    fn gather_rows_chunk(
+        &mut self,
+        src: Tensor,
+        row_base: usize,
+        indices: Tensor,
+        first: usize,
+        out: Tensor,
+        zero_outside: bool,
+    ) -> Result<()> {
         check_gather(&src, &indices, first, &out)?;
         let params = GatherParams {
             rows: u32_of("rows", out.rows)?,
@@ -364,7 +384,9 @@ impl Backend for GpuBackend {
             src_off: off(&src)?,
             idx_off: off(&indices)?,
             out_off: off(&out)?,
-            _pad: 0,
+            row_base: u32_of("chunk's first row", row_base)?,
+            zero_outside: u32::from(zero_outside),
+            _pad: [0; 3],
         };
         let groups = self.linear_groups(out.len());
         self.dispatch(

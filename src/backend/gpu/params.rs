@@ -112,7 +112,9 @@ pub(crate) struct GatherParams {
     pub src_off: u32,
     pub idx_off: u32,
     pub out_off: u32,
-    pub _pad: u32,
+    pub row_base: u32,
+    pub zero_outside: u32,
+    pub _pad: [u32; 3],
 }
 
 /// `shaders/fill.wgsl`.

@@ -1,0 +1,301 @@
+//! `wgtrain bench` (issue 6): the four fixed workloads on every available backend, side by
+//! side. Per workload and backend: cold time (backend open and pipeline build, plan build,
+//! first epoch), warm samples/s (median epoch), effective GFLOP/s counted from the layer
+//! shapes, the plan counters of one epoch and the GPU/CPU ratio; on the GPU also the
+//! steps-per-submit sweep and the backend open time with and without the pipeline cache; on
+//! the CPU the machine's `dot` figure the CPU backend is judged against.
+//!
+//! On lavapipe the GPU figures are a functional check, not a speed claim (DESIGN.md §7).
+//!
+//! ```no_run
+//! use wgtrain::bench::{BenchOptions, run};
+//! let report = run(&BenchOptions::default().workloads(&["seed"]).epochs(5)).unwrap();
+//! println!("{}", report.to_table());
+//! std::fs::write("bench.json", report.to_json()).unwrap();
+//! ```
+
+mod cache;
+mod dot;
+mod json;
+mod measure;
+mod report;
+mod schedule;
+mod workload;
+
+use std::path::Path;
+
+use ndarray::{ArrayView2, s};
+
+pub use cache::CacheFigures;
+pub use dot::{DotFigure, matmul_threads, measure_dot, step_products_seconds};
+pub use measure::{BenchBackend, Measurement, SWEEP_SETTINGS, SweepPoint, median};
+pub use report::BenchReport;
+pub use workload::{Task, WORKLOAD_NAMES, Workload};
+
+use crate::backend::GpuBackend;
+use crate::backend::gpu::AdapterChoice;
+use crate::{Error, Result};
+use schedule::Schedule;
+
+/// What to run.
+///
+/// ```
+/// use wgtrain::bench::BenchOptions;
+/// let options = BenchOptions::default().workloads(&["seed", "wide"]).epochs(3).rows(64);
+/// assert_eq!(options.workloads, vec!["seed", "wide"]);
+/// assert!(options.cpu && options.gpu.is_some());
+/// ```
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Workload names (see [`WORKLOAD_NAMES`]); empty runs all four.
+    pub workloads: Vec<String>,
+    /// Timed warm epochs per workload and backend; None uses each workload's default
+    /// ([`default_epochs`]).
+    pub epochs: Option<usize>,
+    /// Train on this many rows instead of the workload's own count (for quick checks).
+    pub rows: Option<usize>,
+    /// Measure the CPU backend.
+    pub cpu: bool,
+    /// Measure this GPU adapter (None: CPU only). An adapter that cannot be opened is
+    /// reported in [`BenchReport::gpu_skipped`], not as an error.
+    pub gpu: Option<AdapterChoice>,
+    /// Run the steps-per-submit sweep on the GPU.
+    pub sweep: bool,
+    /// Timed epochs per sweep setting (None: 2, 3 for tiny workloads).
+    pub sweep_epochs: Option<usize>,
+    /// Time the GPU backend open with and without the pipeline cache.
+    pub pipeline_cache: bool,
+    /// Side of the square product timed for the CPU `dot` figure (0 skips it).
+    pub dot_size: usize,
+    /// Seconds each workload may take on each backend, sweep included (None: no limit). A
+    /// backend too slow for every row trains fewer rows per epoch (whole batches, at least
+    /// one), measured after a one-step calibration; the report shows the rows trained.
+    pub budget_s: Option<f64>,
+    /// Print one line per measurement on stderr as the run goes.
+    pub progress: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            workloads: Vec::new(),
+            epochs: None,
+            rows: None,
+            cpu: true,
+            gpu: Some(AdapterChoice::Auto),
+            sweep: true,
+            sweep_epochs: None,
+            pipeline_cache: true,
+            dot_size: 1024,
+            budget_s: Some(30.0),
+            progress: false,
+        }
+    }
+}
+
+impl BenchOptions {
+    /// Narrows the run to these workloads.
+    pub fn workloads(mut self, names: &[&str]) -> Self {
+        self.workloads = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Sets the timed warm epochs (at least 1).
+    pub fn epochs(mut self, n: usize) -> Self {
+        self.epochs = Some(n.max(1));
+        self
+    }
+
+    /// Sets the row count of every workload.
+    pub fn rows(mut self, n: usize) -> Self {
+        self.rows = Some(n.max(1));
+        self
+    }
+
+    /// The workloads to run, in report order.
+    pub fn selected(&self) -> Result<Vec<Workload>> {
+        if self.workloads.is_empty() {
+            return Ok(self.resized(Workload::all()));
+        }
+        let picked = self
+            .workloads
+            .iter()
+            .map(|name| {
+                Workload::by_name(name).ok_or_else(|| Error::InvalidArgument {
+                    what: "workload",
+                    detail: format!("`{name}` is not one of {}", WORKLOAD_NAMES.join(", ")),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.resized(picked))
+    }
+
+    fn resized(&self, workloads: Vec<Workload>) -> Vec<Workload> {
+        match self.rows {
+            Some(r) => workloads.into_iter().map(|w| w.with_rows(r)).collect(),
+            None => workloads,
+        }
+    }
+}
+
+/// Timed epochs per sweep setting when not set.
+pub fn default_sweep_epochs(workload: &Workload) -> usize {
+    if workload.name == "seed" { 3 } else { 2 }
+}
+
+/// Timed warm epochs when not set: enough for a stable median of cheap epochs, few for the
+/// workloads whose epochs take seconds on a CPU-hosted GPU.
+pub fn default_epochs(workload: &Workload) -> usize {
+    match workload.name {
+        "seed" => 15,
+        "tabular" => 5,
+        _ => 3,
+    }
+}
+
+fn note(options: &BenchOptions, line: impl FnOnce() -> String) {
+    if options.progress {
+        eprintln!("wgtrain bench: {}", line());
+    }
+}
+
+/// Runs the bench. Errors only for invalid options; a backend or workload that fails is
+/// recorded in the report.
+pub fn run(options: &BenchOptions) -> Result<BenchReport> {
+    let workloads = options.selected()?;
+    let mut report = BenchReport::default();
+    let mut backends = Vec::new();
+    if options.cpu {
+        backends.push(BenchBackend::Cpu);
+        if options.dot_size > 0 {
+            let figure = measure_dot(options.dot_size, 0.5);
+            note(options, || {
+                format!("cpu dot {}³: {:.1} GFLOP/s", figure.n, figure.gflops)
+            });
+            report.cpu_dot = Some(figure);
+        }
+    }
+    if let Some(choice) = &options.gpu {
+        match GpuBackend::with_adapter(choice) {
+            Ok(gpu) => {
+                report.gpu = Some(gpu.adapter().clone());
+                drop(gpu);
+                backends.push(BenchBackend::Gpu(choice.clone()));
+                if options.pipeline_cache {
+                    match cache::measure_cache(choice, 3) {
+                        Ok(figures) => report.pipeline_cache = Some(figures),
+                        Err(e) => report
+                            .failures
+                            .push(("pipeline-cache".into(), "gpu".into(), e.to_string())),
+                    }
+                }
+            }
+            Err(e) => report.gpu_skipped = Some(e.to_string()),
+        }
+    }
+    for workload in &workloads {
+        let (x, y) = workload.data();
+        for backend in &backends {
+            if let Err(e) = measure_one(options, workload, x.view(), y.view(), backend, &mut report) {
+                report
+                    .failures
+                    .push((workload.name.to_string(), backend.label().to_string(), e.to_string()));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Schedules, measures and (on the GPU) sweeps one workload on one backend.
+fn measure_one(
+    options: &BenchOptions,
+    workload: &Workload,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    backend: &BenchBackend,
+    report: &mut BenchReport,
+) -> Result<()> {
+    let budget = match options.budget_s {
+        Some(b) => Some((b, measure::step_seconds(workload, x, y, backend, b / 200.0)?)),
+        None => None,
+    };
+    let schedule = Schedule::new(
+        workload,
+        options.epochs.unwrap_or_else(|| default_epochs(workload)),
+        options.sweep && matches!(backend, BenchBackend::Gpu(_)),
+        options.sweep_epochs.unwrap_or_else(|| default_sweep_epochs(workload)),
+        budget,
+    );
+    if schedule.rows < workload.rows {
+        note(options, || {
+            format!(
+                "{} on {}: {} of {} rows per epoch to stay within {:.0} s (one step took {:.3} s)",
+                workload.name,
+                backend.label(),
+                schedule.rows,
+                workload.rows,
+                options.budget_s.unwrap_or_default(),
+                budget.map_or(0.0, |b| b.1)
+            )
+        });
+    }
+    let run = workload.clone().with_rows(schedule.rows);
+    let (x, y) = (x.slice(s![..schedule.rows, ..]), y.slice(s![..schedule.rows, ..]));
+    let (mut m, mut session) = measure::measure(&run, x, y, backend, schedule.epochs)?;
+    m.full_rows = workload.rows;
+    if matches!(backend, BenchBackend::Cpu) && options.dot_size > 0 {
+        m.dot_step_samples_per_s = Some(run.batch as f64 / step_products_seconds(&run, 0.3));
+    }
+    note(options, || {
+        format!(
+            "{} on {}: cold {:.3} s, warm epoch {:.4} s, {:.0} samples/s",
+            m.workload, m.backend, m.cold_s, m.median_epoch_s, m.samples_per_s
+        )
+    });
+    if schedule.sweep {
+        match measure::sweep(&mut session, schedule.sweep_epochs) {
+            Ok(points) => report.sweep.extend(points),
+            Err(e) => report
+                .failures
+                .push((format!("{} sweep", m.workload), m.backend.clone(), e.to_string())),
+        }
+    }
+    report.measurements.push(m);
+    Ok(())
+}
+
+impl BenchReport {
+    /// The bar chart: warm samples/s per workload, one bar per backend, on a log axis when
+    /// the figures are far apart (see [`crate::plot::bar_chart_scaled`]).
+    pub fn chart(&self) -> crate::plot::Image {
+        let groups: Vec<(String, Vec<(String, f32)>)> = self
+            .workloads()
+            .into_iter()
+            .map(|w| {
+                let bars = ["cpu", "gpu"]
+                    .into_iter()
+                    .filter_map(|b| self.get(w, b).map(|m| (b.to_string(), m.samples_per_s as f32)))
+                    .collect();
+                (w.to_string(), bars)
+            })
+            .collect();
+        let title = match &self.gpu {
+            Some(a) => format!("wgtrain bench: warm samples/s (GPU: {}, {})", a.name, a.backend),
+            None => "wgtrain bench: warm samples/s".to_string(),
+        };
+        crate::plot::bar_chart_scaled(&title, "samples/s", &groups, crate::plot::YScale::Auto)
+    }
+
+    /// The bar chart as PNG bytes.
+    pub fn to_png(&self) -> Vec<u8> {
+        self.chart().to_png_bytes()
+    }
+
+    /// Writes the bar chart to `path` as a PNG (atomically).
+    pub fn write_plot(&self, path: &Path) -> Result<()> {
+        self.chart().write_png(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! `wgtrain evaluate` and `wgtrain predict`: load a model file, apply its stored preprocessing
+//! to a CSV file (columns are matched by name; a mismatch lists the differences), then score
+//! or predict.
+
+use std::fmt::Write as _;
+
+use super::args::{EvaluateArgs, PredictArgs};
+use super::report::{JsonLine, format_logs};
+use super::train::{backend_and_adapter, device_for, targets_for};
+use crate::data::{Preprocessing, Task};
+use crate::model::ModelFile;
+use crate::{Error, Result};
+
+fn preprocessing_of(file: &ModelFile, path: &std::path::Path) -> Result<Preprocessing> {
+    file.preprocessing.clone().ok_or_else(|| Error::ModelFile {
+        path: path.display().to_string(),
+        detail: "it holds no preprocessing (it was not trained from a CSV file); use the library API".into(),
+    })
+}
+
+/// Runs `wgtrain evaluate`.
+pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
+    let file = ModelFile::read(&args.model)?;
+    let prep = preprocessing_of(&file, &args.model)?;
+    let data = prep.transform_csv(&args.data)?;
+    let y = data.y.ok_or_else(|| Error::InvalidArgument {
+        what: "--data",
+        detail: format!(
+            "{} has no label column `{}` to evaluate against",
+            args.data.display(),
+            prep.label_name()
+        ),
+    })?;
+    let classes = prep.task().n_classes().unwrap_or(1);
+    let y = targets_for(file.loss, &y, classes);
+    let mut model = file.compile(device_for(args.backend))?;
+    let logs = model.evaluate(data.x.view(), y.view(), args.batch_size.max(1))?;
+    let (backend, adapter) = backend_and_adapter(&model.backend_name());
+    if args.json {
+        let mut json = JsonLine::default();
+        json.set("backend", backend);
+        json.set("adapter", adapter);
+        json.set("rows", data.x.nrows());
+        json.logs("test_", &logs);
+        println!("{}", json.render());
+    } else {
+        println!("Backend: {backend} ({adapter})");
+        println!(
+            "{} rows of {}: {}",
+            data.x.nrows(),
+            args.data.display(),
+            format_logs(&logs)
+        );
+    }
+    Ok(())
+}
+
+/// Runs `wgtrain predict`: a CSV with the input's row number, the predicted label in the
+/// user's own class names, and the probabilities (or the predicted value for regression).
+pub fn predict(args: &PredictArgs) -> Result<()> {
+    let file = ModelFile::read(&args.model)?;
+    let prep = preprocessing_of(&file, &args.model)?;
+    let data = prep.transform_csv(&args.data)?;
+    let mut model = file.compile(device_for(args.backend))?;
+    let out = model.predict(data.x.view(), args.batch_size.max(1))?;
+    let rows = row_numbers(data.rows_read, &data.dropped_lines);
+    let task = prep.task();
+    let mut text = String::new();
+    let label = prep.label_name();
+    match task {
+        Task::Regression => {
+            let _ = writeln!(text, "row,{label}");
+            for (i, v) in out.column(0).iter().enumerate() {
+                let _ = writeln!(text, "{},{v}", rows.get(i).copied().unwrap_or(i + 1));
+            }
+        }
+        _ => {
+            let names = prep.class_names().to_vec();
+            let header: Vec<String> = names.iter().map(|n| format!("p_{}", csv_field(n))).collect();
+            let _ = writeln!(text, "row,{label},{}", header.join(","));
+            for (i, p) in out.rows().into_iter().enumerate() {
+                let probs: Vec<f32> = if p.len() == 1 {
+                    vec![1.0 - p[0], p[0]]
+                } else {
+                    p.to_vec()
+                };
+                let best = (0..probs.len()).fold(0, |b, j| if probs[j] > probs[b] { j } else { b });
+                let name = prep.decode_labels(&[best as f32])?.pop().unwrap_or_default();
+                let cols: Vec<String> = probs.iter().map(|v| format!("{v:.6}")).collect();
+                let _ = writeln!(
+                    text,
+                    "{},{},{}",
+                    rows.get(i).copied().unwrap_or(i + 1),
+                    csv_field(&name),
+                    cols.join(",")
+                );
+            }
+        }
+    }
+    match &args.output {
+        Some(path) => {
+            crate::io::write_atomic(path, text.as_bytes())?;
+            eprintln!("wrote {} predictions to {}", out.nrows(), path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// 1-based data row numbers of the rows kept (file lines minus the header, without the
+/// lines dropped for missing values).
+fn row_numbers(rows_read: usize, dropped_lines: &[u64]) -> Vec<usize> {
+    let dropped: std::collections::HashSet<u64> = dropped_lines.iter().copied().collect();
+    (1..=rows_read)
+        .filter(|r| !dropped.contains(&(*r as u64 + 1)))
+        .collect()
+}
+
+/// Quotes a CSV field when it needs it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,427 @@
+//! `wgtrain train`: CSV → preprocessing → model (defaults that fit the label) → fit →
+//! evaluate on the test part → summary, JSON, model file and plot.
+
+use std::time::Instant;
+
+use ndarray::Array2;
+
+use super::args::{BackendChoice, OptimizerChoice, ScaleChoice, TrainArgs};
+use super::report::{JsonLine, Progress, format_logs};
+use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
+use crate::data::{CsvOptions, Dataset, Label, Scaling, Task, load_csv, load_csv_reader};
+use crate::model::{Dense, Device, EarlyStopping, FitOptions, History, Layer, Metric, Sequential};
+use crate::nn::{Activation, Loss, Optimizer};
+use crate::{Error, Result};
+
+/// The bundled example data set (examples/data/seed.csv), so the default run works anywhere.
+pub const BUNDLED_DATA: &str = include_str!("../../examples/data/seed.csv");
+
+/// The device for a `--backend` choice.
+pub fn device_for(choice: BackendChoice) -> Device {
+    match choice {
+        BackendChoice::Auto => Device::Auto,
+        BackendChoice::Gpu => Device::Gpu(Default::default()),
+        BackendChoice::Cpu => Device::Cpu,
+    }
+}
+
+/// The optimizer the flags describe.
+pub fn optimizer_for(args: &TrainArgs) -> Result<Optimizer> {
+    let mut opt = match args.optimizer {
+        OptimizerChoice::Adam => Optimizer::adam(),
+        OptimizerChoice::Adamw => Optimizer::adamw(),
+        OptimizerChoice::Sgd => Optimizer::Sgd {
+            learning_rate: 0.01,
+            momentum: args.momentum,
+            nesterov: false,
+            weight_decay: None,
+        },
+        OptimizerChoice::Rmsprop => Optimizer::RmsProp {
+            learning_rate: 1e-3,
+            rho: 0.9,
+            momentum: args.momentum,
+            epsilon: 1e-7,
+            centered: false,
+            weight_decay: None,
+        },
+    };
+    if let Some(lr) = args.lr {
+        opt = opt.with_learning_rate(lr);
+    }
+    if let Some(wd) = args.weight_decay {
+        opt = match opt {
+            Optimizer::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+                ..
+            } => Optimizer::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+                weight_decay: Some(wd),
+            },
+            Optimizer::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+                ..
+            } => Optimizer::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+                weight_decay: Some(wd),
+            },
+            Optimizer::RmsProp {
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                centered,
+                ..
+            } => Optimizer::RmsProp {
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                centered,
+                weight_decay: Some(wd),
+            },
+        };
+    }
+    opt.validate()?;
+    Ok(opt)
+}
+
+/// Output layer and loss that fit a task.
+fn defaults_for(task: Task) -> (Dense, Loss) {
+    match task {
+        Task::Binary => (
+            Dense::new(1, Activation::Sigmoid),
+            Loss::BinaryCrossentropy { from_logits: false },
+        ),
+        Task::Multiclass { n_classes } => (
+            Dense::new(n_classes, Activation::Softmax),
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+        ),
+        Task::Regression => (Dense::new(1, Activation::Linear), Loss::MeanSquaredError),
+    }
+}
+
+fn task_words(task: Task) -> String {
+    match task {
+        Task::Binary => "a binary label".into(),
+        Task::Multiclass { n_classes } => format!("a label with {n_classes} classes"),
+        Task::Regression => "a numeric (regression) label".into(),
+    }
+}
+
+/// Checks that layers and loss fit the label, saying what would fit otherwise.
+pub fn check_fit(task: Task, layers: &[Layer], loss: Loss) -> Result<()> {
+    let out = layers
+        .iter()
+        .rev()
+        .find_map(|l| if let Layer::Dense(d) = l { Some(d.units) } else { None })
+        .unwrap_or(0);
+    let (good_out, good_loss) = defaults_for(task);
+    let suggestion = format!(
+        "for {} use e.g. --layers 10:relu,{}:{} --loss {}",
+        task_words(task),
+        good_out.units,
+        good_out.activation.name(),
+        loss_short_name(good_loss)
+    );
+    let problem = match (task, loss) {
+        (Task::Binary, Loss::BinaryCrossentropy { .. }) if out != 1 => {
+            Some(format!("bce needs 1 output unit, not {out}"))
+        }
+        (Task::Multiclass { n_classes }, Loss::BinaryCrossentropy { .. }) => {
+            Some(format!("bce fits two classes, but the label has {n_classes}"))
+        }
+        (
+            Task::Regression,
+            Loss::BinaryCrossentropy { .. }
+            | Loss::CategoricalCrossentropy { .. }
+            | Loss::SparseCategoricalCrossentropy { .. },
+        ) => Some(format!(
+            "{} needs class labels, but the label is numeric",
+            loss_short_name(loss)
+        )),
+        (Task::Binary, Loss::CategoricalCrossentropy { .. } | Loss::SparseCategoricalCrossentropy { .. })
+            if out != 2 =>
+        {
+            Some(format!(
+                "{} needs one output per class (2), not {out}",
+                loss_short_name(loss)
+            ))
+        }
+        (
+            Task::Multiclass { n_classes },
+            Loss::CategoricalCrossentropy { .. } | Loss::SparseCategoricalCrossentropy { .. },
+        ) if out != n_classes => Some(format!(
+            "{} needs one output per class ({n_classes}), not {out}",
+            loss_short_name(loss)
+        )),
+        (_, Loss::MeanSquaredError | Loss::MeanAbsoluteError) if out != 1 => Some(format!(
+            "{} on this label needs 1 output unit, not {out}",
+            loss_short_name(loss)
+        )),
+        _ => None,
+    };
+    match problem {
+        Some(p) => Err(Error::InvalidArgument {
+            what: "--layers/--loss",
+            detail: format!("{p}; {suggestion}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Targets in the form a loss takes: one-hot for categorical cross-entropy.
+pub fn targets_for(loss: Loss, y: &Array2<f32>, classes: usize) -> Array2<f32> {
+    match loss {
+        Loss::CategoricalCrossentropy { .. } => {
+            let mut one_hot = Array2::zeros((y.nrows(), classes));
+            for (i, &c) in y.column(0).iter().enumerate() {
+                if (c as usize) < classes {
+                    one_hot[[i, c as usize]] = 1.0;
+                }
+            }
+            one_hot
+        }
+        _ => y.clone(),
+    }
+}
+
+/// The metrics the command reports for a loss.
+pub fn metrics_for(loss: Loss, task: Task) -> Vec<Metric> {
+    match (loss.accuracy(), task) {
+        (Some(_), Task::Binary) if !loss.sparse_targets() && !matches!(loss, Loss::CategoricalCrossentropy { .. }) => {
+            vec![Metric::Accuracy, Metric::Precision, Metric::Recall]
+        }
+        (Some(_), _) => vec![Metric::Accuracy],
+        (None, _) => vec![Metric::MeanAbsoluteError, Metric::MeanSquaredError],
+    }
+}
+
+fn load(args: &TrainArgs) -> Result<Dataset> {
+    let scaling = match args.scale {
+        ScaleChoice::Standard => Scaling::Standard,
+        ScaleChoice::Minmax => Scaling::MinMax,
+        ScaleChoice::None => Scaling::None,
+    };
+    let options = CsvOptions::default()
+        .label(Label::Name(args.label.clone()))
+        .test_fraction(args.test_split)
+        .seed(args.seed)
+        .scaling(scaling);
+    match &args.data {
+        Some(path) => Ok(load_csv(path, &options)?),
+        None => Ok(load_csv_reader(
+            BUNDLED_DATA.as_bytes(),
+            "examples/data/seed.csv (bundled)",
+            &options,
+        )?),
+    }
+}
+
+/// Runs `wgtrain train`; returns the process's stdout lines (the caller prints them).
+pub fn train(args: &TrainArgs) -> Result<()> {
+    if args.data.is_none() && !args.json {
+        eprintln!("wgtrain: no --data given: training the seed model on the bundled example data set");
+    }
+    let data = load(args)?;
+    let task = data.task();
+    if !args.json {
+        eprintln!("{}", data.report);
+    }
+    let (default_out, default_loss) = defaults_for(task);
+    let layers = match &args.layers {
+        Some(text) => parse_layers(text)?,
+        None => vec![
+            Layer::Dense(Dense::new(10, Activation::Relu)),
+            Layer::Dense(default_out),
+        ],
+    };
+    let loss = match &args.loss {
+        Some(text) => parse_loss(text)?,
+        None => default_loss,
+    };
+    check_fit(task, &layers, loss)?;
+    let classes = task.n_classes().unwrap_or(1);
+    let optimizer = optimizer_for(args)?;
+    let metrics = metrics_for(loss, task);
+    let mut architecture = Sequential::new(data.n_features()).seed(args.seed);
+    for l in &layers {
+        architecture = architecture.add(*l);
+    }
+    let mut model = architecture.compile(loss, optimizer, &metrics, device_for(args.backend))?;
+    if let Some(path) = &args.init_from {
+        model.init_from_path(path)?;
+    }
+    let y_train = targets_for(loss, &data.y_train, classes);
+
+    let mut progress = Progress::new(args.epochs, args.json);
+    let mut options = FitOptions::new(args.epochs, args.batch_size)
+        .seed(args.seed)
+        .shuffle(args.shuffle)
+        .validation_split(args.validation_split);
+    if let Some(patience) = args.early_stopping {
+        let monitor = if args.validation_split > 0.0 {
+            "val_loss"
+        } else {
+            "loss"
+        };
+        options = options.early_stopping(
+            EarlyStopping::new(monitor)
+                .patience(patience)
+                .restore_best_weights(true),
+        );
+    }
+    if let Some(every) = args.checkpoint_every {
+        let path = args.save.clone().ok_or_else(|| Error::InvalidArgument {
+            what: "--checkpoint-every",
+            detail: "needs --save FILE to know where to write".into(),
+        })?;
+        options = options.checkpoint(path, every, Some(data.preprocessing.clone()));
+    }
+    let (sender, receiver) = std::sync::mpsc::channel();
+    options = options.on_epoch_end(move |epoch, logs| {
+        let _ = sender.send((epoch, logs.clone()));
+        crate::model::Control::Continue
+    });
+    let start = Instant::now();
+    let fit = std::thread::scope(|scope| {
+        let printer = scope.spawn(move || {
+            for (epoch, logs) in receiver {
+                progress.epoch(epoch, &logs);
+            }
+            progress.finish();
+        });
+        let result = model.fit(data.x_train.view(), y_train.view(), options);
+        let _ = printer.join();
+        result
+    });
+    let fit_seconds = start.elapsed().as_secs_f64();
+    let history = fit?;
+    let epochs_run = history.epochs;
+    let train_rows = (data.x_train.nrows() as f64 * (1.0 - f64::from(args.validation_split))).round();
+    let samples_per_second = if fit_seconds > 0.0 {
+        train_rows * epochs_run as f64 / fit_seconds
+    } else {
+        0.0
+    };
+
+    let test_logs = if data.x_test.nrows() > 0 {
+        let y_test = targets_for(loss, &data.y_test, classes);
+        Some(model.evaluate(data.x_test.view(), y_test.view(), args.batch_size.max(32))?)
+    } else {
+        None
+    };
+    if let Some(path) = &args.save {
+        model.save(path, Some(&data.preprocessing))?;
+    }
+    if let Some(path) = &args.plot {
+        plot_history(&history, path)?;
+    }
+
+    let (backend, adapter) = backend_and_adapter(&model.backend_name());
+    let last_logs = last_epoch_logs(&history);
+    if !args.json {
+        println!("Backend: {backend} ({adapter})");
+        println!(
+            "Model: {} inputs -> {}, loss {}, {:?}",
+            data.n_features(),
+            format_layers(&layers),
+            loss_short_name(loss),
+            model.optimizer()
+        );
+        println!("Epochs run: {epochs_run}, fit time {fit_seconds:.2} s, {samples_per_second:.0} samples/s");
+        println!(
+            "Train: {}",
+            format_logs(
+                &last_logs
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with("val_"))
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect()
+            )
+        );
+        let val: crate::model::Logs = last_logs
+            .iter()
+            .filter(|(k, _)| k.starts_with("val_"))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        if !val.is_empty() {
+            println!("Validation: {}", format_logs(&val));
+        }
+        if let Some(t) = &test_logs {
+            println!("Test: {}", format_logs(t));
+            println!("Loss: {:.4}", t["loss"]);
+            if let Some(a) = t.get("accuracy") {
+                println!("Accuracy: {a:.4}");
+            }
+        }
+        if let Some(p) = &args.save {
+            println!("Saved the model to {}", p.display());
+        }
+    } else {
+        let mut json = JsonLine::default();
+        json.set("backend", backend);
+        json.set("adapter", adapter);
+        json.set("epochs_run", epochs_run);
+        json.set("fit_seconds", fit_seconds);
+        json.set("samples_per_second", samples_per_second);
+        json.logs("train_", &last_logs);
+        if let Some(t) = &test_logs {
+            json.logs("test_", t);
+        }
+        println!("{}", json.render());
+    }
+    Ok(())
+}
+
+/// Splits a backend name into ("gpu", adapter) or ("cpu", "ndarray").
+pub fn backend_and_adapter(name: &str) -> (String, String) {
+    if name.starts_with("cpu") {
+        ("cpu".into(), "ndarray".into())
+    } else {
+        ("gpu".into(), name.to_string())
+    }
+}
+
+fn last_epoch_logs(history: &History) -> crate::model::Logs {
+    history
+        .metrics
+        .iter()
+        .filter_map(|(k, v)| v.last().map(|x| (k.clone(), *x)))
+        .collect()
+}
+
+/// Draws loss and metric curves (train and validation) to a PNG.
+pub fn plot_history(history: &History, path: &std::path::Path) -> Result<()> {
+    let mut panels = Vec::new();
+    for (name, values) in &history.metrics {
+        if name.starts_with("val_") || name == "learning_rate" {
+            continue;
+        }
+        let mut series = vec![crate::plot::Series {
+            name: "train".into(),
+            values: values.clone(),
+        }];
+        if let Some(v) = history.metrics.get(&format!("val_{name}")) {
+            series.push(crate::plot::Series {
+                name: "validation".into(),
+                values: v.clone(),
+            });
+        }
+        panels.push((name.clone(), series));
+    }
+    let image = crate::plot::line_chart("wgtrain training curves", "epoch", &panels);
+    image.write_png(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}

@@ -1,0 +1,504 @@
+//! Model files: one safetensors file that Python's `safetensors` reads unchanged.
+//! Tensors (f32, Keras layout): `layers.{i}.kernel` [inputs, units] and `layers.{i}.bias`
+//! [units], counting Dense layers from 0; optimizer state `optimizer.{slot}.layers.{i}.kernel`
+//! / `.bias` (slots `m`, `v`, `momentum`, `velocity`, `average_gradient`); preprocessing
+//! statistics `preprocessing.offsets` / `preprocessing.scales`. `__metadata__` holds JSON
+//! strings: `wgtrain` (format version), `architecture`, `loss`, `optimizer` (with its step
+//! count), `training` (epochs trained, metrics) and `preprocessing` (columns, encodings, class
+//! names). Files are written atomically: a temporary file in the same directory, then rename.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde_json::{Value, json};
+
+use super::compiled::{LayerWeights, Model};
+use super::layers::{Dense, Dropout, Layer};
+use super::metrics::Metric;
+use super::sequential::{Device, Sequential};
+use crate::data::Preprocessing;
+use crate::nn::init::Initializer;
+use crate::nn::{Activation, Loss, Optimizer};
+use crate::{Error, Result};
+
+/// The format written in `__metadata__["wgtrain"]`.
+pub const FORMAT_VERSION: &str = "1";
+
+/// Everything a model file holds, in memory.
+#[derive(Clone, Debug)]
+pub struct ModelFile {
+    /// Layers, input width and seed.
+    pub architecture: Sequential,
+    /// The loss it was compiled with.
+    pub loss: Loss,
+    /// The optimizer and its current hyper-parameters.
+    pub optimizer: Optimizer,
+    /// Optimizer steps taken.
+    pub step: u64,
+    /// Epochs trained.
+    pub epochs: u64,
+    /// Metrics it was compiled with.
+    pub metrics: Vec<Metric>,
+    /// Each Dense layer's weights.
+    pub weights: Vec<LayerWeights>,
+    /// Optimizer state per slot (flat, the parameters' layout), when saved.
+    pub optimizer_state: Option<Vec<Vec<f32>>>,
+    /// The data preprocessing to apply to new inputs, when the model came from a CSV.
+    pub preprocessing: Option<Preprocessing>,
+}
+
+fn bad(path: &str, detail: impl Into<String>) -> Error {
+    Error::ModelFile {
+        path: path.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn activation_json(a: Activation) -> Value {
+    json!({ "name": a.name(), "alpha": a.alpha(), "approximate": matches!(a, Activation::Gelu { approximate: true }) })
+}
+
+fn activation_from(v: &Value, path: &str) -> Result<Activation> {
+    let name = v["name"]
+        .as_str()
+        .ok_or_else(|| bad(path, "an activation has no name"))?;
+    let alpha = v["alpha"].as_f64().unwrap_or(0.0) as f32;
+    Ok(match name {
+        "leaky_relu" => Activation::LeakyRelu { alpha },
+        "elu" => Activation::Elu { alpha },
+        "gelu" => Activation::Gelu {
+            approximate: v["approximate"].as_bool().unwrap_or(false),
+        },
+        other => Activation::from_name(other).ok_or_else(|| bad(path, format!("unknown activation `{other}`")))?,
+    })
+}
+
+fn init_json(i: Initializer) -> Value {
+    match i {
+        Initializer::Constant(c) => json!({ "name": "constant", "value": c }),
+        other => json!({ "name": other.name() }),
+    }
+}
+
+fn init_from(v: &Value) -> Initializer {
+    match v["name"].as_str().unwrap_or("") {
+        "glorot_normal" => Initializer::GlorotNormal,
+        "he_uniform" => Initializer::HeUniform,
+        "he_normal" => Initializer::HeNormal,
+        "zeros" => Initializer::Zeros,
+        "ones" => Initializer::Ones,
+        "constant" => Initializer::Constant(v["value"].as_f64().unwrap_or(0.0) as f32),
+        _ => Initializer::GlorotUniform,
+    }
+}
+
+/// JSON of a loss, `{"name": …, "from_logits": …}`.
+pub fn loss_json(l: Loss) -> Value {
+    let from_logits = matches!(
+        l,
+        Loss::BinaryCrossentropy { from_logits: true }
+            | Loss::CategoricalCrossentropy { from_logits: true }
+            | Loss::SparseCategoricalCrossentropy { from_logits: true }
+    );
+    json!({ "name": l.name(), "from_logits": from_logits })
+}
+
+fn loss_from(v: &Value, path: &str) -> Result<Loss> {
+    let from_logits = v["from_logits"].as_bool().unwrap_or(false);
+    Ok(match v["name"].as_str().unwrap_or("") {
+        "mean_squared_error" => Loss::MeanSquaredError,
+        "mean_absolute_error" => Loss::MeanAbsoluteError,
+        "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits },
+        "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits },
+        "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits },
+        other => return Err(bad(path, format!("unknown loss `{other}`"))),
+    })
+}
+
+fn optimizer_json(o: Optimizer, step: u64) -> Value {
+    match o {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+            nesterov,
+            weight_decay,
+        } => json!({
+            "name": "sgd", "learning_rate": learning_rate, "momentum": momentum, "nesterov": nesterov,
+            "weight_decay": weight_decay, "step": step }),
+        Optimizer::Adam {
+            learning_rate,
+            beta_1,
+            beta_2,
+            epsilon,
+            weight_decay,
+        } => json!({
+            "name": if weight_decay.is_some() { "adamw" } else { "adam" }, "learning_rate": learning_rate,
+            "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": weight_decay, "step": step }),
+        Optimizer::RmsProp {
+            learning_rate,
+            rho,
+            momentum,
+            epsilon,
+            centered,
+            weight_decay,
+        } => json!({
+            "name": "rmsprop", "learning_rate": learning_rate, "rho": rho, "momentum": momentum,
+            "epsilon": epsilon, "centered": centered, "weight_decay": weight_decay, "step": step }),
+    }
+}
+
+fn optimizer_from(v: &Value, path: &str) -> Result<(Optimizer, u64)> {
+    let f = |k: &str, default: f32| v[k].as_f64().map_or(default, |x| x as f32);
+    let wd = v["weight_decay"].as_f64().map(|x| x as f32);
+    let opt = match v["name"].as_str().unwrap_or("") {
+        "sgd" => Optimizer::Sgd {
+            learning_rate: f("learning_rate", 0.01),
+            momentum: f("momentum", 0.0),
+            nesterov: v["nesterov"].as_bool().unwrap_or(false),
+            weight_decay: wd,
+        },
+        "adam" | "adamw" => Optimizer::Adam {
+            learning_rate: f("learning_rate", 1e-3),
+            beta_1: f("beta_1", 0.9),
+            beta_2: f("beta_2", 0.999),
+            epsilon: f("epsilon", 1e-7),
+            weight_decay: wd,
+        },
+        "rmsprop" => Optimizer::RmsProp {
+            learning_rate: f("learning_rate", 1e-3),
+            rho: f("rho", 0.9),
+            momentum: f("momentum", 0.0),
+            epsilon: f("epsilon", 1e-7),
+            centered: v["centered"].as_bool().unwrap_or(false),
+            weight_decay: wd,
+        },
+        other => return Err(bad(path, format!("unknown optimizer `{other}`"))),
+    };
+    opt.validate().map_err(|e| bad(path, e.to_string()))?;
+    Ok((opt, v["step"].as_u64().unwrap_or(0)))
+}
+
+fn architecture_json(a: &Sequential) -> Value {
+    let layers: Vec<Value> = a
+        .layers
+        .iter()
+        .map(|l| match l {
+            Layer::Dense(d) => json!({
+                "type": "dense", "units": d.units, "activation": activation_json(d.activation), "use_bias": d.use_bias,
+                "kernel_initializer": init_json(d.kernel_initializer), "bias_initializer": init_json(d.bias_initializer) }),
+            Layer::Dropout(d) => json!({ "type": "dropout", "rate": d.rate }),
+        })
+        .collect();
+    json!({ "input_width": a.input_width, "seed": a.seed, "layers": layers })
+}
+
+fn architecture_from(v: &Value, path: &str) -> Result<Sequential> {
+    let input = v["input_width"]
+        .as_u64()
+        .ok_or_else(|| bad(path, "the architecture has no input width"))?;
+    let mut seq = Sequential::new(input as usize).seed(v["seed"].as_u64().unwrap_or(0));
+    let layers = v["layers"]
+        .as_array()
+        .ok_or_else(|| bad(path, "the architecture has no layer list"))?;
+    for (i, l) in layers.iter().enumerate() {
+        seq = match l["type"].as_str() {
+            Some("dense") => {
+                let units = l["units"].as_u64().filter(|&u| u > 0 && u < 1 << 24);
+                let units = units.ok_or_else(|| bad(path, format!("layer {i} has no valid unit count")))?;
+                let d = Dense::new(units as usize, activation_from(&l["activation"], path)?)
+                    .use_bias(l["use_bias"].as_bool().unwrap_or(true))
+                    .kernel_initializer(init_from(&l["kernel_initializer"]))
+                    .bias_initializer(init_from(&l["bias_initializer"]));
+                seq.add(d)
+            }
+            Some("dropout") => seq.add(Dropout::new(l["rate"].as_f64().unwrap_or(0.0) as f32)),
+            _ => return Err(bad(path, format!("layer {i} has an unknown type"))),
+        };
+    }
+    Ok(seq)
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+impl ModelFile {
+    /// Serializes to safetensors bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        let dense = self.architecture.dense_layers();
+        for (i, ((inputs, d), (k, b))) in dense.iter().zip(&self.weights).enumerate() {
+            tensors.push((format!("layers.{i}.kernel"), vec![*inputs, d.units], f32_bytes(k)));
+            if let Some(b) = b {
+                tensors.push((format!("layers.{i}.bias"), vec![d.units], f32_bytes(b)));
+            }
+        }
+        if let Some(state) = &self.optimizer_state {
+            for (slot, values) in self.optimizer.slot_names().iter().zip(state) {
+                let mut offset = 0;
+                for (i, (inputs, d)) in dense.iter().enumerate() {
+                    let k = inputs * d.units;
+                    let bytes = f32_bytes(&values[offset..offset + k]);
+                    tensors.push((
+                        format!("optimizer.{slot}.layers.{i}.kernel"),
+                        vec![*inputs, d.units],
+                        bytes,
+                    ));
+                    offset += k;
+                    if d.use_bias {
+                        let bytes = f32_bytes(&values[offset..offset + d.units]);
+                        tensors.push((format!("optimizer.{slot}.layers.{i}.bias"), vec![d.units], bytes));
+                        offset += d.units;
+                    }
+                }
+            }
+        }
+        if let Some(p) = &self.preprocessing {
+            tensors.push((
+                "preprocessing.offsets".into(),
+                vec![p.offsets().len()],
+                f32_bytes(p.offsets()),
+            ));
+            tensors.push((
+                "preprocessing.scales".into(),
+                vec![p.scales().len()],
+                f32_bytes(p.scales()),
+            ));
+        }
+        let mut meta = HashMap::new();
+        meta.insert("wgtrain".to_string(), FORMAT_VERSION.to_string());
+        meta.insert(
+            "architecture".to_string(),
+            architecture_json(&self.architecture).to_string(),
+        );
+        meta.insert("loss".to_string(), loss_json(self.loss).to_string());
+        meta.insert(
+            "optimizer".to_string(),
+            optimizer_json(self.optimizer, self.step).to_string(),
+        );
+        let metrics: Vec<&str> = self.metrics.iter().map(|m| m.name()).collect();
+        meta.insert(
+            "training".to_string(),
+            json!({ "epochs": self.epochs, "metrics": metrics }).to_string(),
+        );
+        if let Some(p) = &self.preprocessing {
+            meta.insert("preprocessing".to_string(), p.to_json());
+        }
+        let views = tensors
+            .iter()
+            .map(|(name, shape, bytes)| {
+                let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map_err(|e| bad("(in memory)", format!("tensor {name}: {e}")))?;
+                Ok((name.clone(), view))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        safetensors::serialize(views, Some(meta)).map_err(|e| bad("(in memory)", e.to_string()))
+    }
+
+    /// Writes the file atomically (temporary file in the same directory, then rename).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        crate::io::write_atomic(path, &self.to_bytes()?)
+    }
+
+    /// Reads a model file; a file that is not one (truncated, corrupted, another format) is
+    /// an error that says so, never a panic.
+    pub fn read(path: &Path) -> Result<ModelFile> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Parses safetensors bytes; `name` names the source in errors.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<ModelFile> {
+        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(name, format!("not a safetensors file ({e})")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(name, e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |k: &str| -> Result<Value> {
+            let text = meta
+                .get(k)
+                .ok_or_else(|| bad(name, format!("no `{k}` in the metadata: not a wgtrain model")))?;
+            serde_json::from_str(text).map_err(|e| bad(name, format!("metadata `{k}` is not JSON: {e}")))
+        };
+        match meta.get("wgtrain") {
+            Some(v) if v == FORMAT_VERSION => {}
+            Some(v) => {
+                return Err(bad(
+                    name,
+                    format!("format version {v}; this wgtrain reads version {FORMAT_VERSION}"),
+                ));
+            }
+            None => return Err(bad(name, "no `wgtrain` entry in the metadata: not a wgtrain model")),
+        }
+        let architecture = architecture_from(&get("architecture")?, name)?;
+        let loss = loss_from(&get("loss")?, name)?;
+        architecture.validate(loss).map_err(|e| bad(name, e.to_string()))?;
+        let (optimizer, step) = optimizer_from(&get("optimizer")?, name)?;
+        let training = get("training").unwrap_or(Value::Null);
+        let metrics = training["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str().and_then(Metric::from_name))
+            .collect();
+        let read = |tensor: &str, shape: &[usize]| read_tensor(&st, name, tensor, shape);
+        let dense = architecture.dense_layers();
+        let mut weights = Vec::new();
+        for (i, (inputs, d)) in dense.iter().enumerate() {
+            let k = read(&format!("layers.{i}.kernel"), &[*inputs, d.units])?;
+            let b = if d.use_bias {
+                Some(read(&format!("layers.{i}.bias"), &[d.units])?)
+            } else {
+                None
+            };
+            weights.push((k, b));
+        }
+        let names = st.names();
+        let has_state = names.iter().any(|n| n.starts_with("optimizer."));
+        let optimizer_state = if has_state {
+            let mut slots = Vec::new();
+            for slot in optimizer.slot_names() {
+                let mut flat = Vec::new();
+                for (i, (inputs, d)) in dense.iter().enumerate() {
+                    flat.extend(read(
+                        &format!("optimizer.{slot}.layers.{i}.kernel"),
+                        &[*inputs, d.units],
+                    )?);
+                    if d.use_bias {
+                        flat.extend(read(&format!("optimizer.{slot}.layers.{i}.bias"), &[d.units])?);
+                    }
+                }
+                slots.push(flat);
+            }
+            Some(slots)
+        } else {
+            None
+        };
+        let preprocessing = match meta.get("preprocessing") {
+            Some(text) => Some(Preprocessing::from_json(text).map_err(|e| bad(name, e.to_string()))?),
+            None => None,
+        };
+        Ok(ModelFile {
+            architecture,
+            loss,
+            optimizer,
+            step,
+            epochs: training["epochs"].as_u64().unwrap_or(0),
+            metrics,
+            weights,
+            optimizer_state,
+            preprocessing,
+        })
+    }
+
+    /// Compiles the stored model onto a device with its weights and optimizer state.
+    pub fn compile(&self, device: Device) -> Result<Model> {
+        let mut model = self
+            .architecture
+            .clone()
+            .compile(self.loss, self.optimizer, &self.metrics, device)?;
+        model.set_weights(&self.weights)?;
+        if let Some(state) = &self.optimizer_state {
+            model.set_optimizer_state(self.step, state)?;
+        } else {
+            model.step = self.step;
+        }
+        model.epochs_trained = self.epochs;
+        Ok(model)
+    }
+}
+
+/// Reads an f32 tensor of a given shape.
+fn read_tensor(st: &SafeTensors, name: &str, tensor: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    let t = st
+        .tensor(tensor)
+        .map_err(|_| bad(name, format!("tensor `{tensor}` is missing")))?;
+    if t.dtype() != Dtype::F32 || t.shape() != shape {
+        return Err(bad(
+            name,
+            format!(
+                "tensor `{tensor}` is {:?} {:?}, F32 {shape:?} expected",
+                t.dtype(),
+                t.shape()
+            ),
+        ));
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+impl Model {
+    /// Starts from the weights in a safetensors file: a wgtrain model file (continuing its
+    /// optimizer state when it fits), or a file written by another program that holds
+    /// `layers.{i}.kernel` [inputs, units] and `layers.{i}.bias` [units] tensors (f32) with
+    /// this model's shapes.
+    pub fn init_from_path(&mut self, path: &Path) -> Result<()> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: name.clone(),
+            source,
+        })?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(&name, format!("not a safetensors file ({e})")))?;
+        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(&name, e.to_string()))?;
+        if header.metadata().as_ref().is_some_and(|m| m.contains_key("wgtrain")) {
+            return self.init_from(&ModelFile::from_bytes(&bytes, &name)?);
+        }
+        let mut weights = Vec::new();
+        for (i, p) in self.dense.iter().enumerate() {
+            let k = read_tensor(&st, &name, &format!("layers.{i}.kernel"), &[p.inputs, p.spec.units])?;
+            let b = match p.spec.use_bias {
+                true => Some(read_tensor(&st, &name, &format!("layers.{i}.bias"), &[p.spec.units])?),
+                false => None,
+            };
+            weights.push((k, b));
+        }
+        self.set_weights(&weights)
+    }
+
+    /// Everything needed to save the model, read back from the device. When the device cannot
+    /// be read (lost, out of memory), the host copy of the last good epoch's weights is used
+    /// and the optimizer state is left out.
+    pub fn to_file(&mut self, preprocessing: Option<&Preprocessing>) -> Result<ModelFile> {
+        let (weights, optimizer_state) = match self.weights() {
+            Ok(w) => (w, Some(self.optimizer_state()?)),
+            Err(_) => (self.last_good_weights(), None),
+        };
+        Ok(ModelFile {
+            architecture: self.architecture.clone(),
+            loss: self.loss,
+            optimizer: self.optimizer,
+            step: self.step,
+            epochs: self.epochs_trained,
+            metrics: self.metrics.clone(),
+            weights,
+            optimizer_state,
+            preprocessing: preprocessing.cloned(),
+        })
+    }
+
+    /// Saves weights, optimizer state and (optionally) preprocessing to one safetensors file,
+    /// atomically.
+    pub fn save(&mut self, path: &Path, preprocessing: Option<&Preprocessing>) -> Result<()> {
+        self.to_file(preprocessing)?.write(path)
+    }
+
+    /// Starts from a file's weights (names and shapes must match this model's), continuing its
+    /// optimizer state, step and epoch count when the optimizer keeps the same slots.
+    pub fn init_from(&mut self, file: &ModelFile) -> Result<()> {
+        self.set_weights(&file.weights).map_err(|e| Error::ModelFile {
+            path: "(--init-from)".into(),
+            detail: format!("its weights do not fit this model: {e}"),
+        })?;
+        if let Some(state) = &file.optimizer_state
+            && file.optimizer.slot_names() == self.optimizer.slot_names()
+        {
+            self.set_optimizer_state(file.step, state)?;
+            self.epochs_trained = file.epochs;
+        }
+        Ok(())
+    }
+}

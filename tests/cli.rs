@@ -1,0 +1,321 @@
+//! The `wgtrain` command end to end (CPU backend for speed; one GPU run when an adapter
+//! exists): the default run, the JSON contract, model files, evaluate and predict, and the
+//! errors a person meets.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use proptest::prelude::*;
+use wgtrain::cli::spec::parse_layers;
+
+fn wgtrain(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The last stdout line parsed as JSON.
+fn last_json(o: &Output) -> serde_json::Value {
+    let out = stdout(o);
+    let line = out
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no stdout; stderr: {}", stderr(o)));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn default_train_prints_loss_and_accuracy() {
+    let o = wgtrain(&["train", "--backend", "cpu", "--epochs", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Loss: ") && out.contains("Accuracy: "), "{out}");
+    assert!(stderr(&o).contains("bundled example data set"));
+}
+
+#[test]
+fn json_has_every_documented_key() {
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "30",
+        "--validation-split",
+        "0.2",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    for key in [
+        "backend",
+        "adapter",
+        "epochs_run",
+        "fit_seconds",
+        "samples_per_second",
+        "train_loss",
+        "test_loss",
+        "test_accuracy",
+        "val_loss",
+        "test_precision",
+    ] {
+        assert!(j.get(key).is_some(), "missing {key} in {j}");
+    }
+    assert_eq!(j["backend"], "cpu");
+    assert_eq!(j["epochs_run"], 30);
+    assert!(j["test_accuracy"].as_f64().unwrap() > 0.6, "{j}");
+}
+
+#[test]
+fn gpu_backend_trains_when_an_adapter_exists() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let o = wgtrain(&["train", "--backend", "gpu", "--epochs", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(last_json(&o)["backend"], "gpu");
+}
+
+#[test]
+fn save_evaluate_predict_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let plot = dir.path().join("curves.png");
+    let (m, p) = (model.to_str().unwrap(), plot.to_str().unwrap());
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "10",
+        "--save",
+        m,
+        "--plot",
+        p,
+        "--checkpoint-every",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(model.exists() && plot.exists());
+    assert_eq!(&std::fs::read(&plot).unwrap()[1..4], b"PNG");
+
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv");
+    let o = wgtrain(&["evaluate", "--model", m, "--data", data, "--backend", "cpu", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    assert!(j["test_accuracy"].as_f64().unwrap() > 0.6 && j["rows"] == 756, "{j}");
+
+    // Predict on rows without the label, written to a file.
+    let text = std::fs::read_to_string(data).unwrap();
+    let no_label: String = text
+        .lines()
+        .take(6)
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+        .collect();
+    let input = dir.path().join("new.csv");
+    write(&input, &no_label);
+    let out = dir.path().join("pred.csv");
+    let o = wgtrain(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pred = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = pred.lines().collect();
+    assert_eq!(lines[0], "row,label,p_0,p_1");
+    assert_eq!(lines.len(), 6);
+    assert!(lines[1].starts_with("1,0,") || lines[1].starts_with("1,1,"), "{pred}");
+
+    // Resume: 10 more epochs from the file continue its step count.
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "10",
+        "--init-from",
+        m,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let o = wgtrain(&["train", "--backend", "cpu", "--loss", "cce", "--epochs", "1"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--layers 10:relu,1:sigmoid --loss bce"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = wgtrain(&["train", "--backend", "cpu", "--layers", "10:relu,0:sigmoid"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("unit count"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = wgtrain(&["train", "--data", "/no/such/file.csv"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("/no/such/file.csv"),
+        "{}",
+        stderr(&o)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad_model = dir.path().join("bad.safetensors");
+    write(&bad_model, "definitely not safetensors");
+    let o = wgtrain(&["evaluate", "--model", bad_model.to_str().unwrap(), "--data", "x.csv"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("not a usable wgtrain model"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Columns that differ from the model's are listed.
+    let m = dir.path().join("m.safetensors");
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "1",
+        "--save",
+        m.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = dir.path().join("other.csv");
+    write(&csv, "a,b,label\n1,2,0\n3,4,1\n");
+    let o = wgtrain(&[
+        "evaluate",
+        "--model",
+        m.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("glucose"), "{}", stderr(&o));
+}
+
+#[test]
+fn multiclass_labels_get_softmax_and_sparse_cross_entropy() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("iris_like.csv");
+    let mut text = String::from("a,b,kind\n");
+    for i in 0..150 {
+        let c = i % 3;
+        let (x, y) = (c as f32 * 3.0 + (i % 7) as f32 * 0.1, (i % 5) as f32 * 0.2);
+        text += &format!("{x},{y},{}\n", ["setosa", "versicolor", "virginica"][c]);
+    }
+    write(&csv, &text);
+    let o = wgtrain(&[
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--label",
+        "kind",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "40",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(last_json(&o)["test_accuracy"].as_f64().unwrap() > 0.9);
+    let o = wgtrain(&[
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--label",
+        "kind",
+        "--loss",
+        "bce",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("3"), "{}", stderr(&o));
+}
+
+#[test]
+fn info_lists_adapters_and_estimates_memory() {
+    let o = wgtrain(&[
+        "info",
+        "--layers",
+        "64:relu,1:sigmoid",
+        "--inputs",
+        "30",
+        "--batch-size",
+        "128",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("auto chooses") && out.contains("MiB"), "{out}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: common::fuzz_cases(2000), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The --layers parser never panics, on any text.
+    #[test]
+    fn layers_parser_never_panics(text in ".{0,40}") {
+        let _ = parse_layers(&text);
+    }
+
+    /// Nor on near-valid specs.
+    #[test]
+    fn layers_parser_handles_near_valid_specs(parts in prop::collection::vec((0u64..100_000_000, "[a-z_]{0,10}|dropout"), 0..6)) {
+        let text = parts.iter().map(|(u, a)| format!("{u}:{a}")).collect::<Vec<_>>().join(",");
+        let _ = parse_layers(&text);
+    }
+}
+
+#[test]
+fn without_an_adapter_auto_falls_back_and_gpu_explains_how_to_get_one() {
+    // Metal does not exist on Linux: wgpu then sees no adapter at all.
+    let run = |backend: &str| {
+        Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+            .args(["train", "--backend", backend, "--epochs", "1"])
+            .env("WGPU_BACKEND", "metal")
+            .output()
+            .unwrap()
+    };
+    if cfg!(target_os = "macos") {
+        return;
+    }
+    let auto = run("auto");
+    assert!(auto.status.success(), "{}", stderr(&auto));
+    assert!(
+        stderr(&auto).contains("training on the CPU backend"),
+        "{}",
+        stderr(&auto)
+    );
+    assert!(stdout(&auto).contains("Backend: cpu"));
+    let gpu = run("gpu");
+    assert!(!gpu.status.success());
+    assert!(stderr(&gpu).contains("mesa-vulkan-drivers"), "{}", stderr(&gpu));
+}
