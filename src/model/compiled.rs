@@ -170,24 +170,11 @@ impl Model {
     /// Each Dense layer's (kernel [inputs × units, row-major], bias) read from the device.
     pub fn weights(&mut self) -> Result<Vec<LayerWeights>> {
         let all = self.backend.read(self.params)?;
-        Ok(self
-            .dense
-            .iter()
-            .map(|p| {
-                let k = all[p.offset..p.offset + p.kernel_len()].to_vec();
-                let b = p
-                    .spec
-                    .use_bias
-                    .then(|| all[p.offset + p.kernel_len()..p.offset + p.len()].to_vec());
-                (k, b)
-            })
-            .collect())
+        Ok(self.split_layers(&all))
     }
 
-    /// The weights at the end of the last good epoch, from host memory: available even when
-    /// the device was lost, so the model can still be saved.
-    pub fn last_good_weights(&self) -> Vec<LayerWeights> {
-        let all = &self.host_weights;
+    /// Cuts a flat parameter vector into each Dense layer's (kernel, bias).
+    fn split_layers(&self, all: &[f32]) -> Vec<LayerWeights> {
         self.dense
             .iter()
             .map(|p| {
@@ -199,6 +186,12 @@ impl Model {
                 (k, b)
             })
             .collect()
+    }
+
+    /// The weights at the end of the last good epoch, from host memory: available even when
+    /// the device was lost, so the model can still be saved.
+    pub fn last_good_weights(&self) -> Vec<LayerWeights> {
+        self.split_layers(&self.host_weights)
     }
 
     /// Replaces the weights of every Dense layer (same layout as [`Model::weights`]).

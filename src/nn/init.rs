@@ -117,9 +117,17 @@ impl SeededRng {
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
-    /// Uniform in 0..n (n > 0).
+    /// Uniform in 0..n (n > 0), without modulo bias (Lemire's multiply-and-reject).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        let n = n as u64;
+        let mut m = u128::from(self.next_u64()) * u128::from(n);
+        if (m as u64) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u64) < threshold {
+                m = u128::from(self.next_u64()) * u128::from(n);
+            }
+        }
+        (m >> 64) as usize
     }
 
     /// Fisher–Yates shuffle.
