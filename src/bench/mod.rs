@@ -5,6 +5,12 @@
 //! steps-per-submit sweep and the backend open time with and without the pipeline cache; on
 //! the CPU the machine's `dot` figure the CPU backend is judged against.
 //!
+//! Each measurement opens a fresh backend, so "cold" covers the device and pipeline creation
+//! (with the on-disk pipeline cache as it stands), compile, plan build, data upload and the
+//! first epoch, in a process that has already loaded the driver once; the pipeline-cache
+//! figures time that open alone, with the cache off and on. A time budget per workload and
+//! backend keeps a slow backend (lavapipe) to fewer rows per epoch; the table marks them.
+//!
 //! On lavapipe the GPU figures are a functional check, not a speed claim (DESIGN.md §7).
 //!
 //! ```no_run

@@ -216,4 +216,11 @@ pub struct BenchArgs {
     /// Draw a bar chart of samples/s to this PNG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Rows per workload (default: the workload's own; slow backends get fewer to fit the
+    /// time budget).
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// Seconds allowed per workload and backend before rows are cut (0: no limit).
+    #[arg(long, default_value_t = 30.0)]
+    pub budget: f64,
 }
