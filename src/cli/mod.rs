@@ -27,10 +27,15 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Runs `wgtrain bench`: every workload on every available backend, as a table (or JSON),
 /// optionally with a bar chart.
 fn bench(args: &args::BenchArgs) -> Result<()> {
+    let budget_s = (args.budget > 0.0).then_some(args.budget);
     let mut options = crate::bench::BenchOptions {
         progress: !args.json,
+        budget_s,
         ..Default::default()
     };
+    if let Some(rows) = args.rows {
+        options = options.rows(rows);
+    }
     if let Some(w) = &args.workload {
         options = options.workloads(&[w.as_str()]);
     }
