@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use wgtrain::data::{CsvOptions, MissingPolicy, load_csv};
+use wgtrain::data::{CsvOptions, MissingPolicy, Scaling, load_csv};
 use wgtrain::model::{Dense, Device, FitOptions, Metric, Sequential};
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
@@ -24,11 +24,13 @@ fn main() -> wgtrain::Result<()> {
         None => Device::Auto,
     };
 
-    // df.dropna(); df.astype('float32'); train_test_split(test_size=0.2)
+    // df.dropna(); df.astype('float32'); train_test_split(test_size=0.2). No scaling: the seed
+    // program feeds the raw columns (the `wgtrain` command standardizes by default).
     let options = CsvOptions::default()
         .missing(MissingPolicy::Drop)
         .test_fraction(0.2)
-        .seed(42);
+        .seed(42)
+        .scaling(Scaling::None);
     let data = load_csv(&path, &options)?;
     println!("{}", data.report);
 

@@ -62,6 +62,16 @@ pub enum Error {
         /// The size asked for.
         requested: u64,
     },
+    /// The host could not allocate the memory asked for.
+    #[error(
+        "{what} needs {requested} bytes of host memory, which could not be allocated; use a smaller batch size or model"
+    )]
+    HostOutOfMemory {
+        /// What was being allocated.
+        what: String,
+        /// The size asked for.
+        requested: u64,
+    },
     /// Operand shapes do not fit together.
     #[error("shape mismatch in {op}: {detail}")]
     Shape {

@@ -319,3 +319,113 @@ fn without_an_adapter_auto_falls_back_and_gpu_explains_how_to_get_one() {
     assert!(!gpu.status.success());
     assert!(stderr(&gpu).contains("mesa-vulkan-drivers"), "{}", stderr(&gpu));
 }
+
+#[test]
+fn usage_mistakes_exit_with_status_2() {
+    for args in [
+        &["train", "--loss", "xyz"][..],
+        &["train", "--layers", "foo"],
+        &["train", "--test-split", "1.5"],
+        &["train", "--batch-size", "0"],
+        &["train", "--checkpoint-every", "5"],
+        &["train", "--backend", "cpu", "--loss", "cce", "--epochs", "1"],
+        &["train", "--no-such-flag"],
+    ] {
+        let o = wgtrain(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn predict_ignores_the_label_and_reports_rows_it_cannot_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.safetensors");
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "2",
+        "--save",
+        m.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = dir.path().join("new.csv");
+    // Row 2 has a never-seen label (ignored), row 3 a missing feature (reported).
+    write(
+        &csv,
+        "visits,glucose,pressure,skinfold,insulin,bmi,pedigree,age,label\n\
+         5,117,76,7,69,29.2,0.707,32,1\n\
+         1,137,62,32,117,41.0,0.303,22,maybe\n\
+         0,,65,15,333,31.2,0.241,27,0\n",
+    );
+    let o = wgtrain(&[
+        "predict",
+        "--model",
+        m.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(rows, ["1", "2"], "{out}");
+    assert!(
+        stderr(&o).contains("1 of 3 rows") && stderr(&o).contains("[3]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn init_from_accepts_weights_written_by_another_program() {
+    use safetensors::{Dtype, tensor::TensorView};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foreign.safetensors");
+    let zeros = |n: usize| vec![0u8; n * 4];
+    let (k0, b0, k1, b1) = (zeros(80), zeros(10), zeros(10), zeros(1));
+    let tensors = [
+        (
+            "layers.0.kernel",
+            TensorView::new(Dtype::F32, vec![8, 10], &k0).unwrap(),
+        ),
+        ("layers.0.bias", TensorView::new(Dtype::F32, vec![10], &b0).unwrap()),
+        (
+            "layers.1.kernel",
+            TensorView::new(Dtype::F32, vec![10, 1], &k1).unwrap(),
+        ),
+        ("layers.1.bias", TensorView::new(Dtype::F32, vec![1], &b1).unwrap()),
+    ];
+    std::fs::write(&path, safetensors::serialize(tensors, None).unwrap()).unwrap();
+    // All-zero weights predict 0.5 everywhere: the first epoch starts from loss ln 2.
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "0",
+        "--init-from",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let loss = last_json(&o)["test_loss"].as_f64().unwrap();
+    assert!((loss - std::f64::consts::LN_2).abs() < 1e-5, "{loss}");
+    // A file of other shapes names itself and what does not fit.
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--layers",
+        "4:relu,1:sigmoid",
+        "--init-from",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("foreign.safetensors"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -629,3 +629,54 @@ fn fill_copy_and_write_keep_program_order() {
     assert_eq!(g[0], vec![1.0; 10]);
     assert_eq!(g[2], vec![0.0, 0.0, 3.5, 3.5, 3.5, 3.5, 0.0]);
 }
+
+#[test]
+fn softmax_backward_and_dropout_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let gpu = RefCell::new(gpu);
+    let worst = Worst::new("softmax_backward and dropout");
+    runner(32)
+        .run(
+            &(dim(), dim(), 0.0f32..0.9, any::<u32>(), any::<u64>()),
+            |(rows, cols, rate, step, seed)| {
+                let mut rng = Rng::new(seed);
+                let (z, dy) = (rng.vec(rows * cols, -3.0, 3.0), rng.vec(rows * cols, -1.0, 1.0));
+                let run = |b: &mut dyn Backend| {
+                    let (zt, dyt) = (b.upload(rows, cols, &z).unwrap(), b.upload(rows, cols, &dy).unwrap());
+                    let (y, dz) = (b.zeros(rows, cols).unwrap(), b.zeros(rows, cols).unwrap());
+                    b.softmax(zt, y).unwrap();
+                    b.softmax_backward(y, dyt, dz).unwrap();
+                    let (mask, out, dx) = (
+                        b.zeros(rows, cols).unwrap(),
+                        b.zeros(rows, cols).unwrap(),
+                        b.zeros(rows, cols).unwrap(),
+                    );
+                    b.dropout(zt, mask, out, rate, seed as u32, step).unwrap();
+                    b.dropout_backward(dyt, mask, dx, rate).unwrap();
+                    vec![
+                        b.read(dz).unwrap(),
+                        b.read(mask).unwrap(),
+                        b.read(out).unwrap(),
+                        b.read(dx).unwrap(),
+                    ]
+                };
+                let (g, c) = both(&mut gpu.borrow_mut(), run);
+                worst.see(&g[0], &c[0]);
+                assert_close(
+                    &format!("softmax_backward {rows}x{cols}"),
+                    &g[0],
+                    &c[0],
+                    Tolerance::new(1e-5, 1e-7),
+                );
+                prop_assert_eq!(&g[1], &c[1], "identical dropout masks");
+                assert_close("dropout forward", &g[2], &c[2], Tolerance::new(1e-6, 0.0));
+                assert_close("dropout backward", &g[3], &c[3], Tolerance::new(1e-6, 0.0));
+                let kept = g[1].iter().filter(|&&m| m == 1.0).count() as f32 / g[1].len() as f32;
+                if g[1].len() > 2000 {
+                    prop_assert!((kept - (1.0 - rate)).abs() < 0.05, "kept {kept} at rate {rate}");
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}

@@ -500,3 +500,39 @@ fn checker_rejects_unscaled_loss_gradient() {
     let unscaled: Vec<f32> = grad.unwrap().iter().map(|g| g * ROWS as f32).collect();
     assert!(compare(&case.name, &unscaled, &numeric, TOL).is_err());
 }
+
+/// softmax_backward against central differences of L = Σ dy ⊙ softmax(z).
+#[test]
+fn softmax_backward_matches_finite_differences() {
+    use wgtrain::backend::{Backend, CpuBackend};
+    let mut b = CpuBackend::new();
+    let (rows, cols) = (3, 5);
+    let z: Vec<f32> = (0..rows * cols).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.4).collect();
+    let dy: Vec<f32> = (0..rows * cols).map(|i| ((i * 3 % 7) as f32 - 3.0) * 0.3).collect();
+    let loss = |b: &mut CpuBackend, z: &[f32]| -> f64 {
+        let (zt, y) = (b.upload(rows, cols, z).unwrap(), b.zeros(rows, cols).unwrap());
+        b.softmax(zt, y).unwrap();
+        b.read(y).unwrap().iter().zip(&dy).map(|(a, g)| f64::from(a * g)).sum()
+    };
+    let (zt, y, dyt, dz) = (
+        b.upload(rows, cols, &z).unwrap(),
+        b.zeros(rows, cols).unwrap(),
+        b.upload(rows, cols, &dy).unwrap(),
+        b.zeros(rows, cols).unwrap(),
+    );
+    b.softmax(zt, y).unwrap();
+    b.softmax_backward(y, dyt, dz).unwrap();
+    let analytic = b.read(dz).unwrap();
+    let h = 1e-2f32;
+    for i in 0..z.len() {
+        let (mut up, mut down) = (z.clone(), z.clone());
+        up[i] += h;
+        down[i] -= h;
+        let numeric = (loss(&mut b, &up) - loss(&mut b, &down)) / (2.0 * f64::from(h));
+        assert!(
+            (numeric - f64::from(analytic[i])).abs() < 2e-3,
+            "element {i}: numeric {numeric}, analytic {}",
+            analytic[i]
+        );
+    }
+}

@@ -111,7 +111,14 @@ impl Backend for CpuBackend {
             detail: format!("[{rows}, {cols}] overflows the address space"),
         })?;
         let storage = u32::try_from(self.storages.len()).expect("fewer than 2^32 tensors");
-        self.storages.push(Some(vec![0.0; len]));
+        // A request the host cannot satisfy is an error, not an abort.
+        let mut values = Vec::new();
+        values.try_reserve_exact(len).map_err(|_| Error::HostOutOfMemory {
+            what: format!("a [{rows}, {cols}] tensor"),
+            requested: (len as u64).saturating_mul(4),
+        })?;
+        values.resize(len, 0.0);
+        self.storages.push(Some(values));
         self.counters.buffer_allocations += 1;
         Ok(Tensor {
             storage,

@@ -11,7 +11,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wgtrain: error: {e}");
-            ExitCode::FAILURE
+            // Exit status 2 for a usage mistake (as clap uses for bad flags), 1 for a failure.
+            if matches!(e, wgtrain::Error::InvalidArgument { .. }) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

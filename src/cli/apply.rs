@@ -60,10 +60,21 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
     let prep = preprocessing_of(&file, &args.model)?;
-    let data = prep.transform_csv(&args.data)?;
+    // The label column, when the file has one, is not needed to predict: leave it out, so
+    // a blank or never-seen label neither drops a row nor stops the run.
+    let (header, records) = read_records_without(&args.data, prep.label_name())?;
+    let data = prep.transform_records(&header, &records)?;
+    if !data.dropped_lines.is_empty() {
+        eprintln!(
+            "wgtrain: {} of {} rows have missing feature values and get no prediction (data rows {:?})",
+            data.dropped_lines.len(),
+            records.len(),
+            data.dropped_lines
+        );
+    }
     let mut model = file.compile(device_for(args.backend))?;
     let out = model.predict(data.x.view(), args.batch_size.max(1))?;
-    let rows = row_numbers(data.rows_read, &data.dropped_lines);
+    let rows = row_numbers(records.len(), &data.dropped_lines);
     let task = prep.task();
     let mut text = String::new();
     let label = prep.label_name();
@@ -107,13 +118,47 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     Ok(())
 }
 
-/// 1-based data row numbers of the rows kept (file lines minus the header, without the
-/// lines dropped for missing values).
-fn row_numbers(rows_read: usize, dropped_lines: &[u64]) -> Vec<usize> {
-    let dropped: std::collections::HashSet<u64> = dropped_lines.iter().copied().collect();
-    (1..=rows_read)
-        .filter(|r| !dropped.contains(&(*r as u64 + 1)))
-        .collect()
+/// 1-based data row numbers of the rows kept (all rows but those dropped for missing values).
+fn row_numbers(rows_read: usize, dropped_rows: &[u64]) -> Vec<usize> {
+    let dropped: std::collections::HashSet<u64> = dropped_rows.iter().copied().collect();
+    (1..=rows_read).filter(|r| !dropped.contains(&(*r as u64))).collect()
+}
+
+/// Reads a CSV file (delimiter detected from the header: comma, semicolon or tab) into its
+/// header and rows, without the column named `skip`.
+fn read_records_without(path: &std::path::Path, skip: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let io_err = |source: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(io_err)?;
+    let text = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes)).into_owned();
+    let first = text.lines().next().unwrap_or("");
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| first.bytes().filter(|b| b == d).count())
+        .unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let bad = |e: csv::Error| Error::InvalidArgument {
+        what: "--data",
+        detail: format!("{}: {e}", path.display()),
+    };
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(bad)?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let keep: Vec<usize> = (0..header.len()).filter(|&i| header[i] != skip).collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(bad)?;
+        rows.push(keep.iter().map(|&i| record.get(i).unwrap_or("").to_string()).collect());
+    }
+    Ok((keep.iter().map(|&i| header[i].clone()).collect(), rows))
 }
 
 /// Quotes a CSV field when it needs it.

@@ -9,7 +9,7 @@ use super::args::{BackendChoice, OptimizerChoice, ScaleChoice, TrainArgs};
 use super::report::{JsonLine, Progress, format_logs};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
 use crate::data::{CsvOptions, Dataset, Label, Scaling, Task, load_csv, load_csv_reader};
-use crate::model::{Dense, Device, EarlyStopping, FitOptions, History, Layer, Metric, Sequential};
+use crate::model::{Dense, Device, EarlyStopping, FitOptions, History, Layer, Metric, ModelFile, Sequential};
 use crate::nn::{Activation, Loss, Optimizer};
 use crate::{Error, Result};
 
@@ -227,31 +227,55 @@ fn load(args: &TrainArgs) -> Result<Dataset> {
     }
 }
 
+/// Range checks of the numeric flags.
+fn check_flags(args: &TrainArgs) -> Result<()> {
+    let bad = |what: &'static str, detail: String| Err(Error::InvalidArgument { what, detail });
+    if !(0.0..1.0).contains(&args.test_split) {
+        return bad(
+            "--test-split",
+            format!("must be in [0, 1) (0: no test set), got {}", args.test_split),
+        );
+    }
+    if !(0.0..1.0).contains(&args.validation_split) {
+        return bad(
+            "--validation-split",
+            format!("must be in [0, 1), got {}", args.validation_split),
+        );
+    }
+    if args.batch_size == 0 {
+        return bad("--batch-size", "must be at least 1".into());
+    }
+    if args.checkpoint_every == Some(0) {
+        return bad("--checkpoint-every", "must be at least 1 epoch".into());
+    }
+    Ok(())
+}
+
 /// Runs `wgtrain train`; returns the process's stdout lines (the caller prints them).
 pub fn train(args: &TrainArgs) -> Result<()> {
     if args.data.is_none() && !args.json {
         eprintln!("wgtrain: no --data given: training the seed model on the bundled example data set");
     }
+    // Flags are checked before the file is read, so a typo fails at once.
+    check_flags(args)?;
+    let given_layers = args.layers.as_deref().map(parse_layers).transpose()?;
+    let given_loss = args.loss.as_deref().map(parse_loss).transpose()?;
+    let optimizer = optimizer_for(args)?;
     let data = load(args)?;
     let task = data.task();
     if !args.json {
         eprintln!("{}", data.report);
     }
     let (default_out, default_loss) = defaults_for(task);
-    let layers = match &args.layers {
-        Some(text) => parse_layers(text)?,
-        None => vec![
+    let layers = given_layers.unwrap_or_else(|| {
+        vec![
             Layer::Dense(Dense::new(10, Activation::Relu)),
             Layer::Dense(default_out),
-        ],
-    };
-    let loss = match &args.loss {
-        Some(text) => parse_loss(text)?,
-        None => default_loss,
-    };
+        ]
+    });
+    let loss = given_loss.unwrap_or(default_loss);
     check_fit(task, &layers, loss)?;
     let classes = task.n_classes().unwrap_or(1);
-    let optimizer = optimizer_for(args)?;
     let metrics = metrics_for(loss, task);
     let mut architecture = Sequential::new(data.n_features()).seed(args.seed);
     for l in &layers {
@@ -259,6 +283,21 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let mut model = architecture.compile(loss, optimizer, &metrics, device_for(args.backend))?;
     if let Some(path) = &args.init_from {
+        // A wgtrain model file knows its columns: refuse to continue on other ones.
+        if let Ok(file) = ModelFile::read(path)
+            && let Some(p) = &file.preprocessing
+            && p.feature_names() != data.preprocessing.feature_names()
+        {
+            return Err(Error::InvalidArgument {
+                what: "--init-from",
+                detail: format!(
+                    "{} was trained on the columns {:?}, but this data has {:?}",
+                    path.display(),
+                    p.feature_names(),
+                    data.preprocessing.feature_names()
+                ),
+            });
+        }
         model.init_from_path(path)?;
     }
     let y_train = targets_for(loss, &data.y_train, classes);

@@ -89,11 +89,30 @@ impl Model {
         }
         let total = offset;
         let mut rng = SeededRng::new(architecture.seed);
-        let mut initial = Vec::with_capacity(total);
+        // Checked against the device first, then reserved: a model too large is an error.
+        let (max_bytes, limit) = backend.max_tensor_bytes();
+        let bytes = (total as u64).saturating_mul(4);
+        if bytes > max_bytes {
+            return Err(Error::LimitExceeded {
+                what: format!("{total} parameters"),
+                limit,
+                max: max_bytes,
+                requested: bytes,
+            });
+        }
+        let mut initial = Vec::new();
+        initial.try_reserve_exact(total).map_err(|_| Error::HostOutOfMemory {
+            what: format!("{total} parameters"),
+            requested: bytes,
+        })?;
         for p in &dense {
-            initial.extend(p.spec.kernel_initializer.sample(p.inputs, p.spec.units, &mut rng));
+            p.spec
+                .kernel_initializer
+                .sample_into(p.inputs, p.spec.units, &mut rng, &mut initial);
             if p.spec.use_bias {
-                initial.extend(p.spec.bias_initializer.sample(1, p.spec.units, &mut rng));
+                p.spec
+                    .bias_initializer
+                    .sample_into(1, p.spec.units, &mut rng, &mut initial);
             }
         }
         let params = backend.upload(1, total, &initial)?;
@@ -223,6 +242,15 @@ impl Model {
             }
             flat.extend_from_slice(k);
             flat.extend(b.iter().flatten());
+        }
+        if let Some(at) = flat.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidArgument {
+                what: "weights",
+                detail: format!(
+                    "value {at} of the flat parameter list is {}; weights must be finite",
+                    flat[at]
+                ),
+            });
         }
         self.backend.write(self.params, &flat)?;
         self.backend.write(self.last_good, &flat)?;

@@ -444,8 +444,18 @@ impl Model {
         })?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(&name, format!("not a safetensors file ({e})")))?;
         let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(&name, e.to_string()))?;
+        let retag = |e: Error| match e {
+            Error::ModelFile { detail, .. } => Error::ModelFile {
+                path: name.clone(),
+                detail,
+            },
+            other => Error::ModelFile {
+                path: name.clone(),
+                detail: other.to_string(),
+            },
+        };
         if header.metadata().as_ref().is_some_and(|m| m.contains_key("wgtrain")) {
-            return self.init_from(&ModelFile::from_bytes(&bytes, &name)?);
+            return self.init_from(&ModelFile::from_bytes(&bytes, &name)?).map_err(retag);
         }
         let mut weights = Vec::new();
         for (i, p) in self.dense.iter().enumerate() {
@@ -456,7 +466,7 @@ impl Model {
             };
             weights.push((k, b));
         }
-        self.set_weights(&weights)
+        self.set_weights(&weights).map_err(retag)
     }
 
     /// Everything needed to save the model, read back from the device. When the device cannot
@@ -490,7 +500,7 @@ impl Model {
     /// optimizer state, step and epoch count when the optimizer keeps the same slots.
     pub fn init_from(&mut self, file: &ModelFile) -> Result<()> {
         self.set_weights(&file.weights).map_err(|e| Error::ModelFile {
-            path: "(--init-from)".into(),
+            path: "(the file given)".into(),
             detail: format!("its weights do not fit this model: {e}"),
         })?;
         if let Some(state) = &file.optimizer_state

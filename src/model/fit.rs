@@ -314,7 +314,9 @@ impl Model {
             if options.validation_data.is_none() && options.validation_split > 0.0 {
                 let mut order: Vec<usize> = (0..all.rows).collect();
                 rng.shuffle(&mut order);
-                let n_val = (all.rows as f64 * f64::from(options.validation_split)) as usize;
+                // Keras's rounding: the training part is ⌊n·(1 − split)⌋ rows.
+                let n_train = (all.rows as f64 * (1.0 - f64::from(options.validation_split))) as usize;
+                let n_val = all.rows - n_train;
                 let (val, train) = order.split_at(n_val);
                 let mut train = train.to_vec();
                 train.sort_unstable();
@@ -357,7 +359,8 @@ impl Model {
             None => None,
         };
 
-        let mut plan = self.ensure_plan(options.batch_size)?;
+        // A batch larger than the data set is the data set: the plan never holds more rows.
+        let mut plan = self.ensure_plan(options.batch_size.min(train_rows.len()))?;
         let result = self.fit_with_plan(
             &mut plan,
             &train_x,
@@ -501,13 +504,6 @@ impl Model {
                         }
                         if halt {
                             stop = true;
-                            if es.restore_best_weights
-                                && let Some(b) = best
-                            {
-                                self.backend.copy(b, self.params)?;
-                                self.backend.copy(b, self.last_good)?;
-                                self.host_weights = self.backend.read(self.params)?;
-                            }
                         }
                     }
                     None => return Err(missing_monitor(&es.monitor, &logs)),
@@ -533,6 +529,13 @@ impl Model {
             }
         }
         if let Some(b) = best {
+            // As Keras 3 does at the end of training (stopped early or not): the best epoch's
+            // weights come back.
+            if options.early_stopping.as_ref().is_some_and(|e| e.state.best.is_some()) {
+                self.backend.copy(b, self.params)?;
+                self.backend.copy(b, self.last_good)?;
+                self.host_weights = self.backend.read(self.params)?;
+            }
             self.backend.free(b);
         }
         Ok(history)
@@ -550,8 +553,9 @@ impl Model {
     /// Loss and metrics on (x, y) (Keras's `evaluate`), by name.
     pub fn evaluate(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
         let checked = self.check_data(x, y, "evaluation data")?;
+        let rows_for_plan = checked.rows;
         let (in_w, tw) = (self.architecture.input_width, target_width(self));
-        let plan = self.ensure_plan(batch_size.max(1))?;
+        let plan = self.ensure_plan(batch_size.clamp(1, rows_for_plan))?;
         let result = (|| {
             let data = DeviceData::upload(
                 self.backend.as_mut(),
@@ -590,7 +594,8 @@ impl Model {
             return Ok(Array2::zeros((0, out_w)));
         }
         let xs: Vec<f32> = x.iter().copied().collect();
-        let plan = self.ensure_plan(batch_size.max(1))?;
+        let rows_for_plan = rows;
+        let plan = self.ensure_plan(batch_size.clamp(1, rows_for_plan))?;
         let result = (|| {
             // Inputs and outputs go through the device a chunk at a time when they are larger
             // than one binding.

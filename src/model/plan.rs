@@ -111,8 +111,11 @@ impl Plan {
     /// Device bytes of the parameters, gradients, optimizer state, rollback copy and the plan.
     pub fn estimate_bytes(model: &Model, batch: usize) -> u64 {
         let params = model.parameter_count() as u64 * (3 + model.optimizer.slots() as u64);
-        let plan: u64 = Self::shapes(model, batch).iter().map(|(r, c)| (r * c) as u64).sum();
-        (params + plan) * 4
+        let plan: u64 = Self::shapes(model, batch)
+            .iter()
+            .map(|&(r, c)| (r as u64).saturating_mul(c as u64))
+            .sum();
+        params.saturating_add(plan).saturating_mul(4)
     }
 
     /// Allocates every buffer for batch size `batch`, after checking all of them against the
@@ -121,7 +124,7 @@ impl Plan {
         let shapes = Self::shapes(model, batch);
         let (max_bytes, limit) = model.backend.max_tensor_bytes();
         for &(r, c) in &shapes {
-            let bytes = (r * c) as u64 * 4;
+            let bytes = (r as u64).saturating_mul(c as u64).saturating_mul(4);
             if bytes > max_bytes {
                 return Err(Error::LimitExceeded {
                     what: format!("a [{r}, {c}] activation buffer at batch size {batch}"),

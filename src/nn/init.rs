@@ -51,31 +51,43 @@ impl Initializer {
 
     /// fan_in × fan_out values (row-major [fan_in, fan_out]); a bias uses fan_in = 1.
     pub fn sample(&self, fan_in: usize, fan_out: usize, rng: &mut SeededRng) -> Vec<f32> {
+        let mut out = Vec::with_capacity(fan_in * fan_out);
+        self.sample_into(fan_in, fan_out, rng, &mut out);
+        out
+    }
+
+    /// [`Initializer::sample`] appended to `out` (which the caller may have reserved, so a
+    /// model too large for memory fails there with an error instead of here).
+    pub fn sample_into(&self, fan_in: usize, fan_out: usize, rng: &mut SeededRng, out: &mut Vec<f32>) {
         let n = fan_in * fan_out;
         let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
-        let uniform = |limit: f64, rng: &mut SeededRng| -> Vec<f32> {
-            (0..n).map(|_| ((rng.next_f64() * 2.0 - 1.0) * limit) as f32).collect()
-        };
-        let truncated = |sigma: f64, rng: &mut SeededRng| -> Vec<f32> {
-            (0..n)
-                .map(|_| {
-                    loop {
-                        let z = rng.next_normal();
-                        if z.abs() <= 2.0 {
-                            break (z * sigma) as f32;
-                        }
-                    }
-                })
-                .collect()
+        let truncated_normal = |sigma: f64, rng: &mut SeededRng| loop {
+            let z = rng.next_normal();
+            if z.abs() <= 2.0 {
+                break (z * sigma) as f32;
+            }
         };
         match *self {
-            Initializer::GlorotUniform => uniform((6.0 / (fi + fo)).sqrt(), rng),
-            Initializer::HeUniform => uniform((6.0 / fi).sqrt(), rng),
-            Initializer::GlorotNormal => truncated((2.0 / (fi + fo)).sqrt() / TRUNCATION_CORRECTION, rng),
-            Initializer::HeNormal => truncated((2.0 / fi).sqrt() / TRUNCATION_CORRECTION, rng),
-            Initializer::Zeros => vec![0.0; n],
-            Initializer::Ones => vec![1.0; n],
-            Initializer::Constant(c) => vec![c; n],
+            Initializer::GlorotUniform | Initializer::HeUniform => {
+                let limit = if *self == Initializer::GlorotUniform {
+                    (6.0 / (fi + fo)).sqrt()
+                } else {
+                    (6.0 / fi).sqrt()
+                };
+                out.extend((0..n).map(|_| ((rng.next_f64() * 2.0 - 1.0) * limit) as f32));
+            }
+            Initializer::GlorotNormal | Initializer::HeNormal => {
+                let base = if *self == Initializer::GlorotNormal {
+                    (2.0 / (fi + fo)).sqrt()
+                } else {
+                    (2.0 / fi).sqrt()
+                };
+                let sigma = base / TRUNCATION_CORRECTION;
+                out.extend((0..n).map(|_| truncated_normal(sigma, rng)));
+            }
+            Initializer::Zeros => out.resize(out.len() + n, 0.0),
+            Initializer::Ones => out.resize(out.len() + n, 1.0),
+            Initializer::Constant(c) => out.resize(out.len() + n, c),
         }
     }
 }
