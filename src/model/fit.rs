@@ -1,13 +1,12 @@
-//! `fit`, `evaluate` and `predict`. The training loop keeps the data on the device, writes one
+//! `fit`. The training loop keeps the data on the device, writes one
 //! permutation per epoch, records each step into the current submission (a new one every
 //! `steps_per_submit` steps) and reads the metric accumulator back once per epoch.
 
-use std::collections::HashMap;
+use ndarray::ArrayView2;
 
-use ndarray::{Array2, ArrayView2};
-
-use super::callbacks::{Control, EarlyStopping, EpochHook, ReduceLrOnPlateau, StopHandle};
+use super::callbacks::{Control, StopHandle};
 use super::compiled::Model;
+use super::fit_options::FitOptions;
 use super::metrics::{History, Logs, logs_from};
 use super::plan::{DeviceData, Plan, target_width};
 use crate::backend::metric_slot;
@@ -15,183 +14,16 @@ use crate::nn::Loss;
 use crate::nn::init::SeededRng;
 use crate::{Error, Result};
 
-/// Options of [`Model::fit`], with Keras's defaults.
-///
-/// ```
-/// use wgtrain::model::FitOptions;
-/// let options = FitOptions::new(100, 10).validation_split(0.2).seed(7);
-/// assert_eq!(options.epochs, 100);
-/// assert!(options.shuffle);
-/// ```
-pub struct FitOptions {
-    /// Passes over the training data (default 1).
-    pub epochs: usize,
-    /// Rows per step (default 32); a short last batch is trained, not dropped.
-    pub batch_size: usize,
-    /// Reshuffle the rows every epoch (default on, seeded).
-    pub shuffle: bool,
-    /// Fraction of rows held out for validation, taken after a seeded shuffle.
-    pub validation_split: f32,
-    /// Explicit validation data (x, y); wins over `validation_split`.
-    pub validation_data: Option<(Array2<f32>, Array2<f32>)>,
-    /// Loss weight per class index (binary: 0 and 1), as Keras's `class_weight`.
-    pub class_weight: Option<HashMap<usize, f32>>,
-    /// 0 silent, 1 one line per epoch on stderr.
-    pub verbose: u8,
-    /// Seed of the shuffles and the validation split (default 0).
-    pub seed: u64,
-    /// Early stopping.
-    pub early_stopping: Option<EarlyStopping>,
-    /// Learning-rate reduction on plateaus.
-    pub reduce_lr: Option<ReduceLrOnPlateau>,
-    /// Stop with an error on a NaN or infinite loss, rolling back to the last good epoch
-    /// (default on).
-    pub terminate_on_nan: bool,
-    /// Called after each epoch; may ask to stop.
-    pub on_epoch_end: Option<EpochHook>,
-    /// Lets another thread stop training at the next batch boundary.
-    pub stop: Option<StopHandle>,
-    /// Steps recorded per GPU submission (default: a whole epoch in one).
-    pub steps_per_submit: usize,
-    /// Save the model every few epochs (atomically).
-    pub checkpoint: Option<Checkpoint>,
-}
-
-/// Periodic saving during `fit`.
-#[derive(Clone, Debug)]
-pub struct Checkpoint {
-    /// The model file written (replaced atomically each time).
-    pub path: std::path::PathBuf,
-    /// Save after every `every` epochs.
-    pub every: usize,
-    /// Preprocessing stored with the model.
-    pub preprocessing: Option<crate::data::Preprocessing>,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        FitOptions {
-            epochs: 1,
-            batch_size: 32,
-            shuffle: true,
-            validation_split: 0.0,
-            validation_data: None,
-            class_weight: None,
-            verbose: 0,
-            seed: 0,
-            early_stopping: None,
-            reduce_lr: None,
-            terminate_on_nan: true,
-            on_epoch_end: None,
-            stop: None,
-            steps_per_submit: usize::MAX,
-            checkpoint: None,
-        }
-    }
-}
-
-impl FitOptions {
-    /// Options for `epochs` epochs at `batch_size`.
-    pub fn new(epochs: usize, batch_size: usize) -> Self {
-        FitOptions {
-            epochs,
-            batch_size,
-            ..Default::default()
-        }
-    }
-
-    /// Sets the validation split.
-    pub fn validation_split(mut self, f: f32) -> Self {
-        self.validation_split = f;
-        self
-    }
-
-    /// Sets the validation data.
-    pub fn validation_data(mut self, x: Array2<f32>, y: Array2<f32>) -> Self {
-        self.validation_data = Some((x, y));
-        self
-    }
-
-    /// Sets the seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Turns shuffling on or off.
-    pub fn shuffle(mut self, on: bool) -> Self {
-        self.shuffle = on;
-        self
-    }
-
-    /// Sets the verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
-    }
-
-    /// Sets class weights.
-    pub fn class_weight(mut self, w: HashMap<usize, f32>) -> Self {
-        self.class_weight = Some(w);
-        self
-    }
-
-    /// Adds early stopping.
-    pub fn early_stopping(mut self, es: EarlyStopping) -> Self {
-        self.early_stopping = Some(es);
-        self
-    }
-
-    /// Adds learning-rate reduction.
-    pub fn reduce_lr(mut self, r: ReduceLrOnPlateau) -> Self {
-        self.reduce_lr = Some(r);
-        self
-    }
-
-    /// Sets the per-epoch hook.
-    pub fn on_epoch_end(mut self, hook: impl FnMut(usize, &Logs) -> Control + Send + 'static) -> Self {
-        self.on_epoch_end = Some(Box::new(hook));
-        self
-    }
-
-    /// Sets the stop handle.
-    pub fn stop_handle(mut self, stop: StopHandle) -> Self {
-        self.stop = Some(stop);
-        self
-    }
-
-    /// Saves the model to `path` every `every` epochs.
-    pub fn checkpoint(
-        mut self,
-        path: impl Into<std::path::PathBuf>,
-        every: usize,
-        preprocessing: Option<crate::data::Preprocessing>,
-    ) -> Self {
-        self.checkpoint = Some(Checkpoint {
-            path: path.into(),
-            every: every.max(1),
-            preprocessing,
-        });
-        self
-    }
-
-    /// Sets the steps per submission.
-    pub fn steps_per_submit(mut self, n: usize) -> Self {
-        self.steps_per_submit = n.max(1);
-        self
-    }
-}
-
 /// Rows of (x, y) after checks, flattened row-major.
-struct Checked {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    rows: usize,
+pub(crate) struct Checked {
+    pub x: Vec<f32>,
+    pub y: Vec<f32>,
+    pub rows: usize,
 }
 
 impl Model {
     /// Checks x and y against the model and the loss and returns them flattened.
-    fn check_data(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, what: &str) -> Result<Checked> {
+    pub(crate) fn check_data(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, what: &str) -> Result<Checked> {
         let input = self.architecture.input_width;
         let out = self.architecture.output_width();
         let tw = target_width(self);
@@ -279,7 +111,7 @@ impl Model {
     }
 
     /// Makes sure a plan for `batch` rows exists.
-    fn ensure_plan(&mut self, batch: usize) -> Result<Plan> {
+    pub(crate) fn ensure_plan(&mut self, batch: usize) -> Result<Plan> {
         match self.plan.take() {
             Some(plan) if plan.batch == batch => Ok(plan),
             other => {
@@ -539,95 +371,6 @@ impl Model {
             self.backend.free(b);
         }
         Ok(history)
-    }
-
-    /// Forward, loss and metrics over a resident data set into `acc`.
-    fn evaluate_resident(&mut self, plan: &Plan, data: &DeviceData, acc: crate::backend::Tensor) -> Result<()> {
-        for first in (0..data.rows).step_by(plan.batch) {
-            let r = plan.batch.min(data.rows - first);
-            self.eval_batch(plan, data, first, r, acc)?;
-        }
-        Ok(())
-    }
-
-    /// Loss and metrics on (x, y) (Keras's `evaluate`), by name.
-    pub fn evaluate(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
-        let checked = self.check_data(x, y, "evaluation data")?;
-        let rows_for_plan = checked.rows;
-        let (in_w, tw) = (self.architecture.input_width, target_width(self));
-        let plan = self.ensure_plan(batch_size.clamp(1, rows_for_plan))?;
-        let result = (|| {
-            let data = DeviceData::upload(
-                self.backend.as_mut(),
-                &checked.x,
-                &checked.y,
-                None,
-                checked.rows,
-                in_w,
-                tw,
-                plan.batch,
-            )?;
-            self.backend.fill(plan.val_acc, 0.0)?;
-            let r = self.evaluate_resident(&plan, &data, plan.val_acc);
-            let acc = r.and_then(|_| self.backend.read(plan.val_acc));
-            data.free(self.backend.as_mut());
-            let mut logs = Logs::new();
-            logs_from(&acc?, &self.metrics, "", &mut logs);
-            Ok(logs)
-        })();
-        self.plan = Some(plan);
-        result
-    }
-
-    /// The model's outputs for x (Keras's `predict`): probabilities for sigmoid and softmax
-    /// outputs, raw values otherwise. Read back once.
-    pub fn predict(&mut self, x: ArrayView2<f32>, batch_size: usize) -> Result<Array2<f32>> {
-        let (in_w, out_w) = (self.architecture.input_width, self.architecture.output_width());
-        if x.ncols() != in_w {
-            return Err(Error::Shape {
-                op: "predict",
-                detail: format!("x has {} columns, the model takes {in_w}", x.ncols()),
-            });
-        }
-        let rows = x.nrows();
-        if rows == 0 {
-            return Ok(Array2::zeros((0, out_w)));
-        }
-        let xs: Vec<f32> = x.iter().copied().collect();
-        let rows_for_plan = rows;
-        let plan = self.ensure_plan(batch_size.clamp(1, rows_for_plan))?;
-        let result = (|| {
-            // Inputs and outputs go through the device a chunk at a time when they are larger
-            // than one binding.
-            let chunk =
-                super::plan::chunk_rows(self.backend.as_ref(), rows, in_w.max(out_w), plan.batch, "the inputs")?;
-            let mut values = Vec::with_capacity(rows * out_w);
-            for base in (0..rows).step_by(chunk) {
-                let n = chunk.min(rows - base);
-                let input = self.backend.upload(n, in_w, &xs[base * in_w..(base + n) * in_w])?;
-                let output = match self.backend.zeros(n, out_w) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        self.backend.free(input);
-                        return Err(e);
-                    }
-                };
-                let run = (|| {
-                    for first in (0..n).step_by(plan.batch) {
-                        let r = plan.batch.min(n - first);
-                        let forward = self.forward(&plan, input.rows_range(first, r)?, None)?;
-                        self.backend.copy(forward.output, output.rows_range(first, r)?)?;
-                    }
-                    self.backend.read(output)
-                })();
-                self.backend.free(input);
-                self.backend.free(output);
-                values.extend(run?);
-            }
-            Ok(Array2::from_shape_vec((rows, out_w), values).expect("rows × outputs values"))
-        })();
-        self.plan = Some(plan);
-        result
     }
 }
 
