@@ -429,3 +429,127 @@ fn init_from_accepts_weights_written_by_another_program() {
         stderr(&o)
     );
 }
+
+/// The weights of a model file, flat.
+fn file_weights(path: &Path) -> Vec<f32> {
+    let file = wgtrain::model::ModelFile::read(path).unwrap();
+    file.weights
+        .into_iter()
+        .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
+        .collect()
+}
+
+#[test]
+fn the_default_run_with_no_arguments_prints_an_accuracy() {
+    let o = Command::new(env!("CARGO_BIN_EXE_wgtrain")).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let accuracy: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Accuracy: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(accuracy > 0.7, "{out}");
+}
+
+#[test]
+fn resuming_from_a_file_equals_training_straight_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let [straight, half, resumed] =
+        ["straight", "half", "resumed"].map(|n| dir.path().join(format!("{n}.safetensors")));
+    let train = |epochs: &str, save: &Path, init: Option<&Path>| {
+        let mut args = vec![
+            "train",
+            "--backend",
+            "cpu",
+            "--epochs",
+            epochs,
+            "--save",
+            save.to_str().unwrap(),
+            "--json",
+        ];
+        if let Some(i) = init {
+            args.extend(["--init-from", i.to_str().unwrap()]);
+        }
+        let o = wgtrain(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    train("10", &straight, None);
+    train("5", &half, None);
+    train("5", &resumed, Some(&half));
+    assert_eq!(
+        file_weights(&resumed),
+        file_weights(&straight),
+        "5 + 5 epochs equal 10, exactly on the CPU"
+    );
+}
+
+#[test]
+fn evaluate_and_predict_give_what_the_saved_model_gives_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.safetensors");
+    let plot = dir.path().join("curves.png");
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "5",
+        "--save",
+        m.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+        "--validation-split",
+        "0.2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The PNG decodes.
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&plot).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    assert!(reader.info().width >= 600 && reader.info().height >= 400);
+
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv");
+    let file = wgtrain::model::ModelFile::read(&m).unwrap();
+    let prep = file.preprocessing.clone().unwrap();
+    let t = prep.transform_csv(data).unwrap();
+    let mut model = file.compile(wgtrain::model::Device::Cpu).unwrap();
+    let logs = model.evaluate(t.x.view(), t.y.as_ref().unwrap().view(), 256).unwrap();
+    let o = wgtrain(&[
+        "evaluate",
+        "--model",
+        m.to_str().unwrap(),
+        "--data",
+        data,
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    let j = last_json(&o);
+    assert_eq!(j["test_loss"].as_f64().unwrap() as f32, logs["loss"]);
+    assert_eq!(j["test_accuracy"].as_f64().unwrap() as f32, logs["accuracy"]);
+
+    let probabilities = model.predict(t.x.view(), 256).unwrap();
+    let o = wgtrain(&[
+        "predict",
+        "--model",
+        m.to_str().unwrap(),
+        "--data",
+        data,
+        "--backend",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let printed: Vec<f32> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(printed.len(), probabilities.nrows());
+    // Printed in full (shortest round-trip form): identical to the in-process values.
+    for (p, q) in printed.iter().zip(probabilities.column(0)) {
+        assert_eq!(p, q);
+    }
+}

@@ -97,7 +97,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
                 };
                 let best = (0..probs.len()).fold(0, |b, j| if probs[j] > probs[b] { j } else { b });
                 let name = prep.decode_labels(&[best as f32])?.pop().unwrap_or_default();
-                let cols: Vec<String> = probs.iter().map(|v| format!("{v:.6}")).collect();
+                let cols: Vec<String> = probs.iter().map(|v| format!("{v}")).collect();
                 let _ = writeln!(
                     text,
                     "{},{},{}",

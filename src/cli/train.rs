@@ -371,11 +371,11 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     if !args.json {
         println!("Backend: {backend} ({adapter})");
         println!(
-            "Model: {} inputs -> {}, loss {}, {:?}",
+            "Model: {} inputs -> {}, loss {}, optimizer {}",
             data.n_features(),
             format_layers(&layers),
             loss_short_name(loss),
-            model.optimizer()
+            describe_optimizer(&model.optimizer())
         );
         println!("Epochs run: {epochs_run}, fit time {fit_seconds:.2} s, {samples_per_second:.0} samples/s");
         println!(
@@ -420,6 +420,33 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         println!("{}", json.render());
     }
     Ok(())
+}
+
+/// `adam (lr 0.001)`, `sgd (lr 0.01, momentum 0.9)` …
+fn describe_optimizer(o: &Optimizer) -> String {
+    let mut parts = vec![format!("lr {}", o.learning_rate())];
+    match *o {
+        Optimizer::Sgd { momentum, nesterov, .. } if momentum != 0.0 => {
+            parts.push(format!(
+                "momentum {momentum}{}",
+                if nesterov { ", nesterov" } else { "" }
+            ));
+        }
+        Optimizer::RmsProp { momentum, .. } if momentum != 0.0 => parts.push(format!("momentum {momentum}")),
+        _ => {}
+    }
+    if let Some(wd) = o.weight_decay() {
+        parts.push(format!("weight decay {wd}"));
+    }
+    let name = match o {
+        Optimizer::Sgd { .. } => "sgd",
+        Optimizer::Adam {
+            weight_decay: Some(_), ..
+        } => "adamw",
+        Optimizer::Adam { .. } => "adam",
+        Optimizer::RmsProp { .. } => "rmsprop",
+    };
+    format!("{name} ({})", parts.join(", "))
 }
 
 /// Splits a backend name into ("gpu", adapter) or ("cpu", "ndarray").
