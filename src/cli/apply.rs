@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 
 use super::args::{EvaluateArgs, PredictArgs};
+use super::choices::{device_for, targets_for};
 use super::report::{JsonLine, format_logs};
-use super::train::{backend_and_adapter, device_for, targets_for};
+use super::train::backend_and_adapter;
 use crate::data::{Preprocessing, Task};
 use crate::model::ModelFile;
 use crate::{Error, Result};

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod args;
+pub mod choices;
 pub mod info;
 pub mod report;
 pub mod spec;

@@ -1,0 +1,228 @@
+//! The model choices behind `wgtrain train`'s flags: device, optimizer, the output layer and
+//! loss that fit a label, targets in the form a loss takes, and the metrics reported.
+
+use ndarray::Array2;
+
+use super::args::{BackendChoice, OptimizerChoice, TrainArgs};
+use super::spec::loss_short_name;
+use crate::data::Task;
+use crate::model::{Dense, Device, Layer, Metric};
+use crate::nn::{Activation, Loss, Optimizer};
+use crate::{Error, Result};
+
+/// The device for a `--backend` choice.
+pub fn device_for(choice: BackendChoice) -> Device {
+    match choice {
+        BackendChoice::Auto => Device::Auto,
+        BackendChoice::Gpu => Device::Gpu(Default::default()),
+        BackendChoice::Cpu => Device::Cpu,
+    }
+}
+
+/// The optimizer the flags describe.
+pub fn optimizer_for(args: &TrainArgs) -> Result<Optimizer> {
+    let mut opt = match args.optimizer {
+        OptimizerChoice::Adam => Optimizer::adam(),
+        OptimizerChoice::Adamw => Optimizer::adamw(),
+        OptimizerChoice::Sgd => Optimizer::Sgd {
+            learning_rate: 0.01,
+            momentum: args.momentum,
+            nesterov: false,
+            weight_decay: None,
+        },
+        OptimizerChoice::Rmsprop => Optimizer::RmsProp {
+            learning_rate: 1e-3,
+            rho: 0.9,
+            momentum: args.momentum,
+            epsilon: 1e-7,
+            centered: false,
+            weight_decay: None,
+        },
+    };
+    if let Some(lr) = args.lr {
+        opt = opt.with_learning_rate(lr);
+    }
+    if let Some(wd) = args.weight_decay {
+        opt = match opt {
+            Optimizer::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+                ..
+            } => Optimizer::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+                weight_decay: Some(wd),
+            },
+            Optimizer::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+                ..
+            } => Optimizer::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+                weight_decay: Some(wd),
+            },
+            Optimizer::RmsProp {
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                centered,
+                ..
+            } => Optimizer::RmsProp {
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                centered,
+                weight_decay: Some(wd),
+            },
+        };
+    }
+    opt.validate()?;
+    Ok(opt)
+}
+
+/// Output layer and loss that fit a task.
+pub fn defaults_for(task: Task) -> (Dense, Loss) {
+    match task {
+        Task::Binary => (
+            Dense::new(1, Activation::Sigmoid),
+            Loss::BinaryCrossentropy { from_logits: false },
+        ),
+        Task::Multiclass { n_classes } => (
+            Dense::new(n_classes, Activation::Softmax),
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+        ),
+        Task::Regression => (Dense::new(1, Activation::Linear), Loss::MeanSquaredError),
+    }
+}
+
+fn task_words(task: Task) -> String {
+    match task {
+        Task::Binary => "a binary label".into(),
+        Task::Multiclass { n_classes } => format!("a label with {n_classes} classes"),
+        Task::Regression => "a numeric (regression) label".into(),
+    }
+}
+
+/// Checks that layers and loss fit the label, saying what would fit otherwise.
+pub fn check_fit(task: Task, layers: &[Layer], loss: Loss) -> Result<()> {
+    let out = layers
+        .iter()
+        .rev()
+        .find_map(|l| if let Layer::Dense(d) = l { Some(d.units) } else { None })
+        .unwrap_or(0);
+    let (good_out, good_loss) = defaults_for(task);
+    let suggestion = format!(
+        "for {} use e.g. --layers 10:relu,{}:{} --loss {}",
+        task_words(task),
+        good_out.units,
+        good_out.activation.name(),
+        loss_short_name(good_loss)
+    );
+    let problem = match (task, loss) {
+        (Task::Binary, Loss::BinaryCrossentropy { .. }) if out != 1 => {
+            Some(format!("bce needs 1 output unit, not {out}"))
+        }
+        (Task::Multiclass { n_classes }, Loss::BinaryCrossentropy { .. }) => {
+            Some(format!("bce fits two classes, but the label has {n_classes}"))
+        }
+        (
+            Task::Regression,
+            Loss::BinaryCrossentropy { .. }
+            | Loss::CategoricalCrossentropy { .. }
+            | Loss::SparseCategoricalCrossentropy { .. },
+        ) => Some(format!(
+            "{} needs class labels, but the label is numeric",
+            loss_short_name(loss)
+        )),
+        (Task::Binary, Loss::CategoricalCrossentropy { .. } | Loss::SparseCategoricalCrossentropy { .. })
+            if out != 2 =>
+        {
+            Some(format!(
+                "{} needs one output per class (2), not {out}",
+                loss_short_name(loss)
+            ))
+        }
+        (
+            Task::Multiclass { n_classes },
+            Loss::CategoricalCrossentropy { .. } | Loss::SparseCategoricalCrossentropy { .. },
+        ) if out != n_classes => Some(format!(
+            "{} needs one output per class ({n_classes}), not {out}",
+            loss_short_name(loss)
+        )),
+        (_, Loss::MeanSquaredError | Loss::MeanAbsoluteError) if out != 1 => Some(format!(
+            "{} on this label needs 1 output unit, not {out}",
+            loss_short_name(loss)
+        )),
+        _ => None,
+    };
+    match problem {
+        Some(p) => Err(Error::InvalidArgument {
+            what: "--layers/--loss",
+            detail: format!("{p}; {suggestion}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Targets in the form a loss takes: one-hot for categorical cross-entropy.
+pub fn targets_for(loss: Loss, y: &Array2<f32>, classes: usize) -> Array2<f32> {
+    match loss {
+        Loss::CategoricalCrossentropy { .. } => {
+            let mut one_hot = Array2::zeros((y.nrows(), classes));
+            for (i, &c) in y.column(0).iter().enumerate() {
+                if (c as usize) < classes {
+                    one_hot[[i, c as usize]] = 1.0;
+                }
+            }
+            one_hot
+        }
+        _ => y.clone(),
+    }
+}
+
+/// The metrics the command reports for a loss.
+pub fn metrics_for(loss: Loss, task: Task) -> Vec<Metric> {
+    match (loss.accuracy(), task) {
+        (Some(_), Task::Binary) if !loss.sparse_targets() && !matches!(loss, Loss::CategoricalCrossentropy { .. }) => {
+            vec![Metric::Accuracy, Metric::Precision, Metric::Recall]
+        }
+        (Some(_), _) => vec![Metric::Accuracy],
+        (None, _) => vec![Metric::MeanAbsoluteError, Metric::MeanSquaredError],
+    }
+}
+
+/// `adam (lr 0.001)`, `sgd (lr 0.01, momentum 0.9)` …
+pub fn describe_optimizer(o: &Optimizer) -> String {
+    let mut parts = vec![format!("lr {}", o.learning_rate())];
+    match *o {
+        Optimizer::Sgd { momentum, nesterov, .. } if momentum != 0.0 => {
+            parts.push(format!(
+                "momentum {momentum}{}",
+                if nesterov { ", nesterov" } else { "" }
+            ));
+        }
+        Optimizer::RmsProp { momentum, .. } if momentum != 0.0 => parts.push(format!("momentum {momentum}")),
+        _ => {}
+    }
+    if let Some(wd) = o.weight_decay() {
+        parts.push(format!("weight decay {wd}"));
+    }
+    let name = match o {
+        Optimizer::Sgd { .. } => "sgd",
+        Optimizer::Adam {
+            weight_decay: Some(_), ..
+        } => "adamw",
+        Optimizer::Adam { .. } => "adam",
+        Optimizer::RmsProp { .. } => "rmsprop",
+    };
+    format!("{name} ({})", parts.join(", "))
+}
