@@ -6,13 +6,14 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::ops::{check_activation_backward, distinct_storages, metric_slot};
+use super::cpu_loops::{apply_activation, check_len, metric_sums, multiply_derivative, small_product};
+use super::ops::{check_activation_backward, distinct_storages};
 use super::{
     Backend, BackendKind, Counters, LossOp, MatmulOp, MetricsOp, Tensor, check_gather, check_optimizer_step,
     check_rate, check_same_shape3,
 };
 use crate::nn::dropout::dropout_keep;
-use crate::nn::{Accuracy, Activation, Optimizer};
+use crate::nn::{Activation, Optimizer};
 use crate::{Error, Result};
 
 /// The ndarray CPU backend.
@@ -350,42 +351,7 @@ impl Backend for CpuBackend {
             let pred = me.slice(&op.pred)?;
             let target = me.slice(&op.target)?;
             let row_loss = me.slice(&op.row_loss)?;
-            let mut sums = [0.0f64; metric_slot::COUNT];
-            for i in 0..b {
-                let p = &pred[i * c..(i + 1) * c];
-                let l = row_loss[i];
-                sums[metric_slot::LOSS_SUM] += f64::from(l);
-                sums[metric_slot::SAMPLES] += 1.0;
-                sums[metric_slot::NON_FINITE] += f64::from(u8::from(!l.is_finite()));
-                if op.accuracy == Some(Accuracy::SparseCategorical) {
-                    sums[metric_slot::CORRECT] += f64::from(u8::from(argmax(p) as f32 == target[i].round()));
-                    continue;
-                }
-                let t = &target[i * c..(i + 1) * c];
-                sums[metric_slot::VALUES] += c as f64;
-                for j in 0..c {
-                    let d = p[j] - t[j];
-                    sums[metric_slot::ABS_ERR] += f64::from(d.abs());
-                    sums[metric_slot::SQ_ERR] += f64::from(d * d);
-                }
-                match op.accuracy {
-                    Some(Accuracy::Binary { threshold }) => {
-                        let mut hits = 0.0;
-                        for j in 0..c {
-                            let (pp, tp) = (p[j] > threshold, t[j] > 0.5);
-                            hits += f64::from(u8::from(f32::from(u8::from(pp)) == t[j]));
-                            sums[metric_slot::TRUE_POS] += f64::from(u8::from(pp && tp));
-                            sums[metric_slot::FALSE_POS] += f64::from(u8::from(pp && !tp));
-                            sums[metric_slot::FALSE_NEG] += f64::from(u8::from(!pp && tp));
-                        }
-                        sums[metric_slot::CORRECT] += hits / c as f64;
-                    }
-                    Some(Accuracy::Categorical) => {
-                        sums[metric_slot::CORRECT] += f64::from(u8::from(argmax(p) == argmax(t)));
-                    }
-                    _ => {}
-                }
-            }
+            let sums = metric_sums(op.accuracy, pred, target, row_loss, b, c);
             for (a, s) in acc.iter_mut().zip(sums) {
                 *a += s as f32;
             }
@@ -477,57 +443,3 @@ impl Backend for CpuBackend {
 /// packing buffers and thread dispatch cost more than the arithmetic (the `seed` workload's
 /// products are 10×1·1×10 and the like).
 const SMALL_PRODUCT: usize = 4096;
-
-/// out = a·b for small products, row by row (out: [m, n] row-major).
-fn small_product(a: &ArrayView2<f32>, b: &ArrayView2<f32>, out: &mut [f32]) {
-    let n = b.ncols();
-    out.fill(0.0);
-    for (row, a_row) in out.chunks_exact_mut(n.max(1)).zip(a.rows()) {
-        for (&a_ip, b_row) in a_row.iter().zip(b.rows()) {
-            for (o, &b_pj) in row.iter_mut().zip(b_row) {
-                *o += a_ip * b_pj;
-            }
-        }
-    }
-}
-
-/// values = act(values), with the match outside the loop so the common activations run as
-/// tight loops the compiler vectorizes (the formulas are those of `Activation::apply`).
-fn apply_activation(activation: Activation, values: &mut [f32]) {
-    match activation {
-        Activation::Linear | Activation::Softmax => {}
-        Activation::Relu => values.iter_mut().for_each(|v| *v = Activation::Relu.apply(*v)),
-        other => values.iter_mut().for_each(|v| *v = other.apply(*v)),
-    }
-}
-
-/// dz = dy ⊙ act′(z), specialized like [`apply_activation`].
-fn multiply_derivative(activation: Activation, dy: &[f32], z: &[f32], dz: &mut [f32]) {
-    let lanes = dz.iter_mut().zip(dy).zip(z);
-    match activation {
-        // Relu′ as in `Activation::derivative` (0 at the kink), inline so the loop vectorizes.
-        Activation::Relu => lanes.for_each(|((o, &g), &zv)| *o = g * if zv > 0.0 { 1.0 } else { 0.0 }),
-        other => lanes.for_each(|((o, &g), &zv)| *o = g * other.derivative(zv)),
-    }
-}
-
-/// Index of the first largest value.
-fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-fn check_len(op: &'static str, t: &Tensor, len: usize) -> Result<()> {
-    if t.len() != len {
-        return Err(Error::Shape {
-            op,
-            detail: format!("{len} values given for a tensor of {}", t.len()),
-        });
-    }
-    Ok(())
-}

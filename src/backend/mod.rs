@@ -9,6 +9,7 @@
 //! flushes and waits.
 
 pub mod cpu;
+mod cpu_loops;
 pub mod gpu;
 pub mod ops;
 pub mod tensor;
