@@ -528,3 +528,20 @@ fn summary_lists_layers_parameters_and_memory() {
         s.contains("Dense (relu)") && s.contains("Dropout") && s.contains("Total params: 101") && s.contains("MiB")
     );
 }
+
+#[test]
+fn accuracy_with_a_regression_loss_is_binary_accuracy_as_in_keras() {
+    let (x, y) = two_moons(100, 10);
+    let mut model = Sequential::new(2)
+        .add(Dense::new(16, Activation::Relu))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .compile(
+            Loss::MeanSquaredError,
+            Optimizer::adam().with_learning_rate(0.02),
+            &[Metric::Accuracy],
+            Device::Cpu,
+        )
+        .unwrap();
+    let h = model.fit(x.view(), y.view(), FitOptions::new(40, 10)).unwrap();
+    assert!(h.last("accuracy").unwrap() > 0.8, "{:?}", h.get("accuracy"));
+}

@@ -8,7 +8,7 @@ use super::plan::Plan;
 use super::sequential::Sequential;
 use crate::backend::{Backend, Counters, Tensor};
 use crate::nn::init::SeededRng;
-use crate::nn::{Loss, Optimizer};
+use crate::nn::{Accuracy, Loss, Optimizer};
 use crate::{Error, Result};
 
 /// One Dense layer's weights: the kernel [inputs × units] row-major, and the bias if any.
@@ -64,6 +64,9 @@ pub struct Model {
     pub(crate) host_weights: Vec<f32>,
     /// Training metrics, validation metrics and weights, gathered for that one read-back.
     pub(crate) epoch_out: Tensor,
+    /// The accuracy counted on the device: the loss's (as Keras pairs them), or for a
+    /// regression loss binary accuracy at 0.5 on one output and categorical on several.
+    pub(crate) accuracy: Accuracy,
     /// Optimizer steps taken so far.
     pub(crate) step: u64,
     /// Epochs trained so far (each epoch's shuffle is drawn from the seed and this count, so
@@ -88,6 +91,7 @@ impl Model {
             dense.push(p);
         }
         let total = offset;
+        let architecture_output = architecture.output_width();
         let mut rng = SeededRng::new(architecture.seed);
         // Checked against the device first, then reserved: a model too large is an error.
         let (max_bytes, limit) = backend.max_tensor_bytes();
@@ -135,6 +139,11 @@ impl Model {
             last_good,
             host_weights: initial,
             epoch_out,
+            accuracy: loss.accuracy().unwrap_or(if architecture_output == 1 {
+                Accuracy::Binary { threshold: 0.5 }
+            } else {
+                Accuracy::Categorical
+            }),
             step: 0,
             epochs_trained: 0,
             plan: None,

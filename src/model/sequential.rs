@@ -165,15 +165,6 @@ impl Sequential {
     ) -> Result<Model> {
         self.validate(loss)?;
         optimizer.validate()?;
-        if metrics.contains(&Metric::Accuracy) && loss.accuracy().is_none() {
-            return Err(Error::InvalidArgument {
-                what: "metrics",
-                detail: format!(
-                    "accuracy needs a classification loss, not {}; use mae or mse",
-                    loss.name()
-                ),
-            });
-        }
         Model::new(self, loss, optimizer, metrics.to_vec(), backend)
     }
 }

@@ -188,7 +188,7 @@ impl Model {
             row_loss,
             grad: Some(dpred),
         })?;
-        let accuracy = self.loss.accuracy();
+        let accuracy = Some(self.accuracy);
         self.backend.accumulate_metrics(&MetricsOp {
             accuracy,
             pred: forward.output,
@@ -227,7 +227,7 @@ impl Model {
             row_loss,
             grad: None,
         })?;
-        let accuracy = self.loss.accuracy();
+        let accuracy = Some(self.accuracy);
         self.backend.accumulate_metrics(&MetricsOp {
             accuracy,
             pred: forward.output,
