@@ -432,11 +432,7 @@ fn init_from_accepts_weights_written_by_another_program() {
 
 /// The weights of a model file, flat.
 fn file_weights(path: &Path) -> Vec<f32> {
-    let file = wgtrain::model::ModelFile::read(path).unwrap();
-    file.weights
-        .into_iter()
-        .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
-        .collect()
+    common::flatten_weights(wgtrain::model::ModelFile::read(path).unwrap().weights)
 }
 
 #[test]

@@ -36,11 +36,7 @@ fn model(device: Device, optimizer: Optimizer) -> Model {
 }
 
 fn flat(m: &mut Model) -> Vec<f32> {
-    m.weights()
-        .unwrap()
-        .into_iter()
-        .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
-        .collect()
+    common::flatten_weights(m.weights().unwrap())
 }
 
 #[test]

@@ -148,12 +148,7 @@ fn small_model(optimizer: Optimizer, device: Device, dropout: bool) -> Model {
 }
 
 fn flat_weights(model: &mut Model) -> Vec<f32> {
-    model
-        .weights()
-        .unwrap()
-        .into_iter()
-        .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
-        .collect()
+    common::flatten_weights(model.weights().unwrap())
 }
 
 #[test]

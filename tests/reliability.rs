@@ -85,15 +85,10 @@ fn a_device_lost_mid_training_is_an_error_and_the_last_good_weights_can_be_saved
         )
         .unwrap();
     cpu.fit(x.view(), y.view(), FitOptions::new(3, 20)).unwrap();
-    let flat = |w: Vec<(Vec<f32>, Option<Vec<f32>>)>| -> Vec<f32> {
-        w.into_iter()
-            .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
-            .collect()
-    };
     common::assert_close(
         "rescued weights",
-        &flat(kept),
-        &flat(cpu.weights().unwrap()),
+        &common::flatten_weights(kept),
+        &common::flatten_weights(cpu.weights().unwrap()),
         common::Tolerance::new(1e-4, 1e-5),
     );
 
@@ -215,16 +210,11 @@ fn a_data_set_larger_than_one_binding_trains_in_chunks_as_on_the_cpu() {
     let options = || FitOptions::new(2, 20).validation_split(0.1);
     let hg = gpu.fit(x.view(), y.view(), options()).unwrap();
     let hc = cpu.fit(x.view(), y.view(), options()).unwrap();
-    let flat = |w: Vec<(Vec<f32>, Option<Vec<f32>>)>| -> Vec<f32> {
-        w.into_iter()
-            .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
-            .collect()
-    };
     let tol = common::Tolerance::new(1e-4, 1e-5);
     common::assert_close(
         "chunked weights",
-        &flat(gpu.weights().unwrap()),
-        &flat(cpu.weights().unwrap()),
+        &common::flatten_weights(gpu.weights().unwrap()),
+        &common::flatten_weights(cpu.weights().unwrap()),
         tol,
     );
     common::assert_close(

@@ -24,66 +24,14 @@ pub fn optimizer_for(args: &TrainArgs) -> Result<Optimizer> {
     let mut opt = match args.optimizer {
         OptimizerChoice::Adam => Optimizer::adam(),
         OptimizerChoice::Adamw => Optimizer::adamw(),
-        OptimizerChoice::Sgd => Optimizer::Sgd {
-            learning_rate: 0.01,
-            momentum: args.momentum,
-            nesterov: false,
-            weight_decay: None,
-        },
-        OptimizerChoice::Rmsprop => Optimizer::RmsProp {
-            learning_rate: 1e-3,
-            rho: 0.9,
-            momentum: args.momentum,
-            epsilon: 1e-7,
-            centered: false,
-            weight_decay: None,
-        },
+        OptimizerChoice::Sgd => Optimizer::sgd().with_momentum(args.momentum),
+        OptimizerChoice::Rmsprop => Optimizer::rmsprop().with_momentum(args.momentum),
     };
     if let Some(lr) = args.lr {
         opt = opt.with_learning_rate(lr);
     }
-    if let Some(wd) = args.weight_decay {
-        opt = match opt {
-            Optimizer::Sgd {
-                learning_rate,
-                momentum,
-                nesterov,
-                ..
-            } => Optimizer::Sgd {
-                learning_rate,
-                momentum,
-                nesterov,
-                weight_decay: Some(wd),
-            },
-            Optimizer::Adam {
-                learning_rate,
-                beta_1,
-                beta_2,
-                epsilon,
-                ..
-            } => Optimizer::Adam {
-                learning_rate,
-                beta_1,
-                beta_2,
-                epsilon,
-                weight_decay: Some(wd),
-            },
-            Optimizer::RmsProp {
-                learning_rate,
-                rho,
-                momentum,
-                epsilon,
-                centered,
-                ..
-            } => Optimizer::RmsProp {
-                learning_rate,
-                rho,
-                momentum,
-                epsilon,
-                centered,
-                weight_decay: Some(wd),
-            },
-        };
+    if args.weight_decay.is_some() {
+        opt = opt.with_weight_decay(args.weight_decay);
     }
     opt.validate()?;
     Ok(opt)
@@ -216,13 +164,5 @@ pub fn describe_optimizer(o: &Optimizer) -> String {
     if let Some(wd) = o.weight_decay() {
         parts.push(format!("weight decay {wd}"));
     }
-    let name = match o {
-        Optimizer::Sgd { .. } => "sgd",
-        Optimizer::Adam {
-            weight_decay: Some(_), ..
-        } => "adamw",
-        Optimizer::Adam { .. } => "adam",
-        Optimizer::RmsProp { .. } => "rmsprop",
-    };
-    format!("{name} ({})", parts.join(", "))
+    format!("{} ({})", o.name(), parts.join(", "))
 }

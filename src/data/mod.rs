@@ -25,7 +25,7 @@
 mod dataset;
 mod encode;
 mod error;
-mod json;
+pub(crate) mod json;
 mod memory;
 mod missing;
 mod options;

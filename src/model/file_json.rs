@@ -95,7 +95,7 @@ pub(super) fn optimizer_json(o: Optimizer, step: u64) -> Value {
             epsilon,
             weight_decay,
         } => json!({
-            "name": if weight_decay.is_some() { "adamw" } else { "adam" }, "learning_rate": learning_rate,
+            "name": o.name(), "learning_rate": learning_rate,
             "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": weight_decay, "step": step }),
         Optimizer::RmsProp {
             learning_rate,

@@ -8,37 +8,103 @@ use crate::backend::{Backend, Tensor, metric_slot};
 use crate::nn::Activation;
 use crate::{Error, Result};
 
-/// Buffers of one layer at the plan's batch size B.
+/// Buffers of one layer at the plan's batch size B: tensors once allocated, their
+/// [rows, cols] shapes while the plan is laid out (one description serves both).
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum LayerBuffers {
+pub(crate) enum LayerBuffers<T = Tensor> {
     Dense {
         /// Pre-activation [B, units] (absent for a linear layer, whose output is z).
-        z: Option<Tensor>,
+        z: Option<T>,
         /// Output [B, units].
-        y: Tensor,
+        y: T,
         /// dL/dz [B, units] (absent when dz is dy: linear, or softmax fused with the loss).
-        dz: Option<Tensor>,
+        dz: Option<T>,
         /// dL/dx [B, inputs] (absent for the first layer, whose input is data).
-        dx: Option<Tensor>,
+        dx: Option<T>,
     },
     Dropout {
-        mask: Tensor,
-        y: Tensor,
-        dx: Option<Tensor>,
+        mask: T,
+        y: T,
+        dx: Option<T>,
     },
 }
 
 /// Every buffer of a training step at one batch size.
-pub(crate) struct Plan {
+pub(crate) struct Plan<T = Tensor> {
     pub batch: usize,
-    pub layers: Vec<LayerBuffers>,
-    pub x: Tensor,
-    pub y: Tensor,
-    pub weights: Tensor,
-    pub row_loss: Tensor,
-    pub dpred: Tensor,
-    pub acc: Tensor,
-    pub val_acc: Tensor,
+    pub layers: Vec<LayerBuffers<T>>,
+    pub x: T,
+    pub y: T,
+    pub weights: T,
+    pub row_loss: T,
+    pub dpred: T,
+    pub acc: T,
+    pub val_acc: T,
+}
+
+/// A buffer's shape while the plan is laid out.
+type Shape = (usize, usize);
+
+impl<T: Copy> Plan<T> {
+    /// Every buffer, in allocation order.
+    fn buffers(&self) -> Vec<T> {
+        let mut all = Vec::new();
+        for l in &self.layers {
+            match *l {
+                LayerBuffers::Dense { z, y, dz, dx } => all.extend([z, Some(y), dz, dx].into_iter().flatten()),
+                LayerBuffers::Dropout { mask, y, dx } => all.extend([Some(mask), Some(y), dx].into_iter().flatten()),
+            }
+        }
+        all.extend([
+            self.x,
+            self.y,
+            self.weights,
+            self.row_loss,
+            self.dpred,
+            self.acc,
+            self.val_acc,
+        ]);
+        all
+    }
+
+    /// The same plan with every buffer passed through `f`, in allocation order.
+    fn try_map<U>(&self, mut f: impl FnMut(T) -> Result<U>) -> Result<Plan<U>> {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            layers.push(match *l {
+                LayerBuffers::Dense { z, y, dz, dx } => {
+                    let z = z.map(&mut f).transpose()?;
+                    let y = f(y)?;
+                    let dz = dz.map(&mut f).transpose()?;
+                    LayerBuffers::Dense {
+                        z,
+                        y,
+                        dz,
+                        dx: dx.map(&mut f).transpose()?,
+                    }
+                }
+                LayerBuffers::Dropout { mask, y, dx } => {
+                    let (mask, y) = (f(mask)?, f(y)?);
+                    LayerBuffers::Dropout {
+                        mask,
+                        y,
+                        dx: dx.map(&mut f).transpose()?,
+                    }
+                }
+            });
+        }
+        Ok(Plan {
+            batch: self.batch,
+            layers,
+            x: f(self.x)?,
+            y: f(self.y)?,
+            weights: f(self.weights)?,
+            row_loss: f(self.row_loss)?,
+            dpred: f(self.dpred)?,
+            acc: f(self.acc)?,
+            val_acc: f(self.val_acc)?,
+        })
+    }
 }
 
 /// True when the output softmax is fused with a cross-entropy loss (computed on logits).
@@ -62,56 +128,52 @@ pub(crate) fn target_width(model: &Model) -> usize {
 }
 
 impl Plan {
-    /// Element counts of every plan buffer, in allocation order (used for both allocation and
-    /// the memory estimate, so the estimate is what is allocated).
-    fn shapes(model: &Model, batch: usize) -> Vec<(usize, usize)> {
+    /// The shape of every buffer at batch size `batch` (used for both the allocation and the
+    /// memory estimate, so the estimate is what is allocated).
+    fn layout(model: &Model, batch: usize) -> Plan<Shape> {
         let fused = fused_softmax(model);
-        let mut shapes = Vec::new();
         let mut width = model.architecture.input_width;
-        let mut first = true;
         let n_layers = model.architecture.layers.len();
+        let mut layers = Vec::with_capacity(n_layers);
         for (i, layer) in model.architecture.layers.iter().enumerate() {
-            match layer {
+            let dx = (i > 0).then_some((batch, width));
+            layers.push(match layer {
                 Layer::Dense(d) => {
                     let linear = d.activation == Activation::Linear;
                     let fused_here = fused && i + 1 == n_layers;
-                    if !linear {
-                        shapes.push((batch, d.units)); // z
-                    }
-                    shapes.push((batch, d.units)); // y
-                    if !linear && !fused_here {
-                        shapes.push((batch, d.units)); // dz
-                    }
-                    if !first {
-                        shapes.push((batch, width)); // dx
-                    }
                     width = d.units;
-                }
-                Layer::Dropout(_) => {
-                    shapes.push((batch, width));
-                    shapes.push((batch, width));
-                    if !first {
-                        shapes.push((batch, width));
+                    LayerBuffers::Dense {
+                        z: (!linear).then_some((batch, d.units)),
+                        y: (batch, d.units),
+                        dz: (!linear && !fused_here).then_some((batch, d.units)),
+                        dx,
                     }
                 }
-            }
-            first = false;
+                Layer::Dropout(_) => LayerBuffers::Dropout {
+                    mask: (batch, width),
+                    y: (batch, width),
+                    dx,
+                },
+            });
         }
-        let out = model.architecture.output_width();
-        shapes.push((batch, model.architecture.input_width));
-        shapes.push((batch, target_width(model)));
-        shapes.push((batch, 1));
-        shapes.push((batch, 1));
-        shapes.push((batch, out));
-        shapes.push((1, metric_slot::COUNT));
-        shapes.push((1, metric_slot::COUNT));
-        shapes
+        Plan {
+            batch,
+            layers,
+            x: (batch, model.architecture.input_width),
+            y: (batch, target_width(model)),
+            weights: (batch, 1),
+            row_loss: (batch, 1),
+            dpred: (batch, model.architecture.output_width()),
+            acc: (1, metric_slot::COUNT),
+            val_acc: (1, metric_slot::COUNT),
+        }
     }
 
     /// Device bytes of the parameters, gradients, optimizer state, rollback copy and the plan.
     pub fn estimate_bytes(model: &Model, batch: usize) -> u64 {
         let params = model.parameter_count() as u64 * (3 + model.optimizer.slots() as u64);
-        let plan: u64 = Self::shapes(model, batch)
+        let plan: u64 = Self::layout(model, batch)
+            .buffers()
             .iter()
             .map(|&(r, c)| (r as u64).saturating_mul(c as u64))
             .sum();
@@ -121,9 +183,9 @@ impl Plan {
     /// Allocates every buffer for batch size `batch`, after checking all of them against the
     /// device's limits (so a plan that cannot fit fails before it allocates anything).
     pub fn build(model: &mut Model, batch: usize) -> Result<Plan> {
-        let shapes = Self::shapes(model, batch);
+        let layout = Self::layout(model, batch);
         let (max_bytes, limit) = model.backend.max_tensor_bytes();
-        for &(r, c) in &shapes {
+        for (r, c) in layout.buffers() {
             let bytes = (r as u64).saturating_mul(c as u64).saturating_mul(4);
             if bytes > max_bytes {
                 return Err(Error::LimitExceeded {
@@ -134,72 +196,25 @@ impl Plan {
                 });
             }
         }
-        let fused = fused_softmax(model);
-        let layer_specs = model.architecture.layers.clone();
-        let mut next = shapes.iter();
         let backend: &mut dyn Backend = model.backend.as_mut();
-        let mut alloc = || -> Result<Tensor> {
-            let (r, c) = next.next().expect("one shape per buffer");
-            backend.zeros(*r, *c)
-        };
-        let n_layers = layer_specs.len();
-        let mut layers = Vec::new();
-        let mut first = true;
-        for (i, layer) in layer_specs.iter().enumerate() {
-            let buffers = match layer {
-                Layer::Dense(d) => {
-                    let linear = d.activation == Activation::Linear;
-                    let fused_here = fused && i + 1 == n_layers;
-                    let z = if linear { None } else { Some(alloc()?) };
-                    let y = alloc()?;
-                    let dz = if !linear && !fused_here { Some(alloc()?) } else { None };
-                    let dx = if first { None } else { Some(alloc()?) };
-                    LayerBuffers::Dense { z, y, dz, dx }
-                }
-                Layer::Dropout(_) => {
-                    let mask = alloc()?;
-                    let y = alloc()?;
-                    let dx = if first { None } else { Some(alloc()?) };
-                    LayerBuffers::Dropout { mask, y, dx }
-                }
-            };
-            layers.push(buffers);
-            first = false;
+        let mut made = Vec::new();
+        let plan = layout.try_map(|(r, c)| {
+            let t = backend.zeros(r, c)?;
+            made.push(t);
+            Ok(t)
+        });
+        if plan.is_err() {
+            // An allocation failed part way (out of memory): give back what was made.
+            for t in made {
+                backend.free(t);
+            }
         }
-        let plan = Plan {
-            batch,
-            layers,
-            x: alloc()?,
-            y: alloc()?,
-            weights: alloc()?,
-            row_loss: alloc()?,
-            dpred: alloc()?,
-            acc: alloc()?,
-            val_acc: alloc()?,
-        };
-        Ok(plan)
+        plan
     }
 
     /// Releases every buffer.
     pub fn free(&self, backend: &mut dyn Backend) {
-        for l in &self.layers {
-            let tensors: Vec<Tensor> = match *l {
-                LayerBuffers::Dense { z, y, dz, dx } => [z, Some(y), dz, dx].into_iter().flatten().collect(),
-                LayerBuffers::Dropout { mask, y, dx } => [Some(mask), Some(y), dx].into_iter().flatten().collect(),
-            };
-            for t in tensors {
-                backend.free(t);
-            }
-        }
-        for t in [
-            self.x,
-            self.y,
-            self.weights,
-            self.row_loss,
-            self.dpred,
-            self.acc,
-            self.val_acc,
-        ] {
+        for t in self.buffers() {
             backend.free(t);
         }
     }

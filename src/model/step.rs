@@ -98,13 +98,7 @@ impl Model {
 
     /// Records the backward pass from `dpred` (d loss / d pred), writing every gradient into
     /// the flat gradient buffer.
-    pub(crate) fn backward(
-        &mut self,
-        plan: &Plan,
-        forward: &Forward,
-        dpred: Tensor,
-        training_dropout: bool,
-    ) -> Result<()> {
+    pub(crate) fn backward(&mut self, plan: &Plan, forward: &Forward, dpred: Tensor) -> Result<()> {
         let r = dpred.rows();
         let fused = fused_softmax(self);
         let n = self.architecture.layers.len();
@@ -145,8 +139,8 @@ impl Model {
                     }
                 }
                 (Layer::Dropout(d), LayerBuffers::Dropout { mask, dx, .. }) => {
+                    // Backward runs only after a training forward pass, where dropout was active.
                     if let Some(dx) = dx
-                        && training_dropout
                         && d.rate > 0.0
                     {
                         let dx = rows(dx, r);
@@ -179,32 +173,46 @@ impl Model {
         let step = self.step + 1;
         let forward = self.forward(plan, x, Some(step as u32))?;
         let (row_loss, dpred) = (rows(plan.row_loss, r), rows(plan.dpred, r));
-        let loss = self.effective_loss();
-        self.backend.loss(&LossOp {
-            loss,
-            pred: forward.pred,
-            target: y,
-            weights,
-            row_loss,
-            grad: Some(dpred),
-        })?;
-        let accuracy = Some(self.accuracy);
-        self.backend.accumulate_metrics(&MetricsOp {
-            accuracy,
-            pred: forward.output,
-            target: y,
-            row_loss,
-            acc: plan.acc,
-        })?;
-        self.backward(plan, &forward, dpred, true)?;
+        self.score(&forward, y, weights, row_loss, Some(dpred), plan.acc)?;
+        self.backward(plan, &forward, dpred)?;
         self.backend
             .optimizer_step(&self.optimizer, step, self.params, self.grads, &self.slots)?;
         self.step = step;
         Ok(())
     }
 
+    /// Records the loss (with its gradient into `grad` when given) and the metric
+    /// accumulation of one batch's forward pass.
+    fn score(
+        &mut self,
+        forward: &Forward,
+        target: Tensor,
+        weights: Option<Tensor>,
+        row_loss: Tensor,
+        grad: Option<Tensor>,
+        acc: Tensor,
+    ) -> Result<()> {
+        let loss = self.effective_loss();
+        self.backend.loss(&LossOp {
+            loss,
+            pred: forward.pred,
+            target,
+            weights,
+            row_loss,
+            grad,
+        })?;
+        let accuracy = Some(self.accuracy);
+        self.backend.accumulate_metrics(&MetricsOp {
+            accuracy,
+            pred: forward.output,
+            target,
+            row_loss,
+            acc,
+        })
+    }
+
     /// Records the forward pass, loss and metrics of rows `first .. first + r` of `data` (in
-    /// storage order), accumulating into `acc`; returns the model output for those rows.
+    /// storage order), accumulating into `acc`.
     pub(crate) fn eval_batch(
         &mut self,
         plan: &Plan,
@@ -212,29 +220,11 @@ impl Model {
         first: usize,
         r: usize,
         acc: Tensor,
-    ) -> Result<Tensor> {
+    ) -> Result<()> {
         let chunk = data.chunk_of(first);
         let x = chunk.x.rows_range(first - chunk.row_base, r)?;
         let y = chunk.y.rows_range(first - chunk.row_base, r)?;
         let forward = self.forward(plan, x, None)?;
-        let row_loss = rows(plan.row_loss, r);
-        let loss = self.effective_loss();
-        self.backend.loss(&LossOp {
-            loss,
-            pred: forward.pred,
-            target: y,
-            weights: None,
-            row_loss,
-            grad: None,
-        })?;
-        let accuracy = Some(self.accuracy);
-        self.backend.accumulate_metrics(&MetricsOp {
-            accuracy,
-            pred: forward.output,
-            target: y,
-            row_loss,
-            acc,
-        })?;
-        Ok(forward.output)
+        self.score(&forward, y, None, rows(plan.row_loss, r), None, acc)
     }
 }

@@ -130,6 +130,36 @@ impl Optimizer {
         self
     }
 
+    /// The same optimizer with another decoupled weight decay (None: off).
+    pub fn with_weight_decay(mut self, wd: Option<f32>) -> Self {
+        match &mut self {
+            Optimizer::Sgd { weight_decay, .. }
+            | Optimizer::Adam { weight_decay, .. }
+            | Optimizer::RmsProp { weight_decay, .. } => *weight_decay = wd,
+        }
+        self
+    }
+
+    /// The same optimizer with another momentum (SGD and RMSprop; Adam has none).
+    pub fn with_momentum(mut self, m: f32) -> Self {
+        if let Optimizer::Sgd { momentum, .. } | Optimizer::RmsProp { momentum, .. } = &mut self {
+            *momentum = m;
+        }
+        self
+    }
+
+    /// The short name: `sgd`, `adam`, `adamw` (Adam with weight decay) or `rmsprop`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Sgd { .. } => "sgd",
+            Optimizer::Adam {
+                weight_decay: Some(_), ..
+            } => "adamw",
+            Optimizer::Adam { .. } => "adam",
+            Optimizer::RmsProp { .. } => "rmsprop",
+        }
+    }
+
     /// The decoupled weight decay, if any.
     pub fn weight_decay(&self) -> Option<f32> {
         match *self {

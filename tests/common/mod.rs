@@ -87,6 +87,14 @@ impl Rng {
     }
 }
 
+/// Every Dense layer's kernel then bias, one flat vector (the layout of the parameters).
+pub fn flatten_weights(weights: Vec<wgtrain::model::LayerWeights>) -> Vec<f32> {
+    weights
+        .into_iter()
+        .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
+        .collect()
+}
+
 /// Number of fuzz cases: `WGTRAIN_FUZZ_CASES` when set (for long runs), else `default`.
 pub fn fuzz_cases(default: u32) -> u32 {
     std::env::var("WGTRAIN_FUZZ_CASES")
