@@ -35,6 +35,9 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let classes = prep.task().n_classes().unwrap_or(1);
     let y = targets_for(file.loss, &y, classes);
     let mut model = file.compile(device_for(args.backend))?;
+    if let Some(notice) = model.device_notice() {
+        eprintln!("wgtrain: {notice}");
+    }
     let logs = model.evaluate(data.x.view(), y.view(), args.batch_size.max(1))?;
     let (backend, adapter) = backend_and_adapter(&model.backend_name());
     if args.json {
@@ -74,6 +77,9 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         );
     }
     let mut model = file.compile(device_for(args.backend))?;
+    if let Some(notice) = model.device_notice() {
+        eprintln!("wgtrain: {notice}");
+    }
     let out = model.predict(data.x.view(), args.batch_size.max(1))?;
     let rows = row_numbers(records.len(), &data.dropped_lines);
     let task = prep.task();

@@ -92,6 +92,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         architecture = architecture.add(*l);
     }
     let mut model = architecture.compile(loss, optimizer, &metrics, device_for(args.backend))?;
+    if let Some(notice) = model.device_notice() {
+        eprintln!("wgtrain: {notice}");
+    }
     if let Some(path) = &args.init_from {
         // A wgtrain model file knows its columns: refuse to continue on other ones.
         if let Ok(file) = ModelFile::read(path)

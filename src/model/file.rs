@@ -13,10 +13,10 @@ use std::path::Path;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde_json::{Value, json};
 
-use super::compiled::{LayerWeights, Model};
 pub use super::file_json::loss_json;
 use super::file_json::{architecture_from, architecture_json, bad, loss_from, optimizer_from, optimizer_json};
 use super::metrics::Metric;
+use super::model::{LayerWeights, Model};
 use super::sequential::{Device, Sequential};
 use crate::data::Preprocessing;
 use crate::nn::{Loss, Optimizer};
@@ -287,10 +287,10 @@ impl Model {
             return self.init_from(&ModelFile::from_bytes(&bytes, &name)?).map_err(retag);
         }
         let mut weights = Vec::new();
-        for (i, p) in self.dense.iter().enumerate() {
-            let k = read_tensor(&st, &name, &format!("layers.{i}.kernel"), &[p.inputs, p.spec.units])?;
-            let b = match p.spec.use_bias {
-                true => Some(read_tensor(&st, &name, &format!("layers.{i}.bias"), &[p.spec.units])?),
+        for (i, p) in self.weights_layouts().iter().enumerate() {
+            let k = read_tensor(&st, &name, &format!("layers.{i}.kernel"), &[p.inputs, p.units])?;
+            let b = match p.bias {
+                true => Some(read_tensor(&st, &name, &format!("layers.{i}.bias"), &[p.units])?),
                 false => None,
             };
             weights.push((k, b));

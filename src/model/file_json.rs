@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::layers::{Dense, Dropout, Layer};
+use super::layer::{Dense, Dropout, Layer};
 use super::sequential::Sequential;
 use crate::nn::init::Initializer;
 use crate::nn::{Activation, Loss, Optimizer};

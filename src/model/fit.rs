@@ -1,14 +1,15 @@
-//! `fit`. The training loop keeps the data on the device, writes one
-//! permutation per epoch, records each step into the current submission (a new one every
-//! `steps_per_submit` steps) and reads the metric accumulator back once per epoch.
+//! `fit`: checks and splits the data, keeps it resident on the device, writes one permutation
+//! per epoch, lets the executor record the epoch's steps, reads metrics and weights back once
+//! per epoch and runs the callbacks.
 
 use ndarray::ArrayView2;
 
-use super::callbacks::{Control, StopHandle};
-use super::compiled::Model;
+use super::callbacks::{Callback, Control, TerminateOnNaN};
+use super::executor::EpochControl;
 use super::fit_options::FitOptions;
 use super::metrics::{History, Logs, logs_from};
-use super::plan::{DeviceData, Plan, target_width};
+use super::model::Model;
+use super::resident::{DeviceData, HostData};
 use crate::backend::metric_slot;
 use crate::nn::Loss;
 use crate::nn::init::SeededRng;
@@ -26,7 +27,7 @@ impl Model {
     pub(crate) fn check_data(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, what: &str) -> Result<Checked> {
         let input = self.architecture.input_width;
         let out = self.architecture.output_width();
-        let tw = target_width(self);
+        let tw = self.network.head.target_width();
         let shape = |detail: String| {
             Err(Error::Shape {
                 op: "fit",
@@ -90,7 +91,7 @@ impl Model {
 
     /// Class of each row for class weights.
     fn row_classes(&self, y: &[f32], rows: usize) -> Result<Vec<usize>> {
-        let tw = target_width(self);
+        let tw = self.network.head.target_width();
         match self.loss {
             Loss::SparseCategoricalCrossentropy { .. } => Ok(y.iter().map(|&v| v as usize).collect()),
             Loss::BinaryCrossentropy { .. } if tw == 1 => Ok(y.iter().map(|&v| usize::from(v > 0.5)).collect()),
@@ -110,19 +111,6 @@ impl Model {
         }
     }
 
-    /// Makes sure a plan for `batch` rows exists.
-    pub(crate) fn ensure_plan(&mut self, batch: usize) -> Result<Plan> {
-        match self.plan.take() {
-            Some(plan) if plan.batch == batch => Ok(plan),
-            other => {
-                if let Some(old) = other {
-                    old.free(self.backend.as_mut());
-                }
-                Plan::build(self, batch)
-            }
-        }
-    }
-
     /// Trains the model (Keras's `fit`). Returns every epoch's logs.
     pub fn fit(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, mut options: FitOptions) -> Result<History> {
         if options.batch_size == 0 {
@@ -138,7 +126,7 @@ impl Model {
             });
         }
         let all = self.check_data(x, y, "training data")?;
-        let (in_w, tw) = (self.architecture.input_width, target_width(self));
+        let (in_w, tw) = (self.architecture.input_width, self.network.head.target_width());
         let mut rng = SeededRng::new(options.seed);
 
         // Seeded split: shuffle row indices, the first `val_rows` validate.
@@ -192,65 +180,71 @@ impl Model {
         };
 
         // A batch larger than the data set is the data set: the plan never holds more rows.
-        let mut plan = self.ensure_plan(options.batch_size.min(train_rows.len()))?;
-        let result = self.fit_with_plan(
-            &mut plan,
-            &train_x,
-            &train_y,
-            weights.as_deref(),
-            val.as_ref(),
-            &mut options,
-        );
-        self.plan = Some(plan);
+        self.prepare(options.batch_size.min(train_rows.len()))?;
+        let train = HostData {
+            x: &train_x,
+            y: &train_y,
+            weights: weights.as_deref(),
+            rows: train_rows.len(),
+            x_width: in_w,
+            y_width: tw,
+        };
+        let mut callbacks = std::mem::take(&mut options.callbacks);
+        if options.terminate_on_nan {
+            callbacks.insert(0, Box::new(TerminateOnNaN));
+        }
+        let result = self.train_resident(&train, val.as_ref(), &options, &mut callbacks);
+        self.release.drain(self.backend.as_mut());
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn fit_with_plan(
+    /// Uploads the data sets (guards free them however this ends) and runs the epochs.
+    fn train_resident(
         &mut self,
-        plan: &mut Plan,
-        x: &[f32],
-        y: &[f32],
-        weights: Option<&[f32]>,
+        train: &HostData,
         val: Option<&Checked>,
-        options: &mut FitOptions,
+        options: &FitOptions,
+        callbacks: &mut [Box<dyn Callback>],
     ) -> Result<History> {
-        let (in_w, tw) = (self.architecture.input_width, target_width(self));
-        let rows = x.len() / in_w;
-        let backend = self.backend.as_mut();
-        let data = DeviceData::upload(backend, x, y, weights, rows, in_w, tw, plan.batch)?;
-        let val_data = match val.map(|v| DeviceData::upload(backend, &v.x, &v.y, None, v.rows, in_w, tw, plan.batch)) {
-            Some(Err(e)) => {
-                data.free(backend);
-                return Err(e);
-            }
-            other => other.transpose()?,
-        };
-        let result = self.epochs(plan, &data, val_data.as_ref(), options);
-        data.free(self.backend.as_mut());
-        if let Some(v) = val_data {
-            v.free(self.backend.as_mut());
+        let batch = self.executor.batch().unwrap_or(1);
+        let tw = train.y_width;
+        let data = DeviceData::upload(self.backend.as_mut(), &self.release, train, batch)?;
+        let val_data = val
+            .map(|v| {
+                let host = HostData {
+                    x: &v.x,
+                    y: &v.y,
+                    weights: None,
+                    rows: v.rows,
+                    x_width: train.x_width,
+                    y_width: tw,
+                };
+                DeviceData::upload(self.backend.as_mut(), &self.release, &host, batch)
+            })
+            .transpose()?;
+        for cb in callbacks.iter_mut() {
+            cb.on_train_begin(self)?;
         }
-        result
+        let mut history = History::default();
+        let run = self.epochs(&data, val_data.as_ref(), options, callbacks, &mut history);
+        let end = callbacks.iter_mut().try_for_each(|cb| cb.on_train_end(self, &history));
+        run.and(end).map(|_| history)
     }
 
     fn epochs(
         &mut self,
-        plan: &Plan,
         data: &DeviceData,
         val: Option<&DeviceData>,
-        options: &mut FitOptions,
-    ) -> Result<History> {
-        let mut history = History::default();
+        options: &FitOptions,
+        callbacks: &mut [Box<dyn Callback>],
+        history: &mut History,
+    ) -> Result<()> {
         let identity: Vec<u32> = (0..data.rows as u32).collect();
         let mut order = identity.clone();
-        let batch = plan.batch;
-        let best = if options.early_stopping.as_ref().is_some_and(|e| e.restore_best_weights) {
-            Some(self.backend.zeros(1, self.params.len())?)
-        } else {
-            None
+        let control = EpochControl {
+            steps_per_submit: options.steps_per_submit,
+            stop: options.stop.as_ref(),
         };
-        let mut stop_requested = false;
         for epoch in 0..options.epochs {
             if options.shuffle {
                 // Each epoch's order depends only on the seed and the epoch's global number.
@@ -261,123 +255,53 @@ impl Model {
                 epoch_rng.shuffle(&mut order);
                 self.backend.write_u32(data.order, &order)?;
             }
-            self.backend.fill(plan.acc, 0.0)?;
-            let mut steps_in_submit = 0;
-            for first in (0..data.rows).step_by(batch) {
-                let r = batch.min(data.rows - first);
-                self.train_step(plan, data, first, r)?;
-                steps_in_submit += 1;
-                if steps_in_submit >= options.steps_per_submit {
-                    self.backend.flush()?;
-                    steps_in_submit = 0;
-                }
-                if options.stop.as_ref().is_some_and(StopHandle::is_stopped) {
-                    stop_requested = true;
-                    break;
-                }
-            }
+            let (acc, val_acc) = (self.acc, self.val_acc);
+            self.backend.fill(acc, 0.0)?;
+            let (executor, mut run) = self.run_parts();
+            let completed = executor.train_epoch(&mut run, data, acc, &control)?;
             if let Some(v) = val {
-                self.backend.fill(plan.val_acc, 0.0)?;
-                self.evaluate_resident(plan, v, plan.val_acc)?;
+                run.backend.fill(val_acc, 0.0)?;
+                executor.evaluate(&mut run, v, val_acc)?;
             }
-            // One read-back per epoch: training metrics, validation metrics and the weights
-            // (the host keeps them, so a lost device still leaves the last good epoch's).
-            let n = metric_slot::COUNT;
-            self.backend.copy(plan.acc, self.epoch_out.view(0, 1, n)?)?;
-            self.backend.copy(plan.val_acc, self.epoch_out.view(n, 1, n)?)?;
-            self.backend
-                .copy(self.params, self.epoch_out.view(2 * n, 1, self.params.len())?)?;
-            let out = self.backend.read(self.epoch_out)?;
-            let (acc, rest) = out.split_at(n);
-            let (val_acc, weights) = rest.split_at(n);
-            let mut logs = Logs::new();
-            logs_from(acc, &self.metrics, "", &mut logs);
-            if val.is_some() {
-                logs_from(val_acc, &self.metrics, "val_", &mut logs);
-            }
-            let loss_bad = acc[metric_slot::NON_FINITE] > 0.0 || !logs["loss"].is_finite();
-            let weight_bad = weights.iter().position(|w| !w.is_finite());
-            if options.terminate_on_nan && (loss_bad || weight_bad.is_some()) {
-                self.backend.copy(self.last_good, self.params)?;
-                if let Some(b) = best {
-                    self.backend.free(b);
-                }
-                let detail = match weight_bad {
-                    Some(i) if !loss_bad => format!("parameter {i} became {} (NaN or infinite)", weights[i]),
-                    _ => format!("the training loss became {} (NaN or infinite)", logs["loss"]),
-                };
-                return Err(Error::Diverged {
-                    epoch: epoch + 1,
-                    detail,
-                });
-            }
-            self.host_weights.copy_from_slice(weights);
-            self.backend.copy(self.params, self.last_good)?;
+            let logs = self.read_epoch(val.is_some())?;
             self.epochs_trained += 1;
-            logs.insert("learning_rate".into(), self.optimizer.learning_rate());
-            if options.verbose > 0 {
-                let parts: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
-                eprintln!("Epoch {}/{} - {}", epoch + 1, options.epochs, parts.join(" - "));
-            }
             history.push(&logs);
-            if let Some(c) = &options.checkpoint
-                && (epoch + 1) % c.every == 0
-            {
-                self.save(&c.path, c.preprocessing.as_ref())?;
-            }
-
-            let mut stop = stop_requested;
-            if let Some(es) = options.early_stopping.as_mut() {
-                match logs.get(&es.monitor) {
-                    Some(&value) => {
-                        let (improved, halt) = es.observe(epoch, value);
-                        if improved && let Some(b) = best {
-                            self.backend.copy(self.params, b)?;
-                        }
-                        if halt {
-                            stop = true;
-                        }
-                    }
-                    None => return Err(missing_monitor(&es.monitor, &logs)),
+            let mut stop = !completed;
+            for cb in callbacks.iter_mut() {
+                if cb.on_epoch_end(self, epoch, &logs)? == Control::Stop {
+                    stop = true;
                 }
-            }
-            if let Some(rl) = options.reduce_lr.as_mut() {
-                match logs.get(&rl.monitor) {
-                    Some(&value) => {
-                        if let Some(lr) = rl.observe(value, self.optimizer.learning_rate()) {
-                            self.set_learning_rate(lr);
-                        }
-                    }
-                    None => return Err(missing_monitor(&rl.monitor, &logs)),
-                }
-            }
-            if let Some(hook) = options.on_epoch_end.as_mut()
-                && hook(epoch, &logs) == Control::Stop
-            {
-                stop = true;
             }
             if stop {
                 break;
             }
         }
-        if let Some(b) = best {
-            // As Keras 3 does at the end of training (stopped early or not): the best epoch's
-            // weights come back.
-            if options.early_stopping.as_ref().is_some_and(|e| e.state.best.is_some()) {
-                self.backend.copy(b, self.params)?;
-                self.backend.copy(b, self.last_good)?;
-                self.host_weights = self.backend.read(self.params)?;
-            }
-            self.backend.free(b);
-        }
-        Ok(history)
+        Ok(())
     }
-}
 
-fn missing_monitor(monitor: &str, logs: &Logs) -> Error {
-    let keys: Vec<&str> = logs.keys().map(String::as_str).collect();
-    Error::InvalidArgument {
-        what: "callback monitor",
-        detail: format!("`{monitor}` is not in the logs; available: {}", keys.join(", ")),
+    /// The epoch's one read-back: training metrics, validation metrics and the weights (the
+    /// host keeps finite weights as the last good ones, so a lost device still leaves them).
+    fn read_epoch(&mut self, with_val: bool) -> Result<Logs> {
+        let n = metric_slot::COUNT;
+        self.backend.copy(self.acc, self.epoch_out.view(0, 1, n)?)?;
+        self.backend.copy(self.val_acc, self.epoch_out.view(n, 1, n)?)?;
+        self.backend
+            .copy(self.params, self.epoch_out.view(2 * n, 1, self.params.len())?)?;
+        let out = self.backend.read(self.epoch_out)?;
+        let (acc, rest) = out.split_at(n);
+        let (val_acc, weights) = rest.split_at(n);
+        let mut logs = Logs::new();
+        logs_from(acc, &self.metrics, "", &mut logs);
+        if with_val {
+            logs_from(val_acc, &self.metrics, "val_", &mut logs);
+        }
+        logs.insert("learning_rate".into(), self.optimizer.learning_rate());
+        self.bad_parameter = weights.iter().position(|w| !w.is_finite()).map(|i| (i, weights[i]));
+        let loss_ok = acc[metric_slot::NON_FINITE] == 0.0 && logs["loss"].is_finite();
+        if loss_ok && self.bad_parameter.is_none() {
+            self.host_weights.copy_from_slice(weights);
+            self.backend.copy(self.params, self.last_good)?;
+        }
+        Ok(logs)
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use ndarray::Array2;
 
-use super::callbacks::{Control, EarlyStopping, EpochHook, ReduceLrOnPlateau, StopHandle};
+use super::callbacks::{Callback, Control, EarlyStopping, EpochFn, ModelCheckpoint, ReduceLrOnPlateau, StopHandle};
 use super::metrics::Logs;
 
 /// Options of [`Model::fit`], with Keras's defaults.
@@ -28,36 +28,17 @@ pub struct FitOptions {
     pub validation_data: Option<(Array2<f32>, Array2<f32>)>,
     /// Loss weight per class index (binary: 0 and 1), as Keras's `class_weight`.
     pub class_weight: Option<HashMap<usize, f32>>,
-    /// 0 silent, 1 one line per epoch on stderr.
-    pub verbose: u8,
     /// Seed of the shuffles and the validation split (default 0).
     pub seed: u64,
-    /// Early stopping.
-    pub early_stopping: Option<EarlyStopping>,
-    /// Learning-rate reduction on plateaus.
-    pub reduce_lr: Option<ReduceLrOnPlateau>,
-    /// Stop with an error on a NaN or infinite loss, rolling back to the last good epoch
-    /// (default on).
+    /// Callbacks, called in this order after each epoch (and at the start and end).
+    pub callbacks: Vec<Box<dyn Callback>>,
+    /// Stop with an error on a NaN or infinite loss or weight, rolling back to the last good
+    /// epoch (default on: a [`super::TerminateOnNaN`] runs before the other callbacks).
     pub terminate_on_nan: bool,
-    /// Called after each epoch; may ask to stop.
-    pub on_epoch_end: Option<EpochHook>,
     /// Lets another thread stop training at the next batch boundary.
     pub stop: Option<StopHandle>,
     /// Steps recorded per GPU submission (default: a whole epoch in one).
     pub steps_per_submit: usize,
-    /// Save the model every few epochs (atomically).
-    pub checkpoint: Option<Checkpoint>,
-}
-
-/// Periodic saving during `fit`.
-#[derive(Clone, Debug)]
-pub struct Checkpoint {
-    /// The model file written (replaced atomically each time).
-    pub path: std::path::PathBuf,
-    /// Save after every `every` epochs.
-    pub every: usize,
-    /// Preprocessing stored with the model.
-    pub preprocessing: Option<crate::data::Preprocessing>,
 }
 
 impl Default for FitOptions {
@@ -69,15 +50,11 @@ impl Default for FitOptions {
             validation_split: 0.0,
             validation_data: None,
             class_weight: None,
-            verbose: 0,
             seed: 0,
-            early_stopping: None,
-            reduce_lr: None,
+            callbacks: Vec::new(),
             terminate_on_nan: true,
-            on_epoch_end: None,
             stop: None,
             steps_per_submit: usize::MAX,
-            checkpoint: None,
         }
     }
 }
@@ -116,34 +93,37 @@ impl FitOptions {
         self
     }
 
-    /// Sets the verbosity.
-    pub fn verbose(mut self, v: u8) -> Self {
-        self.verbose = v;
-        self
-    }
-
     /// Sets class weights.
     pub fn class_weight(mut self, w: HashMap<usize, f32>) -> Self {
         self.class_weight = Some(w);
         self
     }
 
-    /// Adds early stopping.
-    pub fn early_stopping(mut self, es: EarlyStopping) -> Self {
-        self.early_stopping = Some(es);
+    /// Adds a callback (after those added before).
+    pub fn callback(mut self, callback: impl Callback + 'static) -> Self {
+        self.callbacks.push(Box::new(callback));
         self
     }
 
-    /// Adds learning-rate reduction.
-    pub fn reduce_lr(mut self, r: ReduceLrOnPlateau) -> Self {
-        self.reduce_lr = Some(r);
+    /// Turns the default TerminateOnNaN on or off.
+    pub fn terminate_on_nan(mut self, on: bool) -> Self {
+        self.terminate_on_nan = on;
         self
     }
 
-    /// Sets the per-epoch hook.
-    pub fn on_epoch_end(mut self, hook: impl FnMut(usize, &Logs) -> Control + Send + 'static) -> Self {
-        self.on_epoch_end = Some(Box::new(hook));
-        self
+    /// Adds early stopping (a callback).
+    pub fn early_stopping(self, es: EarlyStopping) -> Self {
+        self.callback(es)
+    }
+
+    /// Adds learning-rate reduction on plateaus (a callback).
+    pub fn reduce_lr(self, r: ReduceLrOnPlateau) -> Self {
+        self.callback(r)
+    }
+
+    /// Adds a closure called after each epoch that may ask to stop (a callback).
+    pub fn on_epoch_end(self, hook: impl FnMut(usize, &Logs) -> Control + Send + 'static) -> Self {
+        self.callback(EpochFn(hook))
     }
 
     /// Sets the stop handle.
@@ -152,19 +132,14 @@ impl FitOptions {
         self
     }
 
-    /// Saves the model to `path` every `every` epochs.
+    /// Saves the model to `path` every `every` epochs (a [`ModelCheckpoint`] callback).
     pub fn checkpoint(
-        mut self,
+        self,
         path: impl Into<std::path::PathBuf>,
         every: usize,
         preprocessing: Option<crate::data::Preprocessing>,
     ) -> Self {
-        self.checkpoint = Some(Checkpoint {
-            path: path.into(),
-            every: every.max(1),
-            preprocessing,
-        });
-        self
+        self.callback(ModelCheckpoint::new(path).every(every).preprocessing(preprocessing))
     }
 
     /// Sets the steps per submission.

@@ -3,57 +3,41 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use super::compiled::Model;
 use super::metrics::{Logs, logs_from};
-use super::plan::{DeviceData, Plan, target_width};
+use super::model::Model;
+use super::owned::OwnedTensors;
+use super::resident::{DeviceData, HostData, chunk_rows};
 use crate::{Error, Result};
 
 impl Model {
-    /// Forward, loss and metrics over a resident data set into `acc`.
-    pub(crate) fn evaluate_resident(
-        &mut self,
-        plan: &Plan,
-        data: &DeviceData,
-        acc: crate::backend::Tensor,
-    ) -> Result<()> {
-        for first in (0..data.rows).step_by(plan.batch) {
-            let r = plan.batch.min(data.rows - first);
-            self.eval_batch(plan, data, first, r, acc)?;
-        }
-        Ok(())
-    }
-
     /// Loss and metrics on (x, y) (Keras's `evaluate`), by name.
     pub fn evaluate(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
         let checked = self.check_data(x, y, "evaluation data")?;
-        let rows_for_plan = checked.rows;
-        let (in_w, tw) = (self.architecture.input_width, target_width(self));
-        let plan = self.ensure_plan(batch_size.clamp(1, rows_for_plan))?;
-        let result = (|| {
-            let data = DeviceData::upload(
-                self.backend.as_mut(),
-                &checked.x,
-                &checked.y,
-                None,
-                checked.rows,
-                in_w,
-                tw,
-                plan.batch,
-            )?;
-            self.backend.fill(plan.val_acc, 0.0)?;
-            let r = self.evaluate_resident(&plan, &data, plan.val_acc);
-            let acc = r.and_then(|_| self.backend.read(plan.val_acc));
-            data.free(self.backend.as_mut());
-            let mut logs = Logs::new();
-            logs_from(&acc?, &self.metrics, "", &mut logs);
-            Ok(logs)
-        })();
-        self.plan = Some(plan);
-        result
+        self.prepare(batch_size.clamp(1, checked.rows))?;
+        let batch = self.executor.batch().unwrap_or(1);
+        let host = HostData {
+            x: &checked.x,
+            y: &checked.y,
+            weights: None,
+            rows: checked.rows,
+            x_width: self.architecture.input_width,
+            y_width: self.network.head.target_width(),
+        };
+        let data = DeviceData::upload(self.backend.as_mut(), &self.release, &host, batch)?;
+        let acc = self.val_acc;
+        self.backend.fill(acc, 0.0)?;
+        let (executor, mut run) = self.run_parts();
+        executor.evaluate(&mut run, &data, acc)?;
+        let values = self.backend.read(acc)?;
+        drop(data);
+        self.release.drain(self.backend.as_mut());
+        let mut logs = Logs::new();
+        logs_from(&values, &self.metrics, "", &mut logs);
+        Ok(logs)
     }
 
     /// The model's outputs for x (Keras's `predict`): probabilities for sigmoid and softmax
-    /// outputs, raw values otherwise. Read back once.
+    /// outputs, raw values otherwise. Read back once per chunk of rows that fits a binding.
     pub fn predict(&mut self, x: ArrayView2<f32>, batch_size: usize) -> Result<Array2<f32>> {
         let (in_w, out_w) = (self.architecture.input_width, self.architecture.output_width());
         if x.ncols() != in_w {
@@ -67,39 +51,22 @@ impl Model {
             return Ok(Array2::zeros((0, out_w)));
         }
         let xs: Vec<f32> = x.iter().copied().collect();
-        let rows_for_plan = rows;
-        let plan = self.ensure_plan(batch_size.clamp(1, rows_for_plan))?;
-        let result = (|| {
-            // Inputs and outputs go through the device a chunk at a time when they are larger
-            // than one binding.
-            let chunk =
-                super::plan::chunk_rows(self.backend.as_ref(), rows, in_w.max(out_w), plan.batch, "the inputs")?;
-            let mut values = Vec::with_capacity(rows * out_w);
-            for base in (0..rows).step_by(chunk) {
-                let n = chunk.min(rows - base);
-                let input = self.backend.upload(n, in_w, &xs[base * in_w..(base + n) * in_w])?;
-                let output = match self.backend.zeros(n, out_w) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        self.backend.free(input);
-                        return Err(e);
-                    }
-                };
-                let run = (|| {
-                    for first in (0..n).step_by(plan.batch) {
-                        let r = plan.batch.min(n - first);
-                        let forward = self.forward(&plan, input.rows_range(first, r)?, None)?;
-                        self.backend.copy(forward.output, output.rows_range(first, r)?)?;
-                    }
-                    self.backend.read(output)
-                })();
-                self.backend.free(input);
-                self.backend.free(output);
-                values.extend(run?);
-            }
-            Ok(Array2::from_shape_vec((rows, out_w), values).expect("rows × outputs values"))
-        })();
-        self.plan = Some(plan);
-        result
+        self.prepare(batch_size.clamp(1, rows))?;
+        let batch = self.executor.batch().unwrap_or(1);
+        // Inputs and outputs go through the device a chunk at a time when they are larger than
+        // one binding.
+        let chunk = chunk_rows(self.backend.as_ref(), rows, in_w.max(out_w), batch, "the inputs")?;
+        let mut values = Vec::with_capacity(rows * out_w);
+        for base in (0..rows).step_by(chunk) {
+            let n = chunk.min(rows - base);
+            let mut owned = OwnedTensors::new(&self.release);
+            let input = owned.upload(self.backend.as_mut(), n, in_w, &xs[base * in_w..(base + n) * in_w])?;
+            let output = owned.zeros(self.backend.as_mut(), n, out_w)?;
+            let (executor, mut run) = self.run_parts();
+            executor.predict(&mut run, input, output)?;
+            values.extend(self.backend.read(output)?);
+        }
+        self.release.drain(self.backend.as_mut());
+        Ok(Array2::from_shape_vec((rows, out_w), values).expect("rows × outputs values"))
     }
 }

@@ -1,23 +1,36 @@
 //! Keras-style models: build a [`Sequential`], `compile` it onto a device, then `fit`,
 //! `evaluate` and `predict`. Everything above the Backend trait is shared by both backends.
+//!
+//! How the pieces fit: a [`Layer`] specification compiles into a layer step that owns its
+//! parameter views, plan buffers and forward / backward pair (`layer/`); the loss head
+//! (`head.rs`) owns the loss, the accuracy and the fused softmax; `network.rs` walks them; an
+//! executor (`executor/`) runs the walks on the backend; `fit.rs` drives epochs and callbacks.
 
 mod callbacks;
-mod compiled;
+mod executor;
 mod file;
 mod file_json;
 mod fit;
 mod fit_options;
+mod head;
 mod inference;
-mod layers;
+mod layer;
 mod metrics;
-mod plan;
+#[allow(clippy::module_inception)]
+mod model;
+mod network;
+mod owned;
+mod resident;
 mod sequential;
-mod step;
 
-pub use callbacks::{Control, EarlyStopping, EpochHook, Mode, ReduceLrOnPlateau, StopHandle};
-pub use compiled::{LayerWeights, Model};
+pub use callbacks::{
+    Callback, Control, CsvLogger, EarlyStopping, EpochFn, EpochLogger, Mode, ModelCheckpoint, ReduceLrOnPlateau,
+    StopHandle, TerminateOnNaN,
+};
+pub use executor::{Execution, ExecutorChoice, ExecutorKind};
 pub use file::{FORMAT_VERSION, ModelFile, loss_json};
-pub use fit_options::{Checkpoint, FitOptions};
-pub use layers::{Dense, Dropout, Layer};
+pub use fit_options::FitOptions;
+pub use layer::{Dense, Dropout, Layer, LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout};
 pub use metrics::{History, Logs, Metric};
+pub use model::{LayerWeights, Model};
 pub use sequential::{Device, Sequential};

@@ -1,18 +1,19 @@
 //! The Sequential builder: an input width and a stack of layers, then `compile` with a loss,
 //! an optimizer, metrics and a device, as in Keras.
 
-use super::compiled::Model;
-use super::layers::{Dense, Layer};
+use super::executor::Execution;
+use super::layer::{Dense, Layer};
 use super::metrics::Metric;
+use super::model::Model;
 use crate::backend::gpu::AdapterChoice;
 use crate::backend::{Backend, CpuBackend, GpuBackend};
-use crate::nn::{Activation, Loss, Optimizer};
+use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
 
 /// Where a model runs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Device {
-    /// The GPU when an adapter exists, else the CPU with a one-line notice on stderr.
+    /// The GPU when an adapter exists, else the CPU (the model's `device_notice` says why).
     #[default]
     Auto,
     /// The ndarray CPU backend.
@@ -24,15 +25,21 @@ pub enum Device {
 impl Device {
     /// Opens the backend.
     pub fn open(&self) -> Result<Box<dyn Backend>> {
+        Ok(self.open_with_notice()?.0)
+    }
+
+    /// Opens the backend, with the reason when `Auto` fell back to the CPU (the library never
+    /// prints: the caller decides whether to show it).
+    pub fn open_with_notice(&self) -> Result<(Box<dyn Backend>, Option<String>)> {
         match self {
-            Device::Cpu => Ok(Box::new(CpuBackend::new())),
-            Device::Gpu(choice) => Ok(Box::new(GpuBackend::with_adapter(choice)?)),
+            Device::Cpu => Ok((Box::new(CpuBackend::new()), None)),
+            Device::Gpu(choice) => Ok((Box::new(GpuBackend::with_adapter(choice)?), None)),
             Device::Auto => match GpuBackend::new() {
-                Ok(gpu) => Ok(Box::new(gpu)),
-                Err(e) => {
-                    eprintln!("wgtrain: no usable GPU ({e}); training on the CPU backend");
-                    Ok(Box::new(CpuBackend::new()))
-                }
+                Ok(gpu) => Ok((Box::new(gpu), None)),
+                Err(e) => Ok((
+                    Box::new(CpuBackend::new()),
+                    Some(format!("no usable GPU ({e}); training on the CPU backend")),
+                )),
             },
         }
     }
@@ -87,12 +94,7 @@ impl Sequential {
     pub fn output_width(&self) -> usize {
         self.layers
             .iter()
-            .rev()
-            .find_map(|l| match l {
-                Layer::Dense(d) => Some(d.units),
-                Layer::Dropout(_) => None,
-            })
-            .unwrap_or(self.input_width)
+            .fold(self.input_width, |width, l| l.spec().output_width(width))
     }
 
     /// The Dense layers with their input widths.
@@ -118,22 +120,12 @@ impl Sequential {
         if dense.is_empty() {
             return bad("a model needs at least one Dense layer".into());
         }
-        if !matches!(self.layers.last(), Some(Layer::Dense(_))) {
+        if !self.layers.last().is_some_and(|l| l.spec().produces_output()) {
             return bad("the last layer must be Dense (it gives the output)".into());
         }
+        let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
-            match layer {
-                Layer::Dense(d) if d.units == 0 => {
-                    return bad(format!("layer {i}: a Dense layer needs at least 1 unit"));
-                }
-                Layer::Dense(d) if d.activation == Activation::Softmax && i + 1 != self.layers.len() => {
-                    return bad(format!("layer {i}: softmax is supported on the output layer only"));
-                }
-                Layer::Dropout(d) if !(0.0..1.0).contains(&d.rate) => {
-                    return bad(format!("layer {i}: dropout rate must be in [0, 1), got {}", d.rate));
-                }
-                _ => {}
-            }
+            layer.spec().validate(i, i == last).or_else(bad)?;
         }
         let out = self.output_width();
         match loss {
@@ -150,9 +142,28 @@ impl Sequential {
 
     /// Fixes the loss, optimizer and metrics, allocates the parameters on the device and draws
     /// the initial weights from the seed (identical on every backend).
+    /// The executor is chosen automatically (see [`Sequential::compile_with`]).
     pub fn compile(self, loss: Loss, optimizer: Optimizer, metrics: &[Metric], device: Device) -> Result<Model> {
-        let backend = device.open()?;
-        self.compile_on(loss, optimizer, metrics, backend)
+        self.compile_with(loss, optimizer, metrics, device, Execution::Auto)
+    }
+
+    /// `compile` with an execution choice: which executor runs the steps (`Model::executor`
+    /// and `summary()` say which runs and why).
+    pub fn compile_with(
+        self,
+        loss: Loss,
+        optimizer: Optimizer,
+        metrics: &[Metric],
+        device: Device,
+        execution: Execution,
+    ) -> Result<Model> {
+        // Checked before the device opens: a bad model is reported without touching a GPU.
+        self.validate(loss)?;
+        optimizer.validate()?;
+        let (backend, notice) = device.open_with_notice()?;
+        let mut model = self.compile_on_with(loss, optimizer, metrics, backend, execution)?;
+        model.device_notice = notice;
+        Ok(model)
     }
 
     /// `compile` on a backend the caller opened.
@@ -163,8 +174,20 @@ impl Sequential {
         metrics: &[Metric],
         backend: Box<dyn Backend>,
     ) -> Result<Model> {
+        self.compile_on_with(loss, optimizer, metrics, backend, Execution::Auto)
+    }
+
+    /// `compile_with` on a backend the caller opened.
+    pub fn compile_on_with(
+        self,
+        loss: Loss,
+        optimizer: Optimizer,
+        metrics: &[Metric],
+        backend: Box<dyn Backend>,
+        execution: Execution,
+    ) -> Result<Model> {
         self.validate(loss)?;
         optimizer.validate()?;
-        Model::new(self, loss, optimizer, metrics.to_vec(), backend)
+        Model::new(self, loss, optimizer, metrics.to_vec(), backend, execution)
     }
 }

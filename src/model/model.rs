@@ -1,60 +1,29 @@
-//! A compiled model: its parameters live on the backend in one flat buffer (so the optimizer
-//! updates all of them in one dispatch), with a gradient buffer and the optimizer's state of
-//! the same layout. Each Dense layer holds views into them.
+//! A compiled model: the compiled layers and loss head ([`Network`]), their parameters on the
+//! backend in one flat buffer (so the optimizer updates all of them in one dispatch) with a
+//! gradient buffer and the optimizer's state of the same layout, and the executor that runs
+//! its steps.
 
-use super::layers::{Dense, Layer};
+use super::executor::{self, Execution, Executor, ExecutorChoice, RunContext, layered::LayeredExecutor};
+use super::layer::WeightsLayout;
 use super::metrics::Metric;
-use super::plan::Plan;
+use super::network::Network;
+use super::owned::ReleaseQueue;
 use super::sequential::Sequential;
-use crate::backend::{Backend, Counters, Tensor};
-use crate::nn::init::SeededRng;
+use crate::backend::{Backend, Counters, Tensor, metric_slot};
 use crate::nn::{Accuracy, Loss, Optimizer};
 use crate::{Error, Result};
 
 /// One Dense layer's weights: the kernel [inputs × units] row-major, and the bias if any.
 pub type LayerWeights = (Vec<f32>, Option<Vec<f32>>);
 
-/// Views of one Dense layer's parameters (in the flat buffers) and its shape.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DenseParams {
-    pub spec: Dense,
-    pub inputs: usize,
-    /// Offset of W in the flat buffers; b follows W when present.
-    pub offset: usize,
-}
-
-impl DenseParams {
-    pub fn kernel_len(&self) -> usize {
-        self.inputs * self.spec.units
-    }
-
-    pub fn len(&self) -> usize {
-        self.kernel_len() + if self.spec.use_bias { self.spec.units } else { 0 }
-    }
-
-    /// W as a [inputs, units] view of `flat`.
-    pub fn kernel(&self, flat: Tensor) -> Tensor {
-        flat.view(self.offset, self.inputs, self.spec.units)
-            .expect("layout fits the flat buffer")
-    }
-
-    /// b as a [1, units] view of `flat`.
-    pub fn bias(&self, flat: Tensor) -> Option<Tensor> {
-        self.spec.use_bias.then(|| {
-            flat.view(self.offset + self.kernel_len(), 1, self.spec.units)
-                .expect("layout fits")
-        })
-    }
-}
-
 /// A trained or trainable model on one backend.
 pub struct Model {
     pub(crate) backend: Box<dyn Backend>,
     pub(crate) architecture: Sequential,
-    pub(crate) dense: Vec<DenseParams>,
-    pub(crate) loss: Loss,
+    pub(crate) network: Network,
     pub(crate) optimizer: Optimizer,
     pub(crate) metrics: Vec<Metric>,
+    pub(crate) loss: Loss,
     pub(crate) params: Tensor,
     pub(crate) grads: Tensor,
     pub(crate) slots: Vec<Tensor>,
@@ -62,17 +31,25 @@ pub struct Model {
     pub(crate) last_good: Tensor,
     /// The same weights on the host, refreshed by the one read-back of each epoch.
     pub(crate) host_weights: Vec<f32>,
+    /// Where a parameter of the last epoch's read-back was NaN or infinite (then not taken
+    /// as the last good weights): its index and value.
+    pub(crate) bad_parameter: Option<(usize, f32)>,
     /// Training metrics, validation metrics and weights, gathered for that one read-back.
     pub(crate) epoch_out: Tensor,
-    /// The accuracy counted on the device: the loss's (as Keras pairs them), or for a
-    /// regression loss binary accuracy at 0.5 on one output and categorical on several.
-    pub(crate) accuracy: Accuracy,
+    /// Metric accumulators of training and validation, `metric_slot::COUNT` values each.
+    pub(crate) acc: Tensor,
+    pub(crate) val_acc: Tensor,
     /// Optimizer steps taken so far.
     pub(crate) step: u64,
     /// Epochs trained so far (each epoch's shuffle is drawn from the seed and this count, so
     /// training 5 + 5 epochs equals training 10).
     pub(crate) epochs_trained: u64,
-    pub(crate) plan: Option<Plan>,
+    pub(crate) executor: Box<dyn Executor>,
+    pub(crate) executor_choice: ExecutorChoice,
+    /// Buffers whose guards dropped, freed at the next call.
+    pub(crate) release: ReleaseQueue,
+    /// Why the model runs on the CPU when a GPU was asked for with `Device::Auto`.
+    pub(crate) device_notice: Option<String>,
 }
 
 impl Model {
@@ -82,17 +59,10 @@ impl Model {
         optimizer: Optimizer,
         metrics: Vec<Metric>,
         mut backend: Box<dyn Backend>,
+        execution: Execution,
     ) -> Result<Self> {
-        let mut dense = Vec::new();
-        let mut offset = 0;
-        for (inputs, spec) in architecture.dense_layers() {
-            let p = DenseParams { spec, inputs, offset };
-            offset += p.len();
-            dense.push(p);
-        }
-        let total = offset;
-        let architecture_output = architecture.output_width();
-        let mut rng = SeededRng::new(architecture.seed);
+        let network = Network::build(&architecture, loss);
+        let total = network.parameter_count();
         // Checked against the device first, then reserved: a model too large is an error.
         let (max_bytes, limit) = backend.max_tensor_bytes();
         let bytes = (total as u64).saturating_mul(4);
@@ -109,27 +79,21 @@ impl Model {
             what: format!("{total} parameters"),
             requested: bytes,
         })?;
-        for p in &dense {
-            p.spec
-                .kernel_initializer
-                .sample_into(p.inputs, p.spec.units, &mut rng, &mut initial);
-            if p.spec.use_bias {
-                p.spec
-                    .bias_initializer
-                    .sample_into(1, p.spec.units, &mut rng, &mut initial);
-            }
-        }
+        network.initial_parameters(architecture.seed, &mut initial);
         let params = backend.upload(1, total, &initial)?;
         let grads = backend.zeros(1, total)?;
         let slots = (0..optimizer.slots())
             .map(|_| backend.zeros(1, total))
             .collect::<Result<Vec<_>>>()?;
         let last_good = backend.upload(1, total, &initial)?;
-        let epoch_out = backend.zeros(1, 2 * crate::backend::metric_slot::COUNT + total)?;
+        let epoch_out = backend.zeros(1, 2 * metric_slot::COUNT + total)?;
+        let acc = backend.zeros(1, metric_slot::COUNT)?;
+        let val_acc = backend.zeros(1, metric_slot::COUNT)?;
+        let executor_choice = executor::choose(execution);
         Ok(Model {
             backend,
             architecture,
-            dense,
+            network,
             loss,
             optimizer,
             metrics,
@@ -138,16 +102,52 @@ impl Model {
             slots,
             last_good,
             host_weights: initial,
+            bad_parameter: None,
             epoch_out,
-            accuracy: loss.accuracy().unwrap_or(if architecture_output == 1 {
-                Accuracy::Binary { threshold: 0.5 }
-            } else {
-                Accuracy::Categorical
-            }),
+            acc,
+            val_acc,
             step: 0,
             epochs_trained: 0,
-            plan: None,
+            executor: Box::new(LayeredExecutor::default()),
+            executor_choice,
+            release: ReleaseQueue::default(),
+            device_notice: None,
         })
+    }
+
+    /// The executor and the parts of the model it works on, borrowed together.
+    pub(crate) fn run_parts(&mut self) -> (&mut dyn Executor, RunContext<'_>) {
+        self.release.drain(self.backend.as_mut());
+        (
+            self.executor.as_mut(),
+            RunContext {
+                backend: self.backend.as_mut(),
+                network: &mut self.network,
+                params: self.params,
+                grads: self.grads,
+                slots: &self.slots,
+                optimizer: &self.optimizer,
+                step: &mut self.step,
+                release: &self.release,
+            },
+        )
+    }
+
+    /// Makes sure the executor has a plan for batches of `batch` rows.
+    pub(crate) fn prepare(&mut self, batch: usize) -> Result<()> {
+        let (executor, mut run) = self.run_parts();
+        executor.prepare(&mut run, batch)
+    }
+
+    /// Which executor runs this model, and why.
+    pub fn executor(&self) -> &ExecutorChoice {
+        &self.executor_choice
+    }
+
+    /// Why the model runs on the CPU although a GPU was asked for with `Device::Auto` (for the
+    /// caller to show); `None` when it runs where it was asked to.
+    pub fn device_notice(&self) -> Option<&str> {
+        self.device_notice.as_deref()
     }
 
     /// Number of trainable parameters.
@@ -168,6 +168,12 @@ impl Model {
     /// The loss.
     pub fn loss(&self) -> Loss {
         self.loss
+    }
+
+    /// The accuracy counted on the device: the loss's (as Keras pairs them), or for a
+    /// regression loss binary accuracy at 0.5 on one output and categorical on several.
+    pub fn accuracy(&self) -> Accuracy {
+        self.network.head.accuracy()
     }
 
     /// The optimizer, with its current learning rate.
@@ -195,6 +201,11 @@ impl Model {
         &self.architecture
     }
 
+    /// Where each Dense layer's kernel and bias live in the flat parameter vector.
+    pub fn weights_layouts(&self) -> Vec<WeightsLayout> {
+        self.network.weights_layouts()
+    }
+
     /// Each Dense layer's (kernel [inputs × units, row-major], bias) read from the device.
     pub fn weights(&mut self) -> Result<Vec<LayerWeights>> {
         let all = self.backend.read(self.params)?;
@@ -203,13 +214,12 @@ impl Model {
 
     /// Cuts a flat parameter vector into each Dense layer's (kernel, bias).
     fn split_layers(&self, all: &[f32]) -> Vec<LayerWeights> {
-        self.dense
+        self.weights_layouts()
             .iter()
             .map(|p| {
                 let k = all[p.offset..p.offset + p.kernel_len()].to_vec();
                 let b = p
-                    .spec
-                    .use_bias
+                    .bias
                     .then(|| all[p.offset + p.kernel_len()..p.offset + p.len()].to_vec());
                 (k, b)
             })
@@ -222,22 +232,38 @@ impl Model {
         self.split_layers(&self.host_weights)
     }
 
+    /// The first parameter of the last epoch's read-back that was NaN or infinite (its index
+    /// in the flat parameter vector and its value); such an epoch's weights are not kept as
+    /// the last good ones.
+    pub fn non_finite_parameter(&self) -> Option<(usize, f32)> {
+        self.bad_parameter
+    }
+
+    /// Undoes a diverged epoch from a callback's `on_epoch_end`: the last good epoch's weights
+    /// go back on the device and the epoch no longer counts as trained.
+    pub fn roll_back_epoch(&mut self) -> Result<()> {
+        self.backend.copy(self.last_good, self.params)?;
+        self.epochs_trained = self.epochs_trained.saturating_sub(1);
+        Ok(())
+    }
+
     /// Replaces the weights of every Dense layer (same layout as [`Model::weights`]).
     pub fn set_weights(&mut self, weights: &[LayerWeights]) -> Result<()> {
-        if weights.len() != self.dense.len() {
+        let layouts = self.weights_layouts();
+        if weights.len() != layouts.len() {
             return Err(Error::Shape {
                 op: "set_weights",
                 detail: format!(
                     "{} layers given, the model has {} Dense layers",
                     weights.len(),
-                    self.dense.len()
+                    layouts.len()
                 ),
             });
         }
         let mut flat = Vec::with_capacity(self.params.len());
-        for (i, (p, (k, b))) in self.dense.iter().zip(weights).enumerate() {
+        for (i, (p, (k, b))) in layouts.iter().zip(weights).enumerate() {
             let bias_len = b.as_ref().map_or(0, Vec::len);
-            let want_bias = if p.spec.use_bias { p.spec.units } else { 0 };
+            let want_bias = if p.bias { p.units } else { 0 };
             if k.len() != p.kernel_len() || bias_len != want_bias {
                 return Err(Error::Shape {
                     op: "set_weights",
@@ -245,7 +271,7 @@ impl Model {
                         "layer {i}: kernel of {} and bias of {bias_len} values given, [{}, {}] and {want_bias} needed",
                         k.len(),
                         p.inputs,
-                        p.spec.units
+                        p.units
                     ),
                 });
             }
@@ -264,6 +290,7 @@ impl Model {
         self.backend.write(self.params, &flat)?;
         self.backend.write(self.last_good, &flat)?;
         self.host_weights = flat;
+        self.bad_parameter = None;
         Ok(())
     }
 
@@ -288,8 +315,19 @@ impl Model {
         Ok(())
     }
 
-    /// A table of the layers, their output shapes and parameter counts, and the device memory
-    /// the training plan allocates at `batch_size`.
+    /// Device bytes of the parameters, gradients, optimizer state, rollback copy, the
+    /// accumulators and the executor's plan at `batch_size` (computed from shapes).
+    pub fn estimate_bytes(&self, batch_size: usize) -> u64 {
+        let params = self.parameter_count() as u64;
+        let fixed = params
+            .saturating_mul(4 + self.optimizer.slots() as u64)
+            .saturating_add(4 * metric_slot::COUNT as u64)
+            .saturating_mul(4);
+        fixed.saturating_add(self.executor.plan_bytes(&self.network, batch_size))
+    }
+
+    /// A table of the layers, their output shapes and parameter counts, the executor, and the
+    /// device memory the training plan allocates at `batch_size`.
     pub fn summary(&self, batch_size: usize) -> String {
         let mut s = String::new();
         s.push_str(&format!("Model on {}\n", self.backend.name()));
@@ -298,25 +336,20 @@ impl Model {
             "#", "Layer (activation)", "Output shape", "Params"
         ));
         let mut width = self.architecture.input_width;
-        let mut dense = self.dense.iter();
-        for (i, layer) in self.architecture.layers.iter().enumerate() {
-            let (name, params) = match layer {
-                Layer::Dense(d) => {
-                    width = d.units;
-                    (
-                        format!("Dense ({})", d.activation.name()),
-                        dense.next().map_or(0, DenseParams::len),
-                    )
-                }
-                Layer::Dropout(d) => (format!("Dropout ({})", d.rate), 0),
-            };
+        for (i, (layer, step)) in self.architecture.layers.iter().zip(&self.network.layers).enumerate() {
+            let spec = layer.spec();
+            width = spec.output_width(width);
             s.push_str(&format!(
-                "{i:<4} {name:<28} {:<16} {params:>10}\n",
-                format!("(None, {width})")
+                "{i:<4} {:<28} {:<16} {:>10}\n",
+                spec.describe(),
+                format!("(None, {width})"),
+                step.parameter_count()
             ));
         }
         s.push_str(&format!("Total params: {}\n", self.parameter_count()));
-        let bytes = Plan::estimate_bytes(self, batch_size);
+        let choice = &self.executor_choice;
+        s.push_str(&format!("Executor: {} ({})\n", choice.kind.name(), choice.reason));
+        let bytes = self.estimate_bytes(batch_size);
         s.push_str(&format!(
             "Optimizer: {:?}\nDevice memory at batch size {batch_size}: {:.2} MiB (parameters, gradients, optimizer state and activations; data sets come on top)\n",
             self.optimizer,

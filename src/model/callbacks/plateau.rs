@@ -1,11 +1,9 @@
-//! Callbacks with Keras's semantics: EarlyStopping, ReduceLROnPlateau, TerminateOnNaN (on by
-//! default, in the fit loop), a per-epoch hook, and a stop handle that another thread can
-//! trigger to cancel training between batches.
+//! Callbacks that watch a monitored value for a plateau: EarlyStopping and
+//! ReduceLROnPlateau, with Keras's defaults and comparisons.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::metrics::Logs;
+use super::{Callback, Control, monitored};
+use crate::model::{History, LayerWeights, Logs, Model};
+use crate::{Error, Result};
 
 /// Whether a monitored value should go down or up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,13 +17,21 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn maximizes(self, monitor: &str) -> bool {
+    pub(crate) fn maximizes(self, monitor: &str) -> bool {
         match self {
             Mode::Min => false,
             Mode::Max => true,
             Mode::Auto => ["acc", "precision", "recall"].iter().any(|k| monitor.contains(k)),
         }
     }
+}
+
+/// Progress of a plateau detector.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct PlateauState {
+    best: Option<f32>,
+    wait: usize,
+    cooldown: usize,
 }
 
 /// Stop when a monitored value stops improving.
@@ -45,17 +51,11 @@ pub struct EarlyStopping {
     pub patience: usize,
     /// Direction.
     pub mode: Mode,
-    /// Put back the best epoch's weights when stopping.
+    /// Put back the best epoch's weights at the end of training.
     pub restore_best_weights: bool,
-    pub(crate) state: PlateauState,
-}
-
-/// Progress of a plateau detector.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct PlateauState {
-    pub best: Option<f32>,
-    pub wait: usize,
-    pub cooldown: usize,
+    state: PlateauState,
+    /// The best epoch's weights (host copies of the epoch's one read-back).
+    best_weights: Option<Vec<LayerWeights>>,
 }
 
 impl EarlyStopping {
@@ -68,6 +68,7 @@ impl EarlyStopping {
             mode: Mode::Auto,
             restore_best_weights: false,
             state: PlateauState::default(),
+            best_weights: None,
         }
     }
 
@@ -95,8 +96,13 @@ impl EarlyStopping {
         self
     }
 
+    /// The best value seen so far.
+    pub fn best(&self) -> Option<f32> {
+        self.state.best
+    }
+
     /// Records an epoch; returns (improved, stop).
-    pub(crate) fn observe(&mut self, epoch: usize, value: f32) -> (bool, bool) {
+    fn observe(&mut self, epoch: usize, value: f32) -> (bool, bool) {
         let up = self.mode.maximizes(&self.monitor);
         let improved = match self.state.best {
             None => true,
@@ -110,6 +116,31 @@ impl EarlyStopping {
         }
         self.state.wait += 1;
         (false, self.state.wait >= self.patience && epoch > 0)
+    }
+}
+
+impl Callback for EarlyStopping {
+    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
+        self.state = PlateauState::default();
+        self.best_weights = None;
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, model: &mut Model, epoch: usize, logs: &Logs) -> Result<Control> {
+        let (improved, halt) = self.observe(epoch, monitored(&self.monitor, logs)?);
+        if improved && self.restore_best_weights {
+            self.best_weights = Some(model.last_good_weights());
+        }
+        Ok(if halt { Control::Stop } else { Control::Continue })
+    }
+
+    fn on_train_end(&mut self, model: &mut Model, _history: &History) -> Result<()> {
+        // As Keras 3 does at the end of training (stopped early or not): the best epoch's
+        // weights come back.
+        match self.best_weights.take() {
+            Some(best) => model.set_weights(&best),
+            None => Ok(()),
+        }
     }
 }
 
@@ -136,7 +167,7 @@ pub struct ReduceLrOnPlateau {
     pub cooldown: usize,
     /// Lower bound on the rate (default 0).
     pub min_lr: f32,
-    pub(crate) state: PlateauState,
+    state: PlateauState,
 }
 
 impl ReduceLrOnPlateau {
@@ -179,7 +210,7 @@ impl ReduceLrOnPlateau {
     }
 
     /// Records an epoch; returns the new learning rate when it should change.
-    pub(crate) fn observe(&mut self, value: f32, lr: f32) -> Option<f32> {
+    fn observe(&mut self, value: f32, lr: f32) -> Option<f32> {
         let up = self.mode.maximizes(&self.monitor);
         let s = &mut self.state;
         if s.cooldown > 0 {
@@ -209,38 +240,23 @@ impl ReduceLrOnPlateau {
     }
 }
 
-/// What a callback asks of the training loop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
-    /// Go on.
-    Continue,
-    /// Stop after this epoch (the result is Ok, as with EarlyStopping).
-    Stop,
-}
-
-/// A function called after every epoch with its number (from 0) and logs.
-pub type EpochHook = Box<dyn FnMut(usize, &Logs) -> Control + Send>;
-
-/// A handle another thread can use to stop training at the next batch boundary.
-///
-/// ```
-/// use wgtrain::model::StopHandle;
-/// let stop = StopHandle::default();
-/// let remote = stop.clone();
-/// std::thread::spawn(move || remote.stop()).join().unwrap();
-/// assert!(stop.is_stopped());
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct StopHandle(Arc<AtomicBool>);
-
-impl StopHandle {
-    /// Asks training to stop.
-    pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+impl Callback for ReduceLrOnPlateau {
+    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
+        // Keras refuses a factor that would not lower the rate.
+        if !(0.0..1.0).contains(&self.factor) {
+            return Err(Error::InvalidArgument {
+                what: "ReduceLROnPlateau factor",
+                detail: format!("must be in [0, 1), got {}", self.factor),
+            });
+        }
+        Ok(())
     }
 
-    /// Whether a stop was asked.
-    pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+    fn on_epoch_end(&mut self, model: &mut Model, _epoch: usize, logs: &Logs) -> Result<Control> {
+        let value = monitored(&self.monitor, logs)?;
+        if let Some(lr) = self.observe(value, model.optimizer().learning_rate()) {
+            model.set_learning_rate(lr);
+        }
+        Ok(Control::Continue)
     }
 }

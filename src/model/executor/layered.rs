@@ -1,0 +1,194 @@
+//! The layered executor: one dispatch per operation over a static plan (DESIGN.md §3). The
+//! plan holds every buffer a step needs at one batch size — the gathered batch (x, targets,
+//! sample weights) and each layer's and the head's buffers — allocated once, checked against
+//! the device's limits first, owned by a guard. A step is: gather the shuffled rows, the
+//! layers' forward passes, loss + gradient + metric accumulation in the head, the layers'
+//! backward passes in reverse, one optimizer dispatch over all parameters. A short last batch
+//! uses the first r rows of every buffer.
+
+use super::{EpochControl, Executor, RunContext};
+use crate::backend::Tensor;
+use crate::model::head::Targets;
+use crate::model::layer::StepContext;
+use crate::model::network::Network;
+use crate::model::owned::OwnedTensors;
+use crate::model::resident::DeviceData;
+use crate::{Error, Result};
+
+/// The plan at one batch size.
+struct Plan {
+    batch: usize,
+    /// Gathered rows of one batch: features [B, in], targets [B, t], sample weights [B, 1].
+    x: Tensor,
+    y: Tensor,
+    weights: Tensor,
+    _owned: OwnedTensors,
+}
+
+/// Shapes of the executor's own buffers (the gathered batch), before the network's.
+fn own_shapes(network: &Network, batch: usize) -> [(usize, usize); 3] {
+    [
+        (batch, network.input_width),
+        (batch, network.head.target_width()),
+        (batch, 1),
+    ]
+}
+
+/// The layered executor.
+#[derive(Default)]
+pub(crate) struct LayeredExecutor {
+    plan: Option<Plan>,
+}
+
+impl LayeredExecutor {
+    fn plan(&self) -> Result<&Plan> {
+        self.plan.as_ref().ok_or_else(|| Error::InvalidArgument {
+            what: "layered executor",
+            detail: "used before a plan was prepared".into(),
+        })
+    }
+}
+
+fn step_context<'a>(
+    run: &'a mut RunContext,
+    rows: usize,
+    training_step: Option<u32>,
+) -> (StepContext<'a>, &'a mut Network) {
+    (
+        StepContext {
+            backend: &mut *run.backend,
+            params: run.params,
+            grads: run.grads,
+            rows,
+            training_step,
+        },
+        &mut *run.network,
+    )
+}
+
+impl Executor for LayeredExecutor {
+    fn plan_bytes(&self, network: &Network, batch: usize) -> u64 {
+        own_shapes(network, batch)
+            .into_iter()
+            .chain(network.buffer_shapes(batch))
+            .map(|(r, c)| (r as u64).saturating_mul(c as u64).saturating_mul(4))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    fn batch(&self) -> Option<usize> {
+        self.plan.as_ref().map(|p| p.batch)
+    }
+
+    fn prepare(&mut self, run: &mut RunContext, batch: usize) -> Result<()> {
+        if self.batch() == Some(batch) {
+            return Ok(());
+        }
+        // The old plan goes first, so its memory is free for the new one.
+        self.plan = None;
+        run.release.drain(run.backend);
+        let own = own_shapes(run.network, batch);
+        let network_shapes = run.network.buffer_shapes(batch);
+        let (max_bytes, limit) = run.backend.max_tensor_bytes();
+        for &(r, c) in own.iter().chain(&network_shapes) {
+            let bytes = (r as u64).saturating_mul(c as u64).saturating_mul(4);
+            if bytes > max_bytes {
+                return Err(Error::LimitExceeded {
+                    what: format!("a [{r}, {c}] activation buffer at batch size {batch}"),
+                    limit,
+                    max: max_bytes,
+                    requested: bytes,
+                });
+            }
+        }
+        let mut owned = OwnedTensors::new(run.release);
+        let [x, y, weights] = own.map(|(r, c)| owned.zeros(run.backend, r, c));
+        let (x, y, weights) = (x?, y?, weights?);
+        let network_buffers = network_shapes
+            .iter()
+            .map(|&(r, c)| owned.zeros(run.backend, r, c))
+            .collect::<Result<Vec<_>>>()?;
+        run.network.bind_buffers(batch, &network_buffers);
+        self.plan = Some(Plan {
+            batch,
+            x,
+            y,
+            weights,
+            _owned: owned,
+        });
+        Ok(())
+    }
+
+    fn train_epoch(
+        &mut self,
+        run: &mut RunContext,
+        data: &DeviceData,
+        acc: Tensor,
+        control: &EpochControl,
+    ) -> Result<bool> {
+        let plan = self.plan()?;
+        let (batch, px, py, pw) = (plan.batch, plan.x, plan.y, plan.weights);
+        let single = data.chunks.len() == 1;
+        let mut steps_in_submit = 0;
+        for first in (0..data.rows).step_by(batch) {
+            let r = batch.min(data.rows - first);
+            let (x, y, w) = (px.rows_range(0, r)?, py.rows_range(0, r)?, pw.rows_range(0, r)?);
+            for c in &data.chunks {
+                run.backend
+                    .gather_rows_chunk(c.x, c.row_base, data.order, first, x, single)?;
+                run.backend
+                    .gather_rows_chunk(c.y, c.row_base, data.order, first, y, single)?;
+                if let Some(cw) = c.weights {
+                    run.backend
+                        .gather_rows_chunk(cw, c.row_base, data.order, first, w, single)?;
+                }
+            }
+            let targets = Targets {
+                values: y,
+                weights: data.chunks[0].weights.map(|_| w),
+            };
+            let step = *run.step + 1;
+            let (mut ctx, network) = step_context(run, r, Some(step as u32));
+            network.step(&mut ctx, x, targets, acc)?;
+            run.backend
+                .optimizer_step(run.optimizer, step, run.params, run.grads, run.slots)?;
+            *run.step = step;
+            steps_in_submit += 1;
+            if steps_in_submit >= control.steps_per_submit {
+                run.backend.flush()?;
+                steps_in_submit = 0;
+            }
+            if control.stop.is_some_and(|s| s.is_stopped()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn evaluate(&mut self, run: &mut RunContext, data: &DeviceData, acc: Tensor) -> Result<()> {
+        let batch = self.plan()?.batch;
+        for first in (0..data.rows).step_by(batch) {
+            let r = batch.min(data.rows - first);
+            let chunk = data.chunk_of(first);
+            let x = chunk.x.rows_range(first - chunk.row_base, r)?;
+            let targets = Targets {
+                values: chunk.y.rows_range(first - chunk.row_base, r)?,
+                weights: None,
+            };
+            let (mut ctx, network) = step_context(run, r, None);
+            network.step(&mut ctx, x, targets, acc)?;
+        }
+        Ok(())
+    }
+
+    fn predict(&mut self, run: &mut RunContext, input: Tensor, output: Tensor) -> Result<()> {
+        let batch = self.plan()?.batch;
+        let rows = input.rows();
+        for first in (0..rows).step_by(batch) {
+            let r = batch.min(rows - first);
+            let (mut ctx, network) = step_context(run, r, None);
+            let out = network.predict(&mut ctx, input.rows_range(first, r)?)?;
+            run.backend.copy(out, output.rows_range(first, r)?)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,260 @@
+//! Dense: x: [B, in], W: [in, units], b: [units], y = act(x·W + b) (the Keras layout).
+//! Forward is one fused matmul + bias + activation dispatch (softmax: a linear product, then
+//! the row softmax). Backward: dz = dy ⊙ act′(z) with db = Σ_rows dz in one dispatch, then
+//! dW = xᵀ·dz and dx = dz·Wᵀ through the matmul's transpose flags.
+
+use super::{LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout, not_ready};
+use crate::Result;
+use crate::backend::{MatmulOp, Tensor};
+use crate::nn::Activation;
+use crate::nn::init::{Initializer, SeededRng};
+
+/// A fully connected layer.
+///
+/// ```
+/// use wgtrain::model::Dense;
+/// use wgtrain::nn::Activation;
+/// let layer = Dense::new(10, Activation::Relu).use_bias(false);
+/// assert_eq!(layer.units, 10);
+/// assert!(!layer.use_bias);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dense {
+    /// Output width.
+    pub units: usize,
+    /// Activation applied to x·W + b.
+    pub activation: Activation,
+    /// Whether the layer has a bias.
+    pub use_bias: bool,
+    /// Initializer of W (Keras default: glorot_uniform).
+    pub kernel_initializer: Initializer,
+    /// Initializer of b (Keras default: zeros).
+    pub bias_initializer: Initializer,
+}
+
+impl Dense {
+    /// A layer with Keras's defaults: bias on, glorot_uniform kernel, zero bias.
+    pub fn new(units: usize, activation: Activation) -> Self {
+        Dense {
+            units,
+            activation,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+        }
+    }
+
+    /// Turns the bias on or off.
+    pub fn use_bias(mut self, on: bool) -> Self {
+        self.use_bias = on;
+        self
+    }
+
+    /// Sets the kernel initializer.
+    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
+        self.kernel_initializer = init;
+        self
+    }
+
+    /// Sets the bias initializer.
+    pub fn bias_initializer(mut self, init: Initializer) -> Self {
+        self.bias_initializer = init;
+        self
+    }
+}
+
+impl LayerSpec for Dense {
+    fn output_width(&self, _input_width: usize) -> usize {
+        self.units
+    }
+
+    fn describe(&self) -> String {
+        format!("Dense ({})", self.activation.name())
+    }
+
+    fn validate(&self, index: usize, last: bool) -> std::result::Result<(), String> {
+        if self.units == 0 {
+            return Err(format!("layer {index}: a Dense layer needs at least 1 unit"));
+        }
+        if self.activation == Activation::Softmax && !last {
+            return Err(format!("layer {index}: softmax is supported on the output layer only"));
+        }
+        Ok(())
+    }
+
+    fn produces_output(&self) -> bool {
+        true
+    }
+
+    fn compile(&self, position: LayerPosition) -> Box<dyn LayerStep> {
+        let computed = if position.softmax_in_head {
+            Activation::Linear
+        } else {
+            self.activation
+        };
+        Box::new(DenseLayer {
+            spec: *self,
+            computed,
+            layout: WeightsLayout {
+                offset: position.parameter_offset,
+                inputs: position.input_width,
+                units: self.units,
+                bias: self.use_bias,
+            },
+            first: position.first,
+            buffers: None,
+            input: None,
+        })
+    }
+}
+
+/// How the layer's activation is computed, with the buffers each way needs.
+#[derive(Clone, Copy, Debug)]
+enum Buffers {
+    /// y = x·W + b; dz is dy.
+    Linear { y: Tensor },
+    /// y = act(z) elementwise, z kept for the derivative.
+    Elementwise { z: Tensor, y: Tensor, dz: Tensor },
+    /// y = softmax(z) by rows (softmax not fused with the loss).
+    Softmax { z: Tensor, y: Tensor, dz: Tensor },
+}
+
+/// A compiled Dense layer.
+struct DenseLayer {
+    spec: Dense,
+    /// The activation this layer computes (linear when the loss head applies the softmax).
+    computed: Activation,
+    layout: WeightsLayout,
+    first: bool,
+    /// The plan buffers and dx [B, in] (absent for the first layer).
+    buffers: Option<(Buffers, Option<Tensor>)>,
+    /// The input of the last forward pass (for dW = xᵀ·dz).
+    input: Option<Tensor>,
+}
+
+impl DenseLayer {
+    fn kernel(&self, flat: Tensor) -> Result<Tensor> {
+        flat.view(self.layout.offset, self.layout.inputs, self.layout.units)
+    }
+
+    fn bias(&self, flat: Tensor) -> Result<Option<Tensor>> {
+        self.layout
+            .bias
+            .then(|| flat.view(self.layout.offset + self.layout.kernel_len(), 1, self.layout.units))
+            .transpose()
+    }
+
+    fn buffers(&self) -> Result<(Buffers, Option<Tensor>)> {
+        self.buffers
+            .ok_or_else(|| not_ready("Dense", "used before its plan buffers were bound"))
+    }
+}
+
+impl LayerStep for DenseLayer {
+    fn output_width(&self) -> usize {
+        self.spec.units
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.layout.len()
+    }
+
+    fn init_parameters(&self, rng: &mut SeededRng, out: &mut Vec<f32>) {
+        let (inputs, units) = (self.layout.inputs, self.layout.units);
+        self.spec.kernel_initializer.sample_into(inputs, units, rng, out);
+        if self.layout.bias {
+            self.spec.bias_initializer.sample_into(1, units, rng, out);
+        }
+    }
+
+    fn weights_layout(&self) -> Option<WeightsLayout> {
+        Some(self.layout)
+    }
+
+    fn buffer_shapes(&self, batch: usize) -> Vec<(usize, usize)> {
+        let out = (batch, self.spec.units);
+        let mut shapes = match self.computed {
+            Activation::Linear => vec![out],
+            _ => vec![out, out, out],
+        };
+        if !self.first {
+            shapes.push((batch, self.layout.inputs));
+        }
+        shapes
+    }
+
+    fn bind_buffers(&mut self, buffers: &[Tensor]) {
+        let (kind, rest) = match (self.computed, buffers) {
+            (Activation::Linear, [y, rest @ ..]) => (Buffers::Linear { y: *y }, rest),
+            (Activation::Softmax, [y, z, dz, rest @ ..]) => (Buffers::Softmax { z: *z, y: *y, dz: *dz }, rest),
+            (_, [y, z, dz, rest @ ..]) => (Buffers::Elementwise { z: *z, y: *y, dz: *dz }, rest),
+            _ => return,
+        };
+        self.buffers = Some((kind, rest.first().copied()));
+    }
+
+    fn forward(&mut self, ctx: &mut StepContext, x: Tensor) -> Result<Tensor> {
+        let (buffers, _) = self.buffers()?;
+        let (w, b) = (self.kernel(ctx.params)?, self.bias(ctx.params)?);
+        self.input = Some(x);
+        match buffers {
+            Buffers::Linear { y } => {
+                let y = ctx.batch_rows(y)?;
+                ctx.backend
+                    .matmul(&MatmulOp::new(x, w, y).epilogue(b, Activation::Linear, None))?;
+                Ok(y)
+            }
+            Buffers::Elementwise { z, y, .. } => {
+                let (z, y) = (ctx.batch_rows(z)?, ctx.batch_rows(y)?);
+                ctx.backend
+                    .matmul(&MatmulOp::new(x, w, y).epilogue(b, self.computed, Some(z)))?;
+                Ok(y)
+            }
+            Buffers::Softmax { z, y, .. } => {
+                let (z, y) = (ctx.batch_rows(z)?, ctx.batch_rows(y)?);
+                ctx.backend
+                    .matmul(&MatmulOp::new(x, w, z).epilogue(b, Activation::Linear, None))?;
+                ctx.backend.softmax(z, y)?;
+                Ok(y)
+            }
+        }
+    }
+
+    fn backward(&mut self, ctx: &mut StepContext, dy: Tensor) -> Result<Option<Tensor>> {
+        let (buffers, dx) = self.buffers()?;
+        let x = self
+            .input
+            .ok_or_else(|| not_ready("Dense", "backward ran before a forward pass"))?;
+        let (w, dw, db) = (self.kernel(ctx.params)?, self.kernel(ctx.grads)?, self.bias(ctx.grads)?);
+        let dz = match buffers {
+            Buffers::Linear { .. } => {
+                if db.is_some() {
+                    ctx.backend.activation_backward(dy, dy, Activation::Linear, None, db)?;
+                }
+                dy
+            }
+            Buffers::Elementwise { z, dz, .. } => {
+                let (z, dz) = (ctx.batch_rows(z)?, ctx.batch_rows(dz)?);
+                ctx.backend.activation_backward(dy, z, self.computed, Some(dz), db)?;
+                dz
+            }
+            Buffers::Softmax { y, dz, .. } => {
+                let (y, dz) = (ctx.batch_rows(y)?, ctx.batch_rows(dz)?);
+                ctx.backend.softmax_backward(y, dy, dz)?;
+                if db.is_some() {
+                    ctx.backend.activation_backward(dz, dz, Activation::Linear, None, db)?;
+                }
+                dz
+            }
+        };
+        ctx.backend.matmul(&MatmulOp::new(x, dz, dw).transposed(true, false))?;
+        match dx {
+            Some(dx) => {
+                let dx = ctx.batch_rows(dx)?;
+                ctx.backend.matmul(&MatmulOp::new(dz, w, dx).transposed(false, true))?;
+                Ok(Some(dx))
+            }
+            None => Ok(None),
+        }
+    }
+}
