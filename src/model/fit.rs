@@ -137,6 +137,16 @@ impl Model {
                 detail: format!("must be in [0, 1), got {}", options.validation_split),
             });
         }
+        if options.reduce_lr.is_some() && self.optimizer.is_scheduled() {
+            return Err(Error::InvalidArgument {
+                what: "ReduceLROnPlateau",
+                detail: format!(
+                    "the optimizer's learning rate follows a schedule ({}), which ReduceLROnPlateau \
+                     cannot change (Keras refuses it too); use a constant learning rate with it",
+                    self.optimizer.learning_rate_schedule()
+                ),
+            });
+        }
         let all = self.check_data(x, y, "training data")?;
         let (in_w, tw) = (self.architecture.input_width, target_width(self));
         let mut rng = SeededRng::new(options.seed);
@@ -314,7 +324,8 @@ impl Model {
             self.host_weights.copy_from_slice(weights);
             self.backend.copy(self.params, self.last_good)?;
             self.epochs_trained += 1;
-            logs.insert("learning_rate".into(), self.optimizer.learning_rate());
+            // Keras's `optimizer.learning_rate` after the epoch: the rate of the next step.
+            logs.insert("learning_rate".into(), self.optimizer.learning_rate_at(self.step + 1));
             if options.verbose > 0 {
                 let parts: Vec<String> = logs.iter().map(|(k, v)| format!("{k}: {v:.4}")).collect();
                 eprintln!("Epoch {}/{} - {}", epoch + 1, options.epochs, parts.join(" - "));
@@ -345,7 +356,7 @@ impl Model {
                 match logs.get(&rl.monitor) {
                     Some(&value) => {
                         if let Some(lr) = rl.observe(value, self.optimizer.learning_rate()) {
-                            self.set_learning_rate(lr);
+                            self.set_learning_rate(lr)?;
                         }
                     }
                     None => return Err(missing_monitor(&rl.monitor, &logs)),
