@@ -419,7 +419,9 @@ impl LearningRateSchedule {
                 if power.is_finite() && power > 0.0 {
                     Ok(())
                 } else {
-                    Err(invalid(format!("PolynomialDecay's power must be a finite number > 0, got {power}")))
+                    Err(invalid(format!(
+                        "PolynomialDecay's power must be a finite number > 0, got {power}"
+                    )))
                 }
             }
             LearningRateSchedule::CosineDecay {
@@ -491,7 +493,10 @@ impl fmt::Display for LearningRateSchedule {
                 alpha,
                 warmup,
             } => {
-                write!(f, "CosineDecay({initial_learning_rate}, decay_steps {decay_steps}, alpha {alpha}")?;
+                write!(
+                    f,
+                    "CosineDecay({initial_learning_rate}, decay_steps {decay_steps}, alpha {alpha}"
+                )?;
                 if let Some(w) = warmup {
                     write!(f, ", warmup to {} over {} steps", w.target, w.steps)?;
                 }
