@@ -16,8 +16,8 @@
 //! - CosineDecay: s' = min(s, d); c = ½(1 + cos(π s'/d)); lr₀ · ((1 − α)c + α). With warmup
 //!   (target T over W steps): s' = min(s, d + W); s' < W: (T − lr₀)(s'/W) + lr₀, else the cosine
 //!   decay of s' − W from T.
-//! - PiecewiseConstantDecay: values[i] where boundaries[i−1] < s ≤ boundaries[i] (values[0] for
-//!   s ≤ boundaries[0], the last value past the last boundary); at most [`MAX_BOUNDARIES`]
+//! - PiecewiseConstantDecay: `values[i]` where `boundaries[i−1] < s ≤ boundaries[i]`
+//!   (`values[0]` for `s ≤ boundaries[0]`, the last value past the last boundary); at most [`MAX_BOUNDARIES`]
 //!   boundaries, so the whole schedule fits the optimizer's fixed-size uniform.
 
 use std::fmt;
