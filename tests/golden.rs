@@ -205,14 +205,14 @@ fn optimizer_from(config: &Value, name: &str) -> Optimizer {
     let weight_decay = f("weight_decay");
     if name.starts_with("sgd") {
         Optimizer::Sgd {
-            learning_rate: lr,
+            learning_rate: lr.into(),
             momentum: f("momentum").unwrap(),
             nesterov: config["nesterov"].as_bool().unwrap(),
             weight_decay,
         }
     } else if name.starts_with("adam") {
         Optimizer::Adam {
-            learning_rate: lr,
+            learning_rate: lr.into(),
             beta_1: f("beta_1").unwrap(),
             beta_2: f("beta_2").unwrap(),
             epsilon: f("epsilon").unwrap(),
@@ -220,7 +220,7 @@ fn optimizer_from(config: &Value, name: &str) -> Optimizer {
         }
     } else if name.starts_with("rmsprop") {
         Optimizer::RmsProp {
-            learning_rate: lr,
+            learning_rate: lr.into(),
             rho: f("rho").unwrap(),
             momentum: f("momentum").unwrap(),
             epsilon: f("epsilon").unwrap(),

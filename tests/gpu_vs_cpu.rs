@@ -476,13 +476,13 @@ fn all_optimizers() -> Vec<Optimizer> {
     vec![
         Optimizer::sgd(),
         Optimizer::Sgd {
-            learning_rate: 0.05,
+            learning_rate: 0.05.into(),
             momentum: 0.9,
             nesterov: false,
             weight_decay: None,
         },
         Optimizer::Sgd {
-            learning_rate: 0.05,
+            learning_rate: 0.05.into(),
             momentum: 0.9,
             nesterov: true,
             weight_decay: Some(0.01),
@@ -491,7 +491,7 @@ fn all_optimizers() -> Vec<Optimizer> {
         Optimizer::adamw(),
         Optimizer::rmsprop(),
         Optimizer::RmsProp {
-            learning_rate: 0.01,
+            learning_rate: 0.01.into(),
             rho: 0.8,
             momentum: 0.5,
             epsilon: 1e-7,
@@ -499,7 +499,7 @@ fn all_optimizers() -> Vec<Optimizer> {
             weight_decay: Some(0.004),
         },
         Optimizer::RmsProp {
-            learning_rate: 0.01,
+            learning_rate: 0.01.into(),
             rho: 0.9,
             momentum: 0.0,
             epsilon: 1e-6,

@@ -165,7 +165,7 @@ fn gpu_and_cpu_weights_agree_after_20_steps_of_each_optimizer() {
         (
             "sgd",
             Optimizer::Sgd {
-                learning_rate: 0.1,
+                learning_rate: 0.1.into(),
                 momentum: 0.9,
                 nesterov: true,
                 weight_decay: None,

@@ -104,7 +104,7 @@ impl ModelFile {
         meta.insert("loss".to_string(), loss_json(self.loss).to_string());
         meta.insert(
             "optimizer".to_string(),
-            optimizer_json(self.optimizer, self.step).to_string(),
+            optimizer_json(self.optimizer, self.step)?.to_string(),
         );
         let metrics: Vec<&str> = self.metrics.iter().map(|m| m.name()).collect();
         meta.insert(

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::layer::{Dense, Dropout, Layer};
 use super::sequential::Sequential;
 use crate::nn::init::Initializer;
-use crate::nn::{Activation, Loss, Optimizer};
+use crate::nn::{Activation, LearningRateSchedule, Loss, Optimizer};
 use crate::{Error, Result};
 
 pub(super) fn bad(path: &str, detail: impl Into<String>) -> Error {
@@ -78,10 +78,21 @@ pub(super) fn loss_from(v: &Value, path: &str) -> Result<Loss> {
     })
 }
 
-pub(super) fn optimizer_json(o: Optimizer, step: u64) -> Value {
-    match o {
+/// The optimizer's metadata. A learning-rate schedule has no place in the format yet: saving
+/// one is an error rather than a file that silently trains on with a constant rate.
+pub(super) fn optimizer_json(o: Optimizer, step: u64) -> Result<Value> {
+    let LearningRateSchedule::Constant(learning_rate) = o.learning_rate_schedule() else {
+        return Err(Error::InvalidArgument {
+            what: "model file",
+            detail: format!(
+                "the model file format cannot store a learning-rate schedule yet ({})",
+                o.learning_rate_schedule()
+            ),
+        });
+    };
+    Ok(match o {
         Optimizer::Sgd {
-            learning_rate,
+            learning_rate: _,
             momentum,
             nesterov,
             weight_decay,
@@ -89,7 +100,7 @@ pub(super) fn optimizer_json(o: Optimizer, step: u64) -> Value {
             "name": "sgd", "learning_rate": learning_rate, "momentum": momentum, "nesterov": nesterov,
             "weight_decay": weight_decay, "step": step }),
         Optimizer::Adam {
-            learning_rate,
+            learning_rate: _,
             beta_1,
             beta_2,
             epsilon,
@@ -98,7 +109,7 @@ pub(super) fn optimizer_json(o: Optimizer, step: u64) -> Value {
             "name": o.name(), "learning_rate": learning_rate,
             "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": weight_decay, "step": step }),
         Optimizer::RmsProp {
-            learning_rate,
+            learning_rate: _,
             rho,
             momentum,
             epsilon,
@@ -107,7 +118,7 @@ pub(super) fn optimizer_json(o: Optimizer, step: u64) -> Value {
         } => json!({
             "name": "rmsprop", "learning_rate": learning_rate, "rho": rho, "momentum": momentum,
             "epsilon": epsilon, "centered": centered, "weight_decay": weight_decay, "step": step }),
-    }
+    })
 }
 
 pub(super) fn optimizer_from(v: &Value, path: &str) -> Result<(Optimizer, u64)> {
@@ -115,20 +126,20 @@ pub(super) fn optimizer_from(v: &Value, path: &str) -> Result<(Optimizer, u64)> 
     let wd = v["weight_decay"].as_f64().map(|x| x as f32);
     let opt = match v["name"].as_str().unwrap_or("") {
         "sgd" => Optimizer::Sgd {
-            learning_rate: f("learning_rate", 0.01),
+            learning_rate: f("learning_rate", 0.01).into(),
             momentum: f("momentum", 0.0),
             nesterov: v["nesterov"].as_bool().unwrap_or(false),
             weight_decay: wd,
         },
         "adam" | "adamw" => Optimizer::Adam {
-            learning_rate: f("learning_rate", 1e-3),
+            learning_rate: f("learning_rate", 1e-3).into(),
             beta_1: f("beta_1", 0.9),
             beta_2: f("beta_2", 0.999),
             epsilon: f("epsilon", 1e-7),
             weight_decay: wd,
         },
         "rmsprop" => Optimizer::RmsProp {
-            learning_rate: f("learning_rate", 1e-3),
+            learning_rate: f("learning_rate", 1e-3).into(),
             rho: f("rho", 0.9),
             momentum: f("momentum", 0.0),
             epsilon: f("epsilon", 1e-7),

@@ -295,7 +295,8 @@ impl Model {
         if with_val {
             logs_from(val_acc, &self.metrics, "val_", &mut logs);
         }
-        logs.insert("learning_rate".into(), self.optimizer.learning_rate());
+        // Keras's `optimizer.learning_rate` after the epoch: the rate of the next step.
+        logs.insert("learning_rate".into(), self.optimizer.learning_rate_at(self.step + 1));
         self.bad_parameter = weights.iter().position(|w| !w.is_finite()).map(|i| (i, weights[i]));
         let loss_ok = acc[metric_slot::NON_FINITE] == 0.0 && logs["loss"].is_finite();
         if loss_ok && self.bad_parameter.is_none() {

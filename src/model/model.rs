@@ -181,9 +181,10 @@ impl Model {
         self.optimizer
     }
 
-    /// Changes the learning rate from the next step on.
-    pub fn set_learning_rate(&mut self, lr: f32) {
-        self.optimizer = self.optimizer.with_learning_rate(lr);
+    /// Changes the learning rate from the next step on. Errors when the optimizer's learning
+    /// rate follows a schedule (as Keras does).
+    pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        self.optimizer.set_learning_rate(lr)
     }
 
     /// Epochs trained so far.

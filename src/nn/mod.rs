@@ -1,4 +1,5 @@
-//! Neural-network building blocks shared by both backends: activations, losses, optimizers.
+//! Neural-network building blocks shared by both backends: activations, losses, optimizers and
+//! their learning-rate schedules.
 //! Each is a small value type plus a readable scalar reference the CPU backend runs.
 
 pub mod activation;
@@ -6,7 +7,9 @@ pub mod dropout;
 pub mod init;
 pub mod loss;
 pub mod optimizer;
+pub mod schedule;
 
 pub use activation::{ALL_ACTIVATIONS, Activation};
 pub use loss::{Accuracy, Loss};
 pub use optimizer::Optimizer;
+pub use schedule::{LearningRateSchedule, MAX_BOUNDARIES, PiecewiseConstant, Warmup};

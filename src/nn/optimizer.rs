@@ -7,8 +7,15 @@
 //! - RMSprop: v ← ρ·v + (1 − ρ)·g²; (centered: a ← ρ·a + (1 − ρ)·g, d = v − a² + ε, else
 //!   d = v + ε); Δ = lr·g/√d; with momentum μ > 0: s ← μ·s + Δ, p ← p − s; else p ← p − Δ.
 //!
+//! lr is the learning rate of step t: a constant, or a [`LearningRateSchedule`] evaluated at
+//! t − 1 (Keras evaluates it at `iterations`, the updates made before this one), by the update
+//! itself on both backends. The decoupled weight decay uses the same scheduled lr, as Keras's.
+//!
 //! `update` below is the readable reference the CPU backend runs; `shaders/optimizer_step.wgsl`
 //! mirrors it.
+
+use super::schedule::LearningRateSchedule;
+use crate::{Error, Result};
 
 /// True for a number above zero (false for NaN).
 fn positive(x: f32) -> bool {
@@ -27,8 +34,8 @@ fn positive(x: f32) -> bool {
 pub enum Optimizer {
     /// Stochastic gradient descent, optionally with (Nesterov) momentum.
     Sgd {
-        /// Learning rate (Keras default 0.01).
-        learning_rate: f32,
+        /// Learning rate, constant or scheduled (Keras default 0.01).
+        learning_rate: LearningRateSchedule,
         /// Momentum μ (default 0).
         momentum: f32,
         /// Nesterov momentum.
@@ -38,8 +45,8 @@ pub enum Optimizer {
     },
     /// Adam; AdamW is Adam with `weight_decay` set.
     Adam {
-        /// Learning rate (default 1e-3).
-        learning_rate: f32,
+        /// Learning rate, constant or scheduled (default 1e-3).
+        learning_rate: LearningRateSchedule,
         /// β₁ (default 0.9).
         beta_1: f32,
         /// β₂ (default 0.999).
@@ -51,8 +58,8 @@ pub enum Optimizer {
     },
     /// RMSprop.
     RmsProp {
-        /// Learning rate (default 1e-3).
-        learning_rate: f32,
+        /// Learning rate, constant or scheduled (default 1e-3).
+        learning_rate: LearningRateSchedule,
         /// ρ (default 0.9).
         rho: f32,
         /// Momentum (default 0).
@@ -70,7 +77,7 @@ impl Optimizer {
     /// SGD with Keras's defaults (lr 0.01, no momentum).
     pub fn sgd() -> Self {
         Optimizer::Sgd {
-            learning_rate: 0.01,
+            learning_rate: LearningRateSchedule::Constant(0.01),
             momentum: 0.0,
             nesterov: false,
             weight_decay: None,
@@ -80,7 +87,7 @@ impl Optimizer {
     /// Adam with Keras's defaults (lr 1e-3, β 0.9/0.999, ε 1e-7).
     pub fn adam() -> Self {
         Optimizer::Adam {
-            learning_rate: 1e-3,
+            learning_rate: LearningRateSchedule::Constant(1e-3),
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
@@ -91,7 +98,7 @@ impl Optimizer {
     /// AdamW with Keras's defaults (Adam's, plus weight decay 0.004).
     pub fn adamw() -> Self {
         Optimizer::Adam {
-            learning_rate: 1e-3,
+            learning_rate: LearningRateSchedule::Constant(1e-3),
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
@@ -102,7 +109,7 @@ impl Optimizer {
     /// RMSprop with Keras's defaults (lr 1e-3, ρ 0.9, ε 1e-7).
     pub fn rmsprop() -> Self {
         Optimizer::RmsProp {
-            learning_rate: 1e-3,
+            learning_rate: LearningRateSchedule::Constant(1e-3),
             rho: 0.9,
             momentum: 0.0,
             epsilon: 1e-7,
@@ -111,8 +118,14 @@ impl Optimizer {
         }
     }
 
-    /// The learning rate.
+    /// The learning rate of the first step: the constant rate, or a schedule's initial value
+    /// (see [`Self::learning_rate_at`] for any step).
     pub fn learning_rate(&self) -> f32 {
+        self.learning_rate_schedule().value_at(0)
+    }
+
+    /// The learning rate as given: a constant or a schedule.
+    pub fn learning_rate_schedule(&self) -> LearningRateSchedule {
         match *self {
             Optimizer::Sgd { learning_rate, .. }
             | Optimizer::Adam { learning_rate, .. }
@@ -120,14 +133,57 @@ impl Optimizer {
         }
     }
 
-    /// The same optimizer with another learning rate.
-    pub fn with_learning_rate(mut self, lr: f32) -> Self {
+    /// True when the learning rate follows a schedule rather than a constant.
+    pub fn is_scheduled(&self) -> bool {
+        !self.learning_rate_schedule().is_constant()
+    }
+
+    /// The learning rate step `step` (from 1) uses: the schedule at Keras's `iterations`
+    /// = step − 1. The same f32 formula the optimizer kernel computes on the device (whose
+    /// step is a u32: later steps count as step `u32::MAX`, here too).
+    pub fn learning_rate_at(&self, step: u64) -> f32 {
+        let step = step.clamp(1, u64::from(u32::MAX));
+        self.learning_rate_schedule().value_at(step - 1)
+    }
+
+    /// The same optimizer with a constant learning rate (replacing any schedule).
+    pub fn with_learning_rate(self, lr: f32) -> Self {
+        self.with_schedule(LearningRateSchedule::Constant(lr))
+    }
+
+    /// The same optimizer with its learning rate following `schedule`.
+    ///
+    /// ```
+    /// use wgtrain::nn::{LearningRateSchedule, Optimizer};
+    /// let adam = Optimizer::adam().with_schedule(LearningRateSchedule::exponential_decay(1e-3, 100, 0.5));
+    /// assert_eq!(adam.learning_rate_at(1), 1e-3);
+    /// assert!((adam.learning_rate_at(101) - 5e-4).abs() < 1e-10);
+    /// ```
+    pub fn with_schedule(mut self, schedule: LearningRateSchedule) -> Self {
         match &mut self {
             Optimizer::Sgd { learning_rate, .. }
             | Optimizer::Adam { learning_rate, .. }
-            | Optimizer::RmsProp { learning_rate, .. } => *learning_rate = lr,
+            | Optimizer::RmsProp { learning_rate, .. } => *learning_rate = schedule,
         }
         self
+    }
+
+    /// Sets a constant learning rate from the next step on (what ReduceLROnPlateau does).
+    /// Errors, as Keras does, when the learning rate follows a schedule: the schedule decides
+    /// every step's rate, so there is no rate to set.
+    pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        if self.is_scheduled() {
+            return Err(Error::InvalidArgument {
+                what: "learning rate change",
+                detail: format!(
+                    "this optimizer's learning rate follows a schedule ({}), so it cannot be set \
+                     (Keras refuses it too); use a constant learning rate to change it during training",
+                    self.learning_rate_schedule()
+                ),
+            });
+        }
+        *self = self.with_learning_rate(lr);
+        Ok(())
     }
 
     /// The same optimizer with another decoupled weight decay (None: off).
@@ -196,17 +252,19 @@ impl Optimizer {
         }
     }
 
-    /// Checks hyper-parameters are in range.
-    pub fn validate(&self) -> crate::Result<()> {
+    /// Checks hyper-parameters (and the learning-rate schedule's) are in range.
+    pub fn validate(&self) -> Result<()> {
         let bad = |detail: String| {
-            Err(crate::Error::InvalidArgument {
+            Err(Error::InvalidArgument {
                 what: "optimizer",
                 detail,
             })
         };
-        let lr = self.learning_rate();
-        if !(lr.is_finite() && lr >= 0.0) {
-            return bad(format!("learning rate must be a finite number ≥ 0, got {lr}"));
+        match self.learning_rate_schedule() {
+            LearningRateSchedule::Constant(lr) if !(lr.is_finite() && lr >= 0.0) => {
+                return bad(format!("learning rate must be a finite number ≥ 0, got {lr}"));
+            }
+            schedule => schedule.validate()?,
         }
         if let Some(wd) = self.weight_decay()
             && !(wd.is_finite() && wd >= 0.0)
@@ -234,27 +292,30 @@ impl Optimizer {
         }
     }
 
-    /// Adam's bias-corrected step size for step t (from 1), computed in f32 as Keras does.
-    /// The host computes it once per step and passes it to the kernel in the uniform.
-    pub fn adam_step_size(&self, step: u64) -> f32 {
+    /// Adam's bias-correction terms of step t (from 1): (√(1 − β₂ᵗ), 1 − β₁ᵗ), in f32 as Keras
+    /// computes them (the powers are exact at small t, where 1 − βᵗ cancels). They do not
+    /// depend on the learning rate; the host passes them to the kernel with the step.
+    pub fn adam_bias_correction(&self, step: u64) -> (f32, f32) {
         match *self {
-            Optimizer::Adam {
-                learning_rate,
-                beta_1,
-                beta_2,
-                ..
-            } => {
+            Optimizer::Adam { beta_1, beta_2, .. } => {
                 let t = step as f32;
-                learning_rate * (1.0 - beta_2.powf(t)).sqrt() / (1.0 - beta_1.powf(t))
+                ((1.0 - beta_2.powf(t)).sqrt(), 1.0 - beta_1.powf(t))
             }
-            _ => self.learning_rate(),
+            _ => (1.0, 1.0),
         }
+    }
+
+    /// Adam's bias-corrected step size for step t (from 1): lr_t · √(1 − β₂ᵗ) / (1 − β₁ᵗ) in
+    /// Keras's order of operations, lr_t the scheduled rate. Other optimizers: lr_t.
+    pub fn adam_step_size(&self, step: u64) -> f32 {
+        let (sqrt_bias_2, bias_1) = self.adam_bias_correction(step);
+        self.learning_rate_at(step) * sqrt_bias_2 / bias_1
     }
 
     /// Applies step `step` (from 1) to parameters `p` with gradients `g` and state `slots`
     /// (each the length of `p`, `self.slots()` of them). The CPU reference.
     pub fn update(&self, step: u64, p: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
-        let lr = self.learning_rate();
+        let lr = self.learning_rate_at(step);
         if let Some(wd) = self.weight_decay() {
             for x in p.iter_mut() {
                 *x -= *x * wd * lr;

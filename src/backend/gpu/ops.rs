@@ -1,6 +1,8 @@
 //! `Backend` for the wgpu backend: each operation checks its operands with the shared checks
 //! of `backend::ops`, packs the shader's `Params` and records one dispatch.
 
+use bytemuck::Zeroable;
+
 use super::GpuBackend;
 use super::kernels::Kernel;
 use super::params::*;
@@ -9,7 +11,8 @@ use crate::backend::{
     Backend, BackendKind, Counters, LossOp, MatmulOp, MetricsOp, Tensor, check_gather, check_optimizer_step,
     check_rate, check_same_shape3,
 };
-use crate::nn::{Activation, Optimizer};
+use crate::nn::schedule::log2_decay_rate;
+use crate::nn::{Activation, LearningRateSchedule, Optimizer};
 use crate::{Error, Result};
 
 /// Element offsets and sizes travel as u32 in the uniforms.
@@ -290,6 +293,7 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         check_optimizer_step(optimizer, step, &param, &grad, slots)?;
         let wd = optimizer.weight_decay();
+        let (sqrt_bias_2, bias_1) = optimizer.adam_bias_correction(step);
         let mut params = OptimizerParams {
             n: u32_of("parameters", param.len())?,
             kind: 0,
@@ -300,8 +304,9 @@ impl Backend for GpuBackend {
             s0_off: 0,
             s1_off: 0,
             s2_off: 0,
-            lr: optimizer.learning_rate(),
-            alpha_t: optimizer.adam_step_size(step),
+            sqrt_bias_2,
+            bias_1,
+            schedule: schedule_params(&optimizer.learning_rate_schedule()),
             beta_1: 0.0,
             beta_2: 0.0,
             epsilon: 0.0,
@@ -464,4 +469,62 @@ impl GpuBackend {
         }
         self.check_fault()
     }
+}
+
+/// The kernel's view of a learning-rate schedule: its switch code and parameters (the shader
+/// evaluates it per step; see `ScheduleParams` for the codes).
+fn schedule_params(schedule: &LearningRateSchedule) -> ScheduleParams {
+    let mut p = ScheduleParams::zeroed();
+    match *schedule {
+        LearningRateSchedule::Constant(lr) => p.initial = lr,
+        LearningRateSchedule::ExponentialDecay {
+            initial_learning_rate,
+            decay_steps,
+            decay_rate,
+            staircase,
+        } => {
+            (p.kind, p.flags, p.initial) = (1, u32::from(staircase), initial_learning_rate);
+            p.decay_steps = decay_steps as f32;
+            p.log2_decay_rate = log2_decay_rate(decay_rate);
+        }
+        LearningRateSchedule::InverseTimeDecay {
+            initial_learning_rate,
+            decay_steps,
+            decay_rate,
+            staircase,
+        } => {
+            (p.kind, p.flags, p.initial) = (2, u32::from(staircase), initial_learning_rate);
+            (p.decay_steps, p.decay_rate) = (decay_steps as f32, decay_rate);
+        }
+        LearningRateSchedule::PolynomialDecay {
+            initial_learning_rate,
+            decay_steps,
+            end_learning_rate,
+            power,
+            cycle,
+        } => {
+            (p.kind, p.flags, p.initial) = (3, u32::from(cycle) << 1, initial_learning_rate);
+            (p.decay_steps, p.end_learning_rate, p.power) = (decay_steps as f32, end_learning_rate, power);
+        }
+        LearningRateSchedule::CosineDecay {
+            initial_learning_rate,
+            decay_steps,
+            alpha,
+            warmup,
+        } => {
+            (p.kind, p.initial, p.decay_steps, p.alpha) = (4, initial_learning_rate, decay_steps as f32, alpha);
+            if let Some(w) = warmup {
+                p.flags = 4;
+                (p.warmup_target, p.warmup_steps) = (w.target, w.steps as f32);
+            }
+        }
+        LearningRateSchedule::PiecewiseConstantDecay(pc) => {
+            p.kind = 5;
+            // At most MAX_BOUNDARIES, as PiecewiseConstant guarantees.
+            p.boundary_count = pc.boundaries().len() as u32;
+            p.boundaries[..pc.boundaries().len()].copy_from_slice(pc.boundaries());
+            p.values[..pc.values().len()].copy_from_slice(pc.values());
+        }
+    }
+    p
 }

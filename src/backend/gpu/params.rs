@@ -1,7 +1,10 @@
 //! Uniform parameter blocks, one per kernel, laid out exactly as the `Params` struct at the top
-//! of each shader (u32/f32 fields only, padded to a multiple of 16 bytes).
+//! of each shader (u32/f32 fields, padded to a multiple of 16 bytes; the optimizer's also holds
+//! a nested schedule struct with 16-byte-strided arrays, as WGSL's uniform layout requires).
 
 use bytemuck::{Pod, Zeroable};
+
+use crate::nn::MAX_BOUNDARIES;
 
 /// `shaders/matmul.wgsl`.
 #[repr(C)]
@@ -92,13 +95,48 @@ pub(crate) struct OptimizerParams {
     pub s0_off: u32,
     pub s1_off: u32,
     pub s2_off: u32,
-    pub lr: f32,
-    pub alpha_t: f32,
     pub beta_1: f32,
     pub beta_2: f32,
     pub epsilon: f32,
     pub momentum: f32,
     pub weight_decay: f32,
+    /// √(1 − β₂ᵗ), Adam's bias correction of step t (1 for other optimizers).
+    pub sqrt_bias_2: f32,
+    /// 1 − β₁ᵗ.
+    pub bias_1: f32,
+    /// The learning rate, evaluated per step by the kernel.
+    pub schedule: ScheduleParams,
+}
+
+/// The learning-rate schedule inside [`OptimizerParams`] (`Schedule` in
+/// `shaders/optimizer_step.wgsl`; formulas in `src/nn/schedule.rs`). Fields a schedule does not
+/// use are 0.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub(crate) struct ScheduleParams {
+    /// 0 constant, 1 ExponentialDecay, 2 InverseTimeDecay, 3 PolynomialDecay, 4 CosineDecay,
+    /// 5 PiecewiseConstantDecay.
+    pub kind: u32,
+    /// Bit 0 staircase, bit 1 cycle, bit 2 warmup.
+    pub flags: u32,
+    pub boundary_count: u32,
+    /// The constant rate, or the schedule's initial rate.
+    pub initial: f32,
+    pub decay_steps: f32,
+    /// InverseTimeDecay's rate.
+    pub decay_rate: f32,
+    /// log₂ of ExponentialDecay's rate (computed on the host in f64, once per schedule).
+    pub log2_decay_rate: f32,
+    pub end_learning_rate: f32,
+    pub power: f32,
+    pub alpha: f32,
+    pub warmup_target: f32,
+    pub warmup_steps: f32,
+    /// PiecewiseConstantDecay's boundaries (`array<vec4<u32>, 4>`: uniform arrays step by 16
+    /// bytes, so scalars are packed four to an element).
+    pub boundaries: [u32; MAX_BOUNDARIES],
+    /// Its values (`array<vec4<f32>, 5>`; 17 used).
+    pub values: [f32; 20],
 }
 
 /// `shaders/gather_rows.wgsl`.
@@ -153,12 +191,17 @@ pub(crate) struct DropoutParams {
     pub out_off: u32,
 }
 
-/// The largest parameter block; every uniform binding is this size.
-pub(crate) const MAX_PARAMS_SIZE: u64 = 64;
+/// The largest parameter block (the optimizer's, with its schedule); every uniform binding is
+/// this size. A power of two, so it is a multiple of any adapter's uniform offset alignment.
+pub(crate) const MAX_PARAMS_SIZE: u64 = 256;
 
 const _: () = {
     assert!(size_of::<MatmulParams>() == 64);
-    assert!(size_of::<OptimizerParams>() == 64);
+    assert!(size_of::<OptimizerParams>() == 256);
+    assert!(size_of::<ScheduleParams>() == 192);
+    assert!(std::mem::offset_of!(OptimizerParams, schedule) == 64);
+    assert!(std::mem::offset_of!(ScheduleParams, boundaries) == 48);
+    assert!(MAX_BOUNDARIES == 16);
     assert!(size_of::<ActivationBackwardParams>() == 48);
     assert!(size_of::<LossParams>() == 48);
 };

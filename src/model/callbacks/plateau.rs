@@ -241,7 +241,18 @@ impl ReduceLrOnPlateau {
 }
 
 impl Callback for ReduceLrOnPlateau {
-    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut Model) -> Result<()> {
+        let optimizer = model.optimizer();
+        if optimizer.is_scheduled() {
+            return Err(Error::InvalidArgument {
+                what: "ReduceLROnPlateau",
+                detail: format!(
+                    "the optimizer's learning rate follows a schedule ({}), which ReduceLROnPlateau \
+                     cannot change (Keras refuses it too); use a constant learning rate with it",
+                    optimizer.learning_rate_schedule()
+                ),
+            });
+        }
         // Keras refuses a factor that would not lower the rate.
         if !(0.0..1.0).contains(&self.factor) {
             return Err(Error::InvalidArgument {
@@ -255,7 +266,7 @@ impl Callback for ReduceLrOnPlateau {
     fn on_epoch_end(&mut self, model: &mut Model, _epoch: usize, logs: &Logs) -> Result<Control> {
         let value = monitored(&self.monitor, logs)?;
         if let Some(lr) = self.observe(value, model.optimizer().learning_rate()) {
-            model.set_learning_rate(lr);
+            model.set_learning_rate(lr)?;
         }
         Ok(Control::Continue)
     }
