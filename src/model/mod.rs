@@ -9,6 +9,7 @@
 mod callbacks;
 mod executor;
 mod file;
+mod file_convert;
 mod file_json;
 mod fit;
 mod fit_options;
@@ -28,7 +29,7 @@ pub use callbacks::{
     StopHandle, TerminateOnNaN,
 };
 pub use executor::{Execution, ExecutorChoice, ExecutorKind};
-pub use file::{FORMAT_VERSION, ModelFile, loss_json};
+pub use file::{FORMAT_VERSION, ModelFile};
 pub use fit_options::FitOptions;
 pub use layer::{Dense, Dropout, Layer, LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout};
 pub use metrics::{History, Logs, Metric};
