@@ -247,6 +247,7 @@ pub(super) struct ScheduleJson {
 /// `optimizer.schedule.name`, Keras's class names in snake case.
 #[derive(Clone, Copy, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[allow(clippy::enum_variant_names)] // Keras's own class names all end in Decay.
 pub(super) enum ScheduleName {
     #[default]
     ExponentialDecay,
