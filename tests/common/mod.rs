@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod harness;
+
 use wgtrain::backend::GpuBackend;
 
 /// How close two values must be: |a − b| ≤ abs + rel·max(|a|, |b|).
