@@ -213,6 +213,13 @@ impl Model {
         Ok(self.split_layers(&all))
     }
 
+    /// The gradients of the last training step, per Dense layer in the layout of
+    /// [`Model::weights`] (d mean loss / d kernel, d mean loss / d bias), read from the device.
+    pub fn gradients(&mut self) -> Result<Vec<LayerWeights>> {
+        let all = self.backend.read(self.grads)?;
+        Ok(self.split_layers(&all))
+    }
+
     /// Cuts a flat parameter vector into each Dense layer's (kernel, bias).
     fn split_layers(&self, all: &[f32]) -> Vec<LayerWeights> {
         self.weights_layouts()

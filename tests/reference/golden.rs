@@ -1,13 +1,15 @@
 //! Layer 1 of the tests (DESIGN.md §6): golden values computed by Keras 3 on JAX in float32
-//! (tests/golden/, copied from shared/golden), checked on both backends through the same
-//! Backend operations a training step uses.
+//! (tests/golden/, copied from shared/golden), checked on both backends: each operation
+//! through the Backend, and one whole training step through the model's real executor.
 
-mod common;
-
-use common::{Tolerance, assert_close};
+use ndarray::Array2;
 use serde_json::Value;
-use wgtrain::backend::{Backend, CpuBackend, LossOp, MatmulOp, Tensor};
+use wgtrain::backend::{Backend, LossOp, MatmulOp, Tensor};
+use wgtrain::model::{Dense, FitOptions, Sequential};
 use wgtrain::nn::{Activation, Loss, Optimizer};
+
+use crate::common::harness::TestDevice;
+use crate::common::{Tolerance, assert_close};
 
 /// Elementwise values: about 1e-6 relative (the golden README's figure) with a small floor.
 const ELEMENTWISE: Tolerance = Tolerance::new(2e-6, 1e-6);
@@ -69,7 +71,9 @@ fn activation_named(name: &str) -> Activation {
     }
 }
 
-fn activations(b: &mut dyn Backend) {
+pub fn activations(device: TestDevice) {
+    let mut backend = device.backend();
+    let b: &mut dyn Backend = backend.as_mut();
     let g = golden("activations");
     let x = data(&g["x"]);
     let n = x.len();
@@ -98,7 +102,9 @@ fn activations(b: &mut dyn Backend) {
     }
 }
 
-fn softmax(b: &mut dyn Backend) {
+pub fn softmax(device: TestDevice) {
+    let mut backend = device.backend();
+    let b: &mut dyn Backend = backend.as_mut();
     let g = golden("softmax");
     let z = upload(b, &g["z"]);
     let out = b.zeros(z.rows(), z.cols()).unwrap();
@@ -120,7 +126,9 @@ fn loss_named(name: &str) -> Loss {
     }
 }
 
-fn losses(b: &mut dyn Backend) {
+pub fn losses(device: TestDevice) {
+    let mut backend = device.backend();
+    let b: &mut dyn Backend = backend.as_mut();
     let g = golden("losses");
     for (name, v) in g["losses"].as_object().unwrap() {
         let loss = loss_named(name);
@@ -153,7 +161,9 @@ fn losses(b: &mut dyn Backend) {
 }
 
 /// Forward and backward of one Dense layer: y, dx, dw, db.
-fn dense(b: &mut dyn Backend) {
+pub fn dense(device: TestDevice) {
+    let mut backend = device.backend();
+    let b: &mut dyn Backend = backend.as_mut();
     let g = golden("dense");
     let (x, w, bias, dy) = (
         upload(b, &g["x"]),
@@ -232,7 +242,9 @@ fn optimizer_from(config: &Value, name: &str) -> Optimizer {
     }
 }
 
-fn optimizers(b: &mut dyn Backend) {
+pub fn optimizers(device: TestDevice) {
+    let mut backend = device.backend();
+    let b: &mut dyn Backend = backend.as_mut();
     let g = golden("optimizers");
     let params0 = data(&g["params0"]);
     let grads: Vec<Vec<f32>> = g["grads"].as_array().unwrap().iter().map(data).collect();
@@ -264,95 +276,68 @@ fn optimizers(b: &mut dyn Backend) {
 }
 
 /// A whole MLP step: Dense(8, relu) → Dense(1, sigmoid), bce; the loss and every gradient.
-fn mlp_step(b: &mut dyn Backend) {
+/// The golden MLP step through the real training path: a compiled model with the golden
+/// weights, one `fit` step over the whole batch (SGD, unshuffled). The epoch's loss is the
+/// loss before the update, `gradients()` are the step's gradients, and the weights after it
+/// are w − lr·g — all as Keras computed them.
+pub fn mlp_step(device: TestDevice) {
     let g = golden("mlp_step");
-    let (x, y) = (upload(b, &g["x"]), upload(b, &g["y"]));
-    let w0 = upload(b, &g["layers.0.kernel"]);
-    let b0 = upload(b, &g["layers.0.bias"]);
-    let w1 = upload(b, &g["layers.1.kernel"]);
-    let b1 = upload(b, &g["layers.1.bias"]);
-    let (batch, hidden) = (x.rows(), w0.cols());
-    let (h, z0) = (b.zeros(batch, hidden).unwrap(), b.zeros(batch, hidden).unwrap());
-    let (p, z1) = (b.zeros(batch, 1).unwrap(), b.zeros(batch, 1).unwrap());
-    b.matmul(&MatmulOp::new(x, w0, h).epilogue(Some(b0), Activation::Relu, Some(z0)))
+    let (x_shape, x) = array(&g["x"]);
+    let (_, y) = array(&g["y"]);
+    let (inputs, rows) = (x_shape[1], x_shape[0]);
+    let names = ["layers.0.kernel", "layers.0.bias", "layers.1.kernel", "layers.1.bias"];
+    let [w0, b0, w1, b1] = names.map(|n| data(&g[n]));
+    let hidden = b0.len();
+    let lr = 0.1f32;
+    let mut model = Sequential::new(inputs)
+        .add(Dense::new(hidden, Activation::Relu))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .compile(
+            Loss::BinaryCrossentropy { from_logits: false },
+            Optimizer::sgd().with_learning_rate(lr),
+            &[],
+            device.device(),
+        )
         .unwrap();
-    b.matmul(&MatmulOp::new(h, w1, p).epilogue(Some(b1), Activation::Sigmoid, Some(z1)))
+    model
+        .set_weights(&[(w0.clone(), Some(b0.clone())), (w1.clone(), Some(b1.clone()))])
         .unwrap();
-    let (row_loss, dp) = (b.zeros(batch, 1).unwrap(), b.zeros(batch, 1).unwrap());
-    let loss = Loss::BinaryCrossentropy { from_logits: false };
-    b.loss(&LossOp {
-        loss,
-        pred: p,
-        target: y,
-        weights: None,
-        row_loss,
-        grad: Some(dp),
-    })
-    .unwrap();
-    let (dz1, db1, dw1) = (
-        b.zeros(batch, 1).unwrap(),
-        b.zeros(1, 1).unwrap(),
-        b.zeros(hidden, 1).unwrap(),
-    );
-    b.activation_backward(dp, z1, Activation::Sigmoid, Some(dz1), Some(db1))
+    let x = Array2::from_shape_vec((rows, inputs), x).unwrap();
+    let y = Array2::from_shape_vec((rows, 1), y).unwrap();
+    let history = model
+        .fit(x.view(), y.view(), FitOptions::new(1, rows).shuffle(false))
         .unwrap();
-    b.matmul(&MatmulOp::new(h, dz1, dw1).transposed(true, false)).unwrap();
-    let dh = b.zeros(batch, hidden).unwrap();
-    b.matmul(&MatmulOp::new(dz1, w1, dh).transposed(false, true)).unwrap();
-    let (dz0, db0, dw0) = (
-        b.zeros(batch, hidden).unwrap(),
-        b.zeros(1, hidden).unwrap(),
-        b.zeros(x.cols(), hidden).unwrap(),
-    );
-    b.activation_backward(dh, z0, Activation::Relu, Some(dz0), Some(db0))
-        .unwrap();
-    b.matmul(&MatmulOp::new(x, dz0, dw0).transposed(true, false)).unwrap();
+    assert_eq!(model.steps(), 1, "one step over the whole batch");
 
-    let mean = b.read(row_loss).unwrap().iter().sum::<f32>() / batch as f32;
+    let loss = history.last("loss").unwrap();
     let want = g["loss"].as_f64().unwrap() as f32;
-    assert!(REDUCTION.accepts(mean, want), "mlp loss {mean} expected {want}");
-    let grads = &g["grads"];
-    assert_close(
-        "mlp dW0",
-        &b.read(dw0).unwrap(),
-        &data(&grads["layers.0.kernel"]),
-        REDUCTION,
+    assert!(
+        REDUCTION.accepts(loss, want),
+        "{device:?}: mlp loss {loss} expected {want}"
     );
-    assert_close(
-        "mlp db0",
-        &b.read(db0).unwrap(),
-        &data(&grads["layers.0.bias"]),
-        REDUCTION,
-    );
-    assert_close(
-        "mlp dW1",
-        &b.read(dw1).unwrap(),
-        &data(&grads["layers.1.kernel"]),
-        REDUCTION,
-    );
-    assert_close(
-        "mlp db1",
-        &b.read(db1).unwrap(),
-        &data(&grads["layers.1.bias"]),
-        REDUCTION,
-    );
-}
-
-/// Stamps each golden check out once per backend.
-macro_rules! per_backend {
-    ($($check:ident),* $(,)?) => {
-        mod cpu {
-            $(#[test] fn $check() { super::$check(&mut wgtrain::backend::CpuBackend::new()); })*
-        }
-        mod gpu {
-            $(#[test] fn $check() { if let Some(mut g) = super::common::gpu() { super::$check(&mut g); } })*
-        }
-    };
-}
-
-per_backend!(activations, softmax, losses, dense, optimizers, mlp_step);
-
-#[test]
-fn cpu_backend_constructs() {
-    let _ = CpuBackend::new();
+    let grads = model.gradients().unwrap();
+    let weights = model.weights().unwrap();
+    let before = [(&w0, &b0), (&w1, &b1)];
+    for (layer, ((dk, db), (k, b))) in grads.iter().zip(&weights).enumerate() {
+        let want_dk = data(&g["grads"][format!("layers.{layer}.kernel")]);
+        let want_db = data(&g["grads"][format!("layers.{layer}.bias")]);
+        let what = |t: &str| format!("{device:?} mlp layer {layer} {t}");
+        assert_close(&what("dW"), dk, &want_dk, REDUCTION);
+        assert_close(&what("db"), db.as_ref().unwrap(), &want_db, REDUCTION);
+        // The update applied with Keras's gradients, in f64.
+        let step = |w: &[f32], d: &[f32]| -> Vec<f32> {
+            w.iter()
+                .zip(d)
+                .map(|(&w, &d)| (f64::from(w) - f64::from(lr) * f64::from(d)) as f32)
+                .collect()
+        };
+        let (k0, b0) = before[layer];
+        assert_close(&what("W after the step"), k, &step(k0, &want_dk), REDUCTION);
+        assert_close(
+            &what("b after the step"),
+            b.as_ref().unwrap(),
+            &step(b0, &want_db),
+            REDUCTION,
+        );
+    }
 }

@@ -1,20 +1,21 @@
-//! Finite-difference gradient checks on the CPU backend (DESIGN.md §6, layer 3).
+//! Finite-difference gradient checks on both backends (DESIGN.md §6, layer 3).
 //!
-//! The analytic gradients come from the backend's own operations, wired exactly as a training
-//! step wires them; the numeric ones from central differences of a scalar objective that is
-//! recomputed by re-running the backend's forward pass on perturbed inputs. The two are
-//! independent: a wrong derivative, a wrong transpose flag or a wrong loss scale shows up as a
-//! mismatch.
+//! The analytic gradients come from the compiled layers' own backward passes (and, for whole
+//! models, from a real training step through the executor); the numeric ones from central
+//! differences of a scalar objective recomputed by the same forward pass on perturbed inputs.
+//! The two are independent: a wrong derivative, a wrong transpose flag or a wrong loss scale
+//! shows up as a mismatch.
 //!
 //! Dense layer, shapes: x [B, IN], W [IN, OUT], b [OUT], dy [B, OUT];
 //! L = Σ dy ⊙ act(x·W + b), so dL/dy = dy and the backward pass gives dx, dW, db.
 //! Losses: L = Σᵢ row_lossᵢ / B (row_lossᵢ = wᵢ·ℓᵢ), whose gradient `LossOp` writes.
 
-mod common;
-
-use common::{Rng, Tolerance, max_rel_error};
-use wgtrain::backend::{Backend, CpuBackend, LossOp, MatmulOp};
+use wgtrain::backend::{Backend, CpuBackend, LossOp, Tensor};
+use wgtrain::model::{Dense, LayerPosition, LayerSpec, LayerStep, StepContext};
 use wgtrain::nn::{ALL_ACTIVATIONS, Activation, Loss};
+
+use crate::common::harness::TestDevice;
+use crate::common::{Rng, Tolerance, max_rel_error};
 
 const B: usize = 5;
 const IN: usize = 4;
@@ -76,7 +77,7 @@ fn numeric_gradient(params: &[f32], h: f32, mut objective: impl FnMut(&[f32]) ->
 }
 
 // ---------------------------------------------------------------------------------------------
-// Dense layer
+// Dense layer, through its own forward / backward (the compiled layer a model runs)
 // ---------------------------------------------------------------------------------------------
 
 struct DenseCase {
@@ -120,77 +121,111 @@ fn dense_case(rng: &mut Rng) -> DenseCase {
     panic!("could not draw pre-activations away from 0 in 10 000 tries");
 }
 
-/// y = act(x·W + b) through the backend's fused matmul epilogue; returns (y, z).
-fn dense_forward(cpu: &mut CpuBackend, act: Activation, x: &[f32], w: &[f32], b: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    let xt = cpu.upload(B, IN, x).unwrap();
-    let wt = cpu.upload(IN, OUT, w).unwrap();
-    let bt = cpu.upload(1, OUT, b).unwrap();
-    let y = cpu.zeros(B, OUT).unwrap();
-    let z = cpu.zeros(B, OUT).unwrap();
-    cpu.matmul(&MatmulOp::new(xt, wt, y).epilogue(Some(bt), act, Some(z)))
-        .unwrap();
-    let out = (cpu.read(y).unwrap(), cpu.read(z).unwrap());
-    for t in [xt, wt, bt, y, z] {
-        cpu.free(t);
+/// A compiled Dense layer (not the first of its model, so it computes dx) on `backend`, with
+/// its parameters (W then b, the flat layout) and plan buffers at batch size B.
+struct DenseUnderTest {
+    layer: Box<dyn LayerStep>,
+    params: Tensor,
+    grads: Tensor,
+}
+
+impl DenseUnderTest {
+    fn new(backend: &mut dyn Backend, act: Activation, w: &[f32], b: &[f32]) -> Self {
+        let mut layer = Dense::new(OUT, act).compile(LayerPosition {
+            index: 1,
+            input_width: IN,
+            first: false,
+            parameter_offset: 0,
+            seed: 0,
+            softmax_in_head: false,
+        });
+        let flat: Vec<f32> = w.iter().chain(b).copied().collect();
+        assert_eq!(layer.parameter_count(), flat.len());
+        let params = backend.upload(1, flat.len(), &flat).unwrap();
+        let grads = backend.zeros(1, flat.len()).unwrap();
+        let buffers: Vec<Tensor> = layer
+            .buffer_shapes(B)
+            .into_iter()
+            .map(|(r, c)| backend.zeros(r, c).unwrap())
+            .collect();
+        layer.bind_buffers(&buffers);
+        DenseUnderTest { layer, params, grads }
     }
-    out
-}
 
-/// L = Σ dy ⊙ y, summed in f64 so the sum adds no rounding of its own.
-fn dense_objective(cpu: &mut CpuBackend, act: Activation, case: &DenseCase, x: &[f32], w: &[f32], b: &[f32]) -> f64 {
-    let (y, _) = dense_forward(cpu, act, x, w, b);
-    y.iter().zip(&case.dy).map(|(&y, &g)| f64::from(y) * f64::from(g)).sum()
-}
+    fn context<'a>(&self, backend: &'a mut dyn Backend) -> StepContext<'a> {
+        StepContext {
+            backend,
+            params: self.params,
+            grads: self.grads,
+            rows: B,
+            training_step: Some(1),
+        }
+    }
 
-/// The backward pass as a training step runs it: forward keeping z, then
-/// `activation_backward` (dz = dy ⊙ act′(z), db = Σ_rows dz), dx = dz·Wᵀ and dW = xᵀ·dz
-/// through the matmul's transpose flags. `backward_act` is normally `act`; the self-test
-/// passes a different one to prove a wrong derivative is caught. With `skip_dz` (linear
-/// only) dz is not materialized and dy feeds the products directly.
-fn dense_backward(
-    cpu: &mut CpuBackend,
-    act: Activation,
-    backward_act: Activation,
-    case: &DenseCase,
-    skip_dz: bool,
-) -> DenseGrads {
-    let x = cpu.upload(B, IN, &case.x).unwrap();
-    let w = cpu.upload(IN, OUT, &case.w).unwrap();
-    let b = cpu.upload(1, OUT, &case.b).unwrap();
-    let dy = cpu.upload(B, OUT, &case.dy).unwrap();
-    let y = cpu.zeros(B, OUT).unwrap();
-    let z = cpu.zeros(B, OUT).unwrap();
-    cpu.matmul(&MatmulOp::new(x, w, y).epilogue(Some(b), act, Some(z)))
-        .unwrap();
+    /// Replaces the parameters (W then b).
+    fn set_parameters(&mut self, backend: &mut dyn Backend, w: &[f32], b: &[f32]) {
+        let flat: Vec<f32> = w.iter().chain(b).copied().collect();
+        backend.write(self.params, &flat).unwrap();
+    }
 
-    let db = cpu.zeros(1, OUT).unwrap();
-    let dz = if skip_dz {
-        cpu.activation_backward(dy, z, backward_act, None, Some(db)).unwrap();
-        dy
-    } else {
-        let dz = cpu.zeros(B, OUT).unwrap();
-        cpu.activation_backward(dy, z, backward_act, Some(dz), Some(db))
-            .unwrap();
-        dz
-    };
-    let dx = cpu.zeros(B, IN).unwrap();
-    cpu.matmul(&MatmulOp::new(dz, w, dx).transposed(false, true)).unwrap();
-    let dw = cpu.zeros(IN, OUT).unwrap();
-    cpu.matmul(&MatmulOp::new(x, dz, dw).transposed(true, false)).unwrap();
-    DenseGrads {
-        dx: cpu.read(dx).unwrap(),
-        dw: cpu.read(dw).unwrap(),
-        db: cpu.read(db).unwrap(),
+    /// The layer's forward output for x.
+    fn forward(&mut self, backend: &mut dyn Backend, x: &[f32]) -> Vec<f32> {
+        let xt = backend.upload(B, IN, x).unwrap();
+        let mut ctx = self.context(backend);
+        let y = self.layer.forward(&mut ctx, xt).unwrap();
+        let out = backend.read(y).unwrap();
+        backend.free(xt);
+        out
+    }
+
+    /// The layer's forward then backward from dy: (dx, dW, db).
+    fn backward(&mut self, backend: &mut dyn Backend, x: &[f32], dy: &[f32]) -> DenseGrads {
+        let (xt, dyt) = (backend.upload(B, IN, x).unwrap(), backend.upload(B, OUT, dy).unwrap());
+        let mut ctx = self.context(backend);
+        self.layer.forward(&mut ctx, xt).unwrap();
+        let dx = self
+            .layer
+            .backward(&mut ctx, dyt)
+            .unwrap()
+            .expect("a non-first layer gives dx");
+        let grads = backend.read(self.grads).unwrap();
+        let (dw, db) = grads.split_at(IN * OUT);
+        DenseGrads {
+            dx: backend.read(dx).unwrap(),
+            dw: dw.to_vec(),
+            db: db.to_vec(),
+        }
     }
 }
 
-/// Numeric dx, dW, db for one case.
-fn dense_numeric(cpu: &mut CpuBackend, act: Activation, case: &DenseCase) -> DenseGrads {
-    let (x, w, b) = (&case.x, &case.w, &case.b);
+/// L = Σ dy ⊙ layer(x; W, b), summed in f64 so the sum adds no rounding of its own.
+fn dense_objective(
+    backend: &mut dyn Backend,
+    layer: &mut DenseUnderTest,
+    dy: &[f32],
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+) -> f64 {
+    layer.set_parameters(backend, w, b);
+    let y = layer.forward(backend, x);
+    y.iter().zip(dy).map(|(&y, &g)| f64::from(y) * f64::from(g)).sum()
+}
+
+/// The layer's own backward pass for one case.
+fn dense_analytic(backend: &mut dyn Backend, act: Activation, case: &DenseCase) -> DenseGrads {
+    DenseUnderTest::new(backend, act, &case.w, &case.b).backward(backend, &case.x, &case.dy)
+}
+
+/// Numeric dx, dW, db for one case (every objective evaluated by the layer's forward pass).
+fn dense_numeric(backend: &mut dyn Backend, act: Activation, case: &DenseCase) -> DenseGrads {
+    let (x, w, b, dy) = (&case.x, &case.w, &case.b, &case.dy);
+    let mut layer = DenseUnderTest::new(backend, act, w, b);
+    let l = &mut layer;
     DenseGrads {
-        dx: numeric_gradient(x, DENSE_H, |p| dense_objective(cpu, act, case, p, w, b)),
-        dw: numeric_gradient(w, DENSE_H, |p| dense_objective(cpu, act, case, x, p, b)),
-        db: numeric_gradient(b, DENSE_H, |p| dense_objective(cpu, act, case, x, w, p)),
+        dx: numeric_gradient(x, DENSE_H, |p| dense_objective(backend, l, dy, p, w, b)),
+        dw: numeric_gradient(w, DENSE_H, |p| dense_objective(backend, l, dy, x, p, b)),
+        db: numeric_gradient(b, DENSE_H, |p| dense_objective(backend, l, dy, x, w, p)),
     }
 }
 
@@ -198,92 +233,61 @@ fn label(act: Activation) -> String {
     format!("{act:?}")
 }
 
-/// Every activation, three random draws each: dx, dW and db match central differences.
-#[test]
-fn dense_gradients_match_finite_differences_for_every_activation() {
-    let mut cpu = CpuBackend::new();
-    for (a, &act) in ALL_ACTIVATIONS.iter().enumerate() {
+fn check_dense(device: TestDevice, acts: &[Activation], seeds: u64, seed_base: u64) {
+    let mut backend = device.backend();
+    let backend = backend.as_mut();
+    for (a, &act) in acts.iter().enumerate() {
         let mut worst = 0.0f32;
-        for seed in 0..3 {
-            let mut rng = Rng::new(100 + 10 * a as u64 + seed);
+        for seed in 0..seeds {
+            let mut rng = Rng::new(seed_base + 10 * a as u64 + seed);
             let case = dense_case(&mut rng);
-            let analytic = dense_backward(&mut cpu, act, act, &case, false);
-            let numeric = dense_numeric(&mut cpu, act, &case);
-            let name = label(act);
-            worst = worst
-                .max(assert_gradient(
-                    &format!("{name} dx (seed {seed})"),
-                    &analytic.dx,
-                    &numeric.dx,
-                ))
-                .max(assert_gradient(
-                    &format!("{name} dW (seed {seed})"),
-                    &analytic.dw,
-                    &numeric.dw,
-                ))
-                .max(assert_gradient(
-                    &format!("{name} db (seed {seed})"),
-                    &analytic.db,
-                    &numeric.db,
-                ));
+            let analytic = dense_analytic(backend, act, &case);
+            let numeric = dense_numeric(backend, act, &case);
+            let name = format!("{device:?} {}", label(act));
+            for (what, got, want) in [
+                ("dx", &analytic.dx, &numeric.dx),
+                ("dW", &analytic.dw, &numeric.dw),
+                ("db", &analytic.db, &numeric.db),
+            ] {
+                worst = worst.max(assert_gradient(&format!("{name} {what} (seed {seed})"), got, want));
+            }
         }
         println!("dense {:<32} largest relative error {worst:.2e}", label(act));
     }
 }
 
-/// The linear shortcut a training step may take (no dz tensor: dy feeds the products and
-/// db = Σ dy) gives the same, correct gradients.
-#[test]
-fn dense_linear_without_dz_matches_finite_differences() {
-    let mut cpu = CpuBackend::new();
-    let mut rng = Rng::new(7);
-    let case = dense_case(&mut rng);
-    let act = Activation::Linear;
-    let analytic = dense_backward(&mut cpu, act, act, &case, true);
-    let numeric = dense_numeric(&mut cpu, act, &case);
-    assert_gradient("linear dx (no dz)", &analytic.dx, &numeric.dx);
-    assert_gradient("linear dW (no dz)", &analytic.dw, &numeric.dw);
-    assert_gradient("linear db (no dz)", &analytic.db, &numeric.db);
+/// Every activation (softmax included: the layer's own row softmax and its backward), three
+/// random draws each: the layer's dx, dW and db match central differences of its forward.
+pub fn dense_gradients_match_finite_differences_for_every_activation(device: TestDevice) {
+    check_dense(device, &ALL_ACTIVATIONS, 3, 100);
+    check_dense(device, &[Activation::Softmax], 3, 700);
 }
 
 /// Leaky relu and elu with non-default α: α must reach both the forward and the derivative.
-#[test]
-fn dense_gradients_with_non_default_alpha() {
-    let mut cpu = CpuBackend::new();
-    for (i, act) in [
+pub fn dense_gradients_with_non_default_alpha(device: TestDevice) {
+    let acts = [
         Activation::LeakyRelu { alpha: 0.01 },
         Activation::LeakyRelu { alpha: 0.7 },
         Activation::Elu { alpha: 0.5 },
         Activation::Elu { alpha: 2.0 },
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut rng = Rng::new(900 + i as u64);
-        let case = dense_case(&mut rng);
-        let analytic = dense_backward(&mut cpu, act, act, &case, false);
-        let numeric = dense_numeric(&mut cpu, act, &case);
-        let name = label(act);
-        assert_gradient(&format!("{name} dx"), &analytic.dx, &numeric.dx);
-        assert_gradient(&format!("{name} dW"), &analytic.dw, &numeric.dw);
-        assert_gradient(&format!("{name} db"), &analytic.db, &numeric.db);
-    }
+    ];
+    check_dense(device, &acts, 1, 900);
 }
 
-/// The checker can fail: a wrong derivative (tanh forward, sigmoid′ backward), one element
-/// 5% off and a sign flip are all rejected, while the right gradients pass.
-#[test]
-fn checker_rejects_wrong_gradients() {
-    let mut cpu = CpuBackend::new();
+/// The checker can fail: a wrong derivative (a tanh layer's gradients against a sigmoid
+/// layer's numeric ones), one element 5% off and a sign flip are all rejected, while the
+/// right gradients pass.
+pub fn checker_rejects_wrong_gradients() {
+    let mut backend = TestDevice::Cpu.backend();
+    let backend = backend.as_mut();
     let mut rng = Rng::new(42);
     let case = dense_case(&mut rng);
-    let act = Activation::Tanh;
-    let numeric = dense_numeric(&mut cpu, act, &case);
+    let numeric = dense_numeric(backend, Activation::Tanh, &case);
 
-    let right = dense_backward(&mut cpu, act, act, &case, false);
+    let right = dense_analytic(backend, Activation::Tanh, &case);
     assert!(compare("right dW", &right.dw, &numeric.dw, TOL).is_ok());
 
-    let wrong_derivative = dense_backward(&mut cpu, act, Activation::Sigmoid, &case, false);
+    let wrong_derivative = dense_analytic(backend, Activation::Sigmoid, &case);
     let verdict = compare("sigmoid′ for tanh", &wrong_derivative.dw, &numeric.dw, TOL);
     assert!(verdict.is_err(), "a wrong activation derivative was accepted");
     assert!(verdict.unwrap_err().contains("disagree"));
@@ -466,8 +470,7 @@ fn mean_loss(cpu: &mut CpuBackend, case: &LossCase, pred: &[f32]) -> f64 {
 /// Every loss kind (mse, mae, bce, bce from logits, cce, cce from logits, sparse cce, sparse
 /// cce from logits), with hard and soft targets, without and with sample weights:
 /// d(mean loss)/d pred from `LossOp` equals central differences of Σ row_loss / B.
-#[test]
-fn loss_gradients_match_finite_differences_for_every_loss() {
+pub fn loss_gradients_match_finite_differences_for_every_loss() {
     let mut cpu = CpuBackend::new();
     let cases = loss_cases();
     assert_eq!(
@@ -490,8 +493,7 @@ fn loss_gradients_match_finite_differences_for_every_loss() {
 }
 
 /// The checker rejects a loss gradient that forgets the 1/B of the batch mean.
-#[test]
-fn checker_rejects_unscaled_loss_gradient() {
+pub fn checker_rejects_unscaled_loss_gradient() {
     let mut cpu = CpuBackend::new();
     let cases = loss_cases();
     let case = &cases[0];
@@ -502,8 +504,7 @@ fn checker_rejects_unscaled_loss_gradient() {
 }
 
 /// softmax_backward against central differences of L = Σ dy ⊙ softmax(z).
-#[test]
-fn softmax_backward_matches_finite_differences() {
+pub fn softmax_backward_matches_finite_differences() {
     use wgtrain::backend::{Backend, CpuBackend};
     let mut b = CpuBackend::new();
     let (rows, cols) = (3, 5);
@@ -534,5 +535,84 @@ fn softmax_backward_matches_finite_differences() {
             "element {i}: numeric {numeric}, analytic {}",
             analytic[i]
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole models, through a real training step
+// ---------------------------------------------------------------------------------------------
+
+/// The gradients of one real `fit` step (executor, layers, loss head) against central
+/// differences of the model's own `evaluate` loss at the same weights, for a softmax output
+/// fused with sparse cross-entropy, a sigmoid output with binary cross-entropy, and a linear
+/// output with mean squared error.
+pub fn model_gradients_match_finite_differences(device: TestDevice) {
+    use ndarray::Array2;
+    use wgtrain::model::{FitOptions, Sequential};
+    use wgtrain::nn::Optimizer;
+
+    let rows = 6;
+    let mut rng = Rng::new(77);
+    let x = Array2::from_shape_vec((rows, 3), rng.vec(rows * 3, -1.0, 1.0)).unwrap();
+    let cases = [
+        (
+            Activation::Softmax,
+            3,
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+        ),
+        (Activation::Sigmoid, 1, Loss::BinaryCrossentropy { from_logits: false }),
+        (Activation::Linear, 2, Loss::MeanSquaredError),
+    ];
+    for (out_act, outputs, loss) in cases {
+        let y: Vec<f32> = match loss {
+            Loss::SparseCategoricalCrossentropy { .. } => (0..rows).map(|i| (i % outputs) as f32).collect(),
+            Loss::BinaryCrossentropy { .. } => (0..rows).map(|i| (i % 2) as f32).collect(),
+            _ => rng.vec(rows * outputs, -1.0, 1.0),
+        };
+        let y = Array2::from_shape_vec((rows, y.len() / rows), y).unwrap();
+        let mut model = Sequential::new(3)
+            .seed(5)
+            .add(Dense::new(4, Activation::Tanh))
+            .add(Dense::new(outputs, out_act))
+            .compile(loss, Optimizer::sgd().with_learning_rate(1e-3), &[], device.device())
+            .unwrap();
+        let start = model.weights().unwrap();
+        model
+            .fit(x.view(), y.view(), FitOptions::new(1, rows).shuffle(false))
+            .unwrap();
+        let analytic: Vec<f32> = model
+            .gradients()
+            .unwrap()
+            .into_iter()
+            .flat_map(|(k, b)| k.into_iter().chain(b.into_iter().flatten()))
+            .collect();
+        let flat: Vec<f32> = start
+            .iter()
+            .flat_map(|(k, b)| k.iter().chain(b.iter().flatten()).copied())
+            .collect();
+        let numeric = numeric_gradient(&flat, DENSE_H, |p| {
+            let mut at = 0;
+            let weights: Vec<_> = start
+                .iter()
+                .map(|(k, b)| {
+                    let k2 = p[at..at + k.len()].to_vec();
+                    at += k.len();
+                    let b2 = b.as_ref().map(|b| {
+                        let v = p[at..at + b.len()].to_vec();
+                        at += b.len();
+                        v
+                    });
+                    (k2, b2)
+                })
+                .collect();
+            model.set_weights(&weights).unwrap();
+            f64::from(model.evaluate(x.view(), y.view(), rows).unwrap()["loss"])
+        });
+        let worst = assert_gradient(
+            &format!("{device:?} {} model gradients", loss.name()),
+            &analytic,
+            &numeric,
+        );
+        println!("model with {} largest relative error {worst:.2e}", loss.name());
     }
 }
