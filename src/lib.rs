@@ -14,5 +14,6 @@ pub mod io;
 pub mod model;
 pub mod nn;
 pub mod plot;
+pub mod rng;
 
 pub use error::{Error, Result};

@@ -12,7 +12,7 @@ use super::options::SplitMode;
 
 /// The crate's seeded generator (SplitMix64), shared with weight initialisation and the
 /// training shuffles.
-pub(crate) use crate::nn::init::SeededRng as SplitMix64;
+pub(crate) use crate::rng::SeededRng as SplitMix64;
 
 /// Where each row goes.
 #[derive(Debug)]

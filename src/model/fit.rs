@@ -12,7 +12,7 @@ use super::model::Model;
 use super::resident::{DeviceData, HostData};
 use crate::backend::metric_slot;
 use crate::nn::Loss;
-use crate::nn::init::SeededRng;
+use crate::rng::SeededRng;
 use crate::{Error, Result};
 
 /// Rows of (x, y) after checks, flattened row-major.

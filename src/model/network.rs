@@ -9,7 +9,7 @@ use super::sequential::Sequential;
 use crate::Result;
 use crate::backend::Tensor;
 use crate::nn::Loss;
-use crate::nn::init::SeededRng;
+use crate::rng::SeededRng;
 
 /// Compiled layers and loss head.
 pub(crate) struct Network {

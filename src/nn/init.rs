@@ -6,6 +6,9 @@
 //! - he_uniform: l = √(6 / fan_in); he_normal: σ = √(2 / fan_in) / 0.8796…;
 //! - zeros, ones, constant(c).
 
+/// The engine's seeded generator ([`crate::rng`]), used here to draw initial weights.
+pub use crate::rng::SeededRng;
+
 /// Divides the target deviation so a normal truncated at ±2σ has the wanted deviation.
 const TRUNCATION_CORRECTION: f64 = 0.879_625_661_034_239_8;
 
@@ -88,65 +91,6 @@ impl Initializer {
             Initializer::Zeros => out.resize(out.len() + n, 0.0),
             Initializer::Ones => out.resize(out.len() + n, 1.0),
             Initializer::Constant(c) => out.resize(out.len() + n, c),
-        }
-    }
-}
-
-/// A small seeded generator (SplitMix64): initial weights, shuffles and splits.
-///
-/// ```
-/// use wgtrain::nn::init::SeededRng;
-/// let (mut a, mut b) = (SeededRng::new(3), SeededRng::new(3));
-/// assert_eq!(a.next_u64(), b.next_u64());
-/// ```
-#[derive(Clone, Debug)]
-pub struct SeededRng(u64);
-
-impl SeededRng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Self {
-        SeededRng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn next_normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.next_f64();
-        let u2 = self.next_f64();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-
-    /// Uniform in 0..n (n > 0), without modulo bias (Lemire's multiply-and-reject).
-    pub fn below(&mut self, n: usize) -> usize {
-        let n = n as u64;
-        let mut m = u128::from(self.next_u64()) * u128::from(n);
-        if (m as u64) < n {
-            let threshold = n.wrapping_neg() % n;
-            while (m as u64) < threshold {
-                m = u128::from(self.next_u64()) * u128::from(n);
-            }
-        }
-        (m >> 64) as usize
-    }
-
-    /// Fisher–Yates shuffle.
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = self.below(i + 1);
-            items.swap(i, j);
         }
     }
 }

@@ -7,7 +7,8 @@ use super::{LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout, not
 use crate::Result;
 use crate::backend::{MatmulOp, Tensor};
 use crate::nn::Activation;
-use crate::nn::init::{Initializer, SeededRng};
+use crate::nn::init::Initializer;
+use crate::rng::SeededRng;
 
 /// A fully connected layer.
 ///

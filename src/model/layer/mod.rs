@@ -16,7 +16,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 
 use crate::backend::{Backend, Tensor};
-use crate::nn::init::SeededRng;
+use crate::rng::SeededRng;
 use crate::{Error, Result};
 
 /// One layer of a Sequential model.
