@@ -4,7 +4,7 @@
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use wgtrain::plot::{Image, Series, YScale, bar_chart, bar_chart_scaled, line_chart, series_color, text_width};
+use wgtrain::plot::{Image, Series, YScale, bar_chart, bar_chart_scaled, line_chart, series_color};
 
 /// A PNG decoded back into RGB bytes.
 struct Decoded {
@@ -181,31 +181,27 @@ fn text_is_drawn_in_dark_pixels() {
     );
     assert_eq!(untitled.dark_in_rows(0, 45), 0);
 
-    let lines = [
-        "0123456789 .,-+:/%()_=",
-        "ABCDEFGHIJKLMNOPQRSTUVW",
-        "XYZ abcdefghijklmnopq",
-        "rstuvwxyz ?!'*[]<>#",
-    ];
-    let mut img = Image::new(900, 240, [255, 255, 255]);
-    for (i, line) in lines.iter().enumerate() {
-        img.draw_text(10, 10 + 56 * i as i32, line, 5, [0, 0, 0]);
-    }
-    img.write_png(&samples_dir().join("font.png")).unwrap();
-    let d = decode(&img);
-    assert!(d.dark_in_rows(0, 240) > 5000);
-    // Every glyph has ink: a string of one character repeated is wider than a space run.
-    for c in ('0'..='9')
-        .chain('A'..='Z')
-        .chain('a'..='z')
-        .chain(".,-+:/%()_=".chars())
-    {
-        let mut one = Image::new(20, 20, [255, 255, 255]);
-        one.draw_text(2, 2, &c.to_string(), 2, [0, 0, 0]);
-        let ink = decode(&one).dark_in_rows(0, 20);
+    // Every character of the bundled font's ASCII range has ink: each one alone as a title.
+    for c in ('!'..='~').chain(['µ', '×', 'é', '…', '→', '≤']) {
+        let ink = decode(&line_chart(&c.to_string(), "", &[])).dark_in_rows(0, 45);
         assert!(ink >= 4, "{c:?} drew {ink} dark pixels");
     }
-    assert!(text_width("loss", 2) > text_width("lo", 2));
+    // A longer title draws more ink, and one too wide for the picture still fits in it.
+    let short = decode(&line_chart("lo", "", &[])).dark_in_rows(0, 45);
+    let long = decode(&line_chart("loss", "", &[])).dark_in_rows(0, 45);
+    assert!(long > short, "{long} vs {short}");
+    let wide = decode(&line_chart(&"wide title ".repeat(30), "", &[]));
+    let inked: Vec<u32> = (0..900)
+        .filter(|&x| (0..45).any(|y| is_dark(wide.pixel(x, y))))
+        .collect();
+    let (first, last) = (inked[0], inked[inked.len() - 1]);
+    assert!(
+        (10..100).contains(&first) && (801..890).contains(&last),
+        "title ink spans {first}..{last}"
+    );
+    line_chart("Training: loss/accuracy (50%) µ×é…", "epoch", &history(5))
+        .write_png(&samples_dir().join("font.png"))
+        .unwrap();
 }
 
 #[test]

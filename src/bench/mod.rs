@@ -299,9 +299,6 @@ impl BenchReport {
 
     /// Writes the bar chart to `path` as a PNG (atomically).
     pub fn write_plot(&self, path: &Path) -> Result<()> {
-        self.chart().write_png(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        self.chart().write_png(path)
     }
 }

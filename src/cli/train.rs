@@ -269,8 +269,5 @@ pub fn plot_history(history: &History, path: &std::path::Path) -> Result<()> {
         panels.push((name.clone(), series));
     }
     let image = crate::plot::line_chart("wgtrain training curves", "epoch", &panels);
-    image.write_png(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    image.write_png(path)
 }

@@ -1,19 +1,20 @@
 //! Training curves: one panel per metric (loss, accuracy …), each with its series (train,
 //! validation …) drawn against the epoch number, laid out two panels to a row.
 
-use super::axis::Axis;
-use super::canvas::Image;
-use super::font::cap_height;
-use super::frame::{
-    BACKGROUND, CHART_WIDTH, INK, LABEL_SCALE, Rect, TITLE_BAND, centered_text, draw_axes, draw_legend, draw_no_data,
-    draw_title, draw_x_grid, draw_y_grid, x_tick_room, y_tick_room,
+use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
+use plotters::prelude::*;
+
+use super::image::{Canvas, Image};
+use super::layout::{
+    AXIS, BACKGROUND, CHART_WIDTH, Drawn, GRID, INK, LABEL_SIZE, TITLE_BAND, centered_text, color, draw_legend,
+    draw_no_data, draw_on, draw_title, text_style,
 };
 use super::series_color;
 
 /// Pen width of a curve.
-const LINE_WIDTH: f32 = 2.5;
+const LINE_WIDTH: u32 = 2;
 /// Radius of the dot on each point when there are few enough to see them.
-const DOT_RADIUS: f32 = 3.5;
+const DOT_RADIUS: i32 = 3;
 /// Curves with at most this many points get a dot per point.
 const MAX_DOTTED_POINTS: usize = 30;
 
@@ -67,123 +68,113 @@ impl Series {
 /// ```
 pub fn line_chart(title: &str, x_label: &str, panels: &[(String, Vec<Series>)]) -> Image {
     let cols = if panels.len() <= 1 { 1 } else { 2 };
-    let rows = panels.len().div_ceil(cols).max(1) as i32;
+    let rows = panels.len().div_ceil(cols).max(1) as u32;
     let panel_h = if rows == 1 { 540 } else { 400 };
-    let height = TITLE_BAND + rows * panel_h + 10;
-    let mut img = Image::new(CHART_WIDTH as u32, height as u32, BACKGROUND);
-    draw_title(&mut img, title);
-    if panels.is_empty() {
-        draw_no_data(
-            &mut img,
-            Rect {
-                x: 0,
-                y: TITLE_BAND,
-                w: CHART_WIDTH,
-                h: height - TITLE_BAND,
-            },
-        );
-        return img;
-    }
-    let panel_w = CHART_WIDTH / cols as i32;
-    for (i, (name, series)) in panels.iter().enumerate() {
-        let (c, r) = ((i % cols) as i32, (i / cols) as i32);
-        let area = Rect {
-            x: c * panel_w,
-            y: TITLE_BAND + r * panel_h,
-            w: panel_w,
-            h: panel_h,
-        };
-        draw_panel(&mut img, area, name, x_label, series);
-    }
+    let mut img = Image::new(CHART_WIDTH, TITLE_BAND + rows * panel_h + 10, BACKGROUND);
+    draw_on(&mut img, |canvas| {
+        draw_title(canvas, title)?;
+        let (_, body) = canvas.split_vertically(TITLE_BAND);
+        let (body, _) = body.split_vertically(rows * panel_h);
+        if panels.is_empty() {
+            return draw_no_data(&body);
+        }
+        let cells = body.split_evenly((rows as usize, cols));
+        for ((name, series), cell) in panels.iter().zip(&cells) {
+            draw_panel(cell, name, x_label, series)?;
+        }
+        Ok(())
+    });
     img
 }
 
-/// Draws one metric's panel inside `area`.
-fn draw_panel(img: &mut Image, area: Rect, name: &str, x_label: &str, series: &[Series]) {
-    let s = LABEL_SCALE;
-    centered_text(img, area.center_x(), area.y + 6, name, area.w - 20, s, INK);
-    let entries: Vec<(String, [u8; 3])> = series
+/// Draws one metric's panel in `cell`: its name, the legend, then the plot.
+fn draw_panel(cell: &Canvas, name: &str, x_label: &str, series: &[Series]) -> Drawn {
+    let width = cell.dim_in_pixel().0 as i32;
+    centered_text(cell, name, (width / 2, 8), LABEL_SIZE, width - 20, INK)?;
+    let entries: Vec<(&str, [u8; 3])> = series
         .iter()
         .enumerate()
-        .map(|(i, ser)| (ser.name.clone(), series_color(i)))
+        .map(|(i, s)| (s.name.as_str(), series_color(i)))
         .collect();
-    let legend_bottom = draw_legend(
-        img,
-        &entries,
-        area.center_x(),
-        area.y + 6 + cap_height(s) + 14,
-        area.w - 40,
-    );
+    let legend_bottom = draw_legend(cell, &entries, width / 2, 8 + LABEL_SIZE as i32 + 10, width - 40)?;
+    let (_, plot_area) = cell.split_vertically(legend_bottom.max(40) + 4);
 
-    let finite = series
-        .iter()
-        .flat_map(|ser| ser.values.iter())
-        .filter(|v| v.is_finite())
-        .map(|&v| v as f64);
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let finite = series.iter().flat_map(|s| s.values.iter()).filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+        (lo.min(v as f64), hi.max(v as f64))
+    });
     let has_data = lo <= hi;
-    let y_axis = if has_data {
-        Axis::linear(lo, hi)
-    } else {
-        Axis::linear(0.0, 1.0)
-    };
-    let epochs = series.iter().map(|ser| ser.values.len()).max().unwrap_or(0);
-    let x_axis = Axis::epochs(epochs);
+    let (y_lo, y_hi) = if has_data { value_range(lo, hi) } else { (0.0, 1.0) };
+    let epochs = series.iter().map(|s| s.values.len()).max().unwrap_or(0) as i32;
+    // A single epoch sits in the middle of a range two epochs wide.
+    let x_range = if epochs <= 1 { 0..2 } else { 1..epochs };
 
-    let left = area.x + 14 + y_tick_room(&y_axis);
-    let top = legend_bottom.max(area.y + 40) + 10;
-    let bottom = area.bottom() - 14 - cap_height(s) - 10 - x_tick_room();
-    let plot = Rect {
-        x: left,
-        y: top,
-        w: area.right() - 24 - left,
-        h: bottom - top,
+    let mut chart = ChartBuilder::on(&plot_area)
+        .margin_left(10)
+        .margin_right(24)
+        .margin_bottom(8)
+        .x_label_area_size(2 * LABEL_SIZE as i32 + 12)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x_range, y_lo..y_hi)?;
+    let epoch_label = |x: &i32| {
+        if (1..=epochs.max(1)).contains(x) {
+            x.to_string()
+        } else {
+            String::new()
+        }
     };
-    if plot.w < 20 || plot.h < 20 {
-        return;
-    }
-    draw_y_grid(img, plot, &y_axis);
-    draw_x_grid(img, plot, &x_axis);
-    draw_axes(img, plot);
-    centered_text(
-        img,
-        plot.center_x(),
-        area.bottom() - 14 - cap_height(s),
-        x_label,
-        plot.w,
-        s,
-        INK,
-    );
+    chart
+        .configure_mesh()
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(AXIS)
+        .label_style(text_style(LABEL_SIZE - 2.0, INK))
+        .axis_desc_style(text_style(LABEL_SIZE, INK))
+        .x_desc(x_label)
+        .x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&epoch_label)
+        .draw()?;
     if !has_data {
-        draw_no_data(img, plot);
-        return;
+        return draw_no_data(&chart.plotting_area().strip_coord_spec());
     }
-    for (i, ser) in series.iter().enumerate() {
-        draw_series(img, plot, &x_axis, &y_axis, &ser.values, series_color(i));
+    for (i, s) in series.iter().enumerate() {
+        draw_series(&mut chart, &s.values, color(series_color(i)))?;
+    }
+    Ok(())
+}
+
+/// The y range for finite values `lo..=hi`: 5% of room either side, and a flat series
+/// (a range within float noise of its value) widened so it sits mid-plot on a real axis.
+fn value_range(lo: f64, hi: f64) -> (f64, f64) {
+    let span = hi - lo;
+    if span <= 1e-6 * lo.abs().max(hi.abs()) || span < f64::MIN_POSITIVE {
+        let pad = if lo != 0.0 { lo.abs() * 0.1 } else { 1.0 };
+        (lo - pad, hi + pad)
+    } else {
+        (lo - 0.05 * span, hi + 0.05 * span)
     }
 }
 
 /// Draws one curve: a polyline per run of finite values, and dots on the points when they
 /// are few or stand alone between gaps (a lone point has no line to show it).
-fn draw_series(img: &mut Image, plot: Rect, x_axis: &Axis, y_axis: &Axis, values: &[f32], color: [u8; 3]) {
-    let point = |i: usize, v: f32| (plot.x_of(x_axis, (i + 1) as f64), plot.y_of(y_axis, v as f64));
+fn draw_series<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordi32, RangedCoordf64>>,
+    values: &[f32],
+    ink: RGBColor,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let dotted = values.len() <= MAX_DOTTED_POINTS;
-    let mut run: Vec<(f32, f32)> = Vec::new();
-    let flush = |run: &mut Vec<(f32, f32)>, img: &mut Image| {
-        img.stroke_polyline(run, LINE_WIDTH, color);
+    let points: Vec<(i32, f32)> = values.iter().enumerate().map(|(i, &v)| (i as i32 + 1, v)).collect();
+    let runs = points.split(|(_, v)| !v.is_finite());
+    for run in runs.filter(|r| !r.is_empty()) {
+        let run: Vec<(i32, f64)> = run.iter().map(|&(x, v)| (x, v as f64)).collect();
+        chart.draw_series(std::iter::once(PathElement::new(
+            run.clone(),
+            ink.stroke_width(LINE_WIDTH),
+        )))?;
         if run.len() == 1 || dotted {
-            for &(x, y) in run.iter() {
-                img.fill_circle(x, y, DOT_RADIUS, color);
-            }
-        }
-        run.clear();
-    };
-    for (i, &v) in values.iter().enumerate() {
-        if v.is_finite() {
-            run.push(point(i, v));
-        } else {
-            flush(&mut run, img);
+            chart.draw_series(run.iter().map(|&p| Circle::new(p, DOT_RADIUS, ink.filled())))?;
         }
     }
-    flush(&mut run, img);
+    Ok(())
 }
