@@ -112,6 +112,18 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// A model file whose metadata does not read: an entry that is not JSON, a field that is
+    /// missing, unknown or of the wrong type, a name this build does not know (the message
+    /// lists the accepted ones), or a value out of range.
+    #[error("{path} is not a usable wgtrain model file: metadata field `{field}`: {detail}")]
+    ModelMetadata {
+        /// The file.
+        path: String,
+        /// The field's JSON path, from the metadata entry (`architecture.layers[1].activation.name`).
+        field: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// A problem with input data (CSV reading, missing values, encodings, splits).
     #[error(transparent)]
     Data(#[from] DataError),

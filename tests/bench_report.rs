@@ -20,6 +20,13 @@ fn quick(gpu: bool) -> BenchOptions {
     o
 }
 
+/// The keys of a JSON object, sorted.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().expect("an object").keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
 fn check_counters(report: &BenchReport) {
     for m in &report.measurements {
         let c = m.per_epoch;
@@ -66,6 +73,54 @@ fn every_workload_and_backend_is_measured_and_reported() {
         assert!(r["counters_per_epoch"]["dispatches"].as_u64().unwrap() > 0);
         assert!(r["samples_per_s"].as_f64().unwrap() > 0.0);
     }
+    // The key names consumers parse.
+    assert_eq!(
+        keys(&json),
+        [
+            "cpu_dot",
+            "failures",
+            "gpu",
+            "gpu_skipped",
+            "pipeline_cache",
+            "ratios",
+            "results",
+            "steps_per_submit"
+        ]
+    );
+    assert_eq!(keys(&json["cpu_dot"]), ["gflops", "n", "threads"]);
+    assert_eq!(
+        keys(&results[0]),
+        [
+            "backend",
+            "backend_name",
+            "batch",
+            "cold_s",
+            "counters_per_epoch",
+            "dot_peak_fraction",
+            "dot_step_fraction",
+            "dot_step_samples_per_s",
+            "epoch_s",
+            "full_rows",
+            "gflops",
+            "last_loss",
+            "median_epoch_s",
+            "open_s",
+            "rows",
+            "samples_per_s",
+            "steps_per_epoch",
+            "workload"
+        ]
+    );
+    assert_eq!(
+        keys(&results[0]["counters_per_epoch"]),
+        [
+            "bind_groups",
+            "buffer_allocations",
+            "dispatches",
+            "readbacks",
+            "submits"
+        ]
+    );
 
     if gpu {
         let adapter = report.gpu.as_ref().expect("adapter summary");
@@ -85,6 +140,22 @@ fn every_workload_and_backend_is_measured_and_reported() {
         let cache = report.pipeline_cache.as_ref().expect("pipeline cache figures");
         assert!(cache.without_s > 0.0 && cache.with_s > 0.0);
         assert_eq!(json["steps_per_submit"].as_array().unwrap().len(), report.sweep.len());
+        assert_eq!(keys(&json["gpu"]), ["backend", "device_type", "driver", "name"]);
+        assert_eq!(keys(&json["ratios"][0]), ["gpu_over_cpu", "workload"]);
+        assert_eq!(
+            keys(&json["steps_per_submit"][0]),
+            [
+                "median_epoch_s",
+                "samples_per_s",
+                "steps_per_submit",
+                "submits_per_epoch",
+                "workload"
+            ]
+        );
+        assert_eq!(
+            keys(&json["pipeline_cache"]),
+            ["open_with_cache_s", "open_without_cache_s", "path", "status"]
+        );
     } else {
         assert!(table.contains("GPU: not requested"), "{table}");
     }

@@ -82,6 +82,45 @@ fn json_has_every_documented_key() {
 }
 
 #[test]
+fn evaluate_reads_a_model_file_of_format_version_1() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let model = format!("{root}/tests/fixtures/model_v1.safetensors");
+    let data = format!("{root}/examples/data/seed.csv");
+    let o = wgtrain(&[
+        "evaluate",
+        "--model",
+        &model,
+        "--data",
+        &data,
+        "--backend",
+        "cpu",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    let mut keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "adapter",
+            "backend",
+            "rows",
+            "test_accuracy",
+            "test_loss",
+            "test_precision",
+            "test_recall"
+        ],
+        "{j}"
+    );
+    assert_eq!(
+        (&j["backend"], &j["adapter"], &j["rows"]),
+        (&"cpu".into(), &"ndarray".into(), &756.into())
+    );
+    assert!(j["test_accuracy"].as_f64().unwrap() > 0.5, "{j}");
+}
+
+#[test]
 fn gpu_backend_trains_when_an_adapter_exists() {
     if common::gpu().is_none() {
         return;

@@ -1,11 +1,9 @@
 //! The bench report: every figure of a run, printed as a table (headed by the adapter and
-//! the CPU's `dot` figure) or encoded as JSON.
+//! the CPU's `dot` figure); its JSON shape is in `json.rs`.
 
 use super::cache::CacheFigures;
 use super::dot::DotFigure;
-use super::json::{self, Object};
 use super::measure::{Measurement, SweepPoint};
-use crate::backend::Counters;
 use crate::backend::gpu::AdapterSummary;
 
 /// Everything one `wgtrain bench` run measured.
@@ -66,16 +64,6 @@ fn fmt_rate(v: f64) -> String {
     } else {
         format!("{v:.0}")
     }
-}
-
-fn counters_json(c: &Counters) -> String {
-    Object::default()
-        .int("submits", c.submits)
-        .int("readbacks", c.readbacks)
-        .int("buffer_allocations", c.buffer_allocations)
-        .int("dispatches", c.dispatches)
-        .int("bind_groups", c.bind_groups)
-        .build()
 }
 
 impl BenchReport {
@@ -237,101 +225,5 @@ impl BenchReport {
             ));
         }
         s
-    }
-
-    /// The report as one JSON object (seconds, samples/s, GFLOP/s as plain numbers).
-    pub fn to_json(&self) -> String {
-        let gpu = self.gpu.as_ref().map_or("null".into(), |a| {
-            Object::default()
-                .str("name", &a.name)
-                .str("backend", &a.backend)
-                .str("device_type", &a.device_type)
-                .str("driver", &a.driver)
-                .build()
-        });
-        let dot = self.cpu_dot.map_or("null".into(), |d| {
-            Object::default()
-                .int("n", d.n as u64)
-                .num("gflops", d.gflops)
-                .int("threads", d.threads as u64)
-                .build()
-        });
-        let results = self.measurements.iter().map(|m| {
-            Object::default()
-                .str("workload", &m.workload)
-                .str("backend", &m.backend)
-                .str("backend_name", &m.backend_name)
-                .int("rows", m.rows as u64)
-                .int("full_rows", m.full_rows as u64)
-                .int("batch", m.batch as u64)
-                .int("steps_per_epoch", m.steps_per_epoch as u64)
-                .num("open_s", m.open_s)
-                .num("cold_s", m.cold_s)
-                .raw("epoch_s", json::array(m.epoch_s.iter().map(|&v| json::number(v))))
-                .num("median_epoch_s", m.median_epoch_s)
-                .num("samples_per_s", m.samples_per_s)
-                .num("gflops", m.gflops)
-                .raw(
-                    "dot_step_samples_per_s",
-                    m.dot_step_samples_per_s.map_or("null".into(), json::number),
-                )
-                .raw(
-                    "dot_step_fraction",
-                    self.dot_step_fraction(m).map_or("null".into(), json::number),
-                )
-                .raw(
-                    "dot_peak_fraction",
-                    self.dot_peak_fraction(m).map_or("null".into(), json::number),
-                )
-                .raw("counters_per_epoch", counters_json(&m.per_epoch))
-                .num("last_loss", f64::from(m.last_loss))
-                .build()
-        });
-        let ratios = self.workloads().into_iter().filter_map(|w| {
-            self.ratio(w)
-                .map(|r| Object::default().str("workload", w).num("gpu_over_cpu", r).build())
-        });
-        let sweep = self.sweep.iter().map(|p| {
-            let steps = if p.steps_per_submit == usize::MAX {
-                json::string("epoch")
-            } else {
-                p.steps_per_submit.to_string()
-            };
-            Object::default()
-                .str("workload", &p.workload)
-                .raw("steps_per_submit", steps)
-                .num("median_epoch_s", p.median_epoch_s)
-                .num("samples_per_s", p.samples_per_s)
-                .int("submits_per_epoch", p.submits_per_epoch)
-                .build()
-        });
-        let cache = self.pipeline_cache.as_ref().map_or("null".into(), |c| {
-            Object::default()
-                .num("open_without_cache_s", c.without_s)
-                .num("open_with_cache_s", c.with_s)
-                .str("status", &c.status)
-                .raw("path", c.path.as_deref().map_or("null".into(), json::string))
-                .build()
-        });
-        let failures = self.failures.iter().map(|(w, b, e)| {
-            Object::default()
-                .str("workload", w)
-                .str("backend", b)
-                .str("error", e)
-                .build()
-        });
-        Object::default()
-            .raw("gpu", gpu)
-            .raw(
-                "gpu_skipped",
-                self.gpu_skipped.as_deref().map_or("null".into(), json::string),
-            )
-            .raw("cpu_dot", dot)
-            .raw("results", json::array(results))
-            .raw("ratios", json::array(ratios))
-            .raw("steps_per_submit", json::array(sweep))
-            .raw("pipeline_cache", cache)
-            .raw("failures", json::array(failures))
-            .build()
     }
 }

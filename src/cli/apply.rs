@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::args::{EvaluateArgs, PredictArgs};
 use super::choices::{device_for, targets_for};
-use super::report::{JsonLine, format_logs};
+use super::report::{EvaluateJson, Figures, format_logs, json_line};
 use super::train::backend_and_adapter;
 use crate::data::{Preprocessing, Task};
 use crate::model::ModelFile;
@@ -38,12 +38,15 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let logs = model.evaluate(data.x.view(), y.view(), args.batch_size.max(1))?;
     let (backend, adapter) = backend_and_adapter(&model.backend_name());
     if args.json {
-        let mut json = JsonLine::default();
-        json.set("backend", backend);
-        json.set("adapter", adapter);
-        json.set("rows", data.x.nrows());
-        json.logs("test_", &logs);
-        println!("{}", json.render());
+        let mut figures = Figures::default();
+        figures.add("test_", &logs);
+        let summary = EvaluateJson {
+            backend,
+            adapter,
+            rows: data.x.nrows(),
+            figures,
+        };
+        println!("{}", json_line(&summary));
     } else {
         println!("Backend: {backend} ({adapter})");
         println!(

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Map, Value};
+use serde::Serialize;
 
 use crate::model::{Control, Logs};
 
@@ -75,18 +75,17 @@ pub fn format_logs(logs: &Logs) -> String {
         .join(", ")
 }
 
-/// A JSON object in insertion order, for the last line of stdout.
-#[derive(Default)]
-pub struct JsonLine(Map<String, Value>);
+/// Metric figures under their `--json` keys (`train_loss`, `val_accuracy`, `test_loss` …):
+/// the keys are metric names, so a map (sorted, as [`Logs`] is). A value that is not finite is
+/// written as `null`.
+#[derive(Default, Serialize)]
+#[serde(transparent)]
+pub struct Figures(Logs);
 
-impl JsonLine {
-    /// Adds a key.
-    pub fn set(&mut self, key: &str, value: impl Into<Value>) {
-        self.0.insert(key.to_string(), value.into());
-    }
-
-    /// Adds every entry of `logs` under `prefix` (non-finite values become null).
-    pub fn logs(&mut self, prefix: &str, logs: &Logs) {
+impl Figures {
+    /// Adds every entry of `logs` but the learning rate under `prefix` (validation entries
+    /// keep their `val_` name).
+    pub fn add(&mut self, prefix: &str, logs: &Logs) {
         for (k, v) in logs {
             if k == "learning_rate" {
                 continue;
@@ -96,17 +95,46 @@ impl JsonLine {
             } else {
                 format!("{prefix}{k}")
             };
-            let value = if v.is_finite() {
-                Value::from(f64::from(*v))
-            } else {
-                Value::Null
-            };
-            self.0.insert(key, value);
+            self.0.insert(key, *v);
         }
     }
+}
 
-    /// The object as one line.
-    pub fn render(&self) -> String {
-        Value::Object(self.0.clone()).to_string()
-    }
+/// `wgtrain train --json`: where it ran, how long, and the last epoch's (and the test set's)
+/// figures.
+#[derive(Serialize)]
+pub struct TrainJson {
+    /// `cpu` or `gpu`.
+    pub backend: String,
+    /// The adapter's name (`ndarray` on the CPU).
+    pub adapter: String,
+    /// Epochs run (fewer than asked when early stopping ended the run).
+    pub epochs_run: usize,
+    /// Wall-clock seconds of `fit`.
+    pub fit_seconds: f64,
+    /// Training samples per second of `fit`.
+    pub samples_per_second: f64,
+    /// `train_*`, `val_*` and `test_*` figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// `wgtrain evaluate --json`: where it ran, the rows scored and their `test_*` figures.
+#[derive(Serialize)]
+pub struct EvaluateJson {
+    /// `cpu` or `gpu`.
+    pub backend: String,
+    /// The adapter's name (`ndarray` on the CPU).
+    pub adapter: String,
+    /// Rows evaluated.
+    pub rows: usize,
+    /// `test_*` figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// `value` as one JSON line, for the last line of stdout.
+pub fn json_line(value: &impl Serialize) -> String {
+    // The `--json` structs hold strings, numbers and a string-keyed map: serde_json cannot fail.
+    serde_json::to_string(value).expect("--json output serializes")
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::args::{ScaleChoice, TrainArgs};
 pub use super::choices::device_for;
 use super::choices::{check_fit, defaults_for, describe_optimizer, metrics_for, optimizer_for, targets_for};
-use super::report::{JsonLine, Progress, format_logs};
+use super::report::{Figures, Progress, TrainJson, format_logs, json_line};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
 use crate::data::{CsvOptions, Dataset, Label, Scaling, load_csv, load_csv_reader};
 use crate::model::{Dense, EarlyStopping, FitOptions, History, Layer, ModelFile, Sequential};
@@ -217,17 +217,20 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             println!("Saved the model to {}", p.display());
         }
     } else {
-        let mut json = JsonLine::default();
-        json.set("backend", backend);
-        json.set("adapter", adapter);
-        json.set("epochs_run", epochs_run);
-        json.set("fit_seconds", fit_seconds);
-        json.set("samples_per_second", samples_per_second);
-        json.logs("train_", &last_logs);
+        let mut figures = Figures::default();
+        figures.add("train_", &last_logs);
         if let Some(t) = &test_logs {
-            json.logs("test_", t);
+            figures.add("test_", t);
         }
-        println!("{}", json.render());
+        let summary = TrainJson {
+            backend,
+            adapter,
+            epochs_run,
+            fit_seconds,
+            samples_per_second,
+            figures,
+        };
+        println!("{}", json_line(&summary));
     }
     Ok(())
 }

@@ -264,12 +264,25 @@ pub enum DataError {
         /// Why it is invalid.
         detail: String,
     },
-    /// A stored preprocessing description that cannot be read back.
-    #[error("invalid preprocessing metadata: {detail}")]
+    /// A stored preprocessing description that cannot be read back: not JSON, a field that is
+    /// missing, unknown or of the wrong type, a name this build does not know, or values that
+    /// contradict each other.
+    #[error("invalid preprocessing metadata{}: {detail}", at_field(field))]
     Metadata {
+        /// The JSON path of the field at fault (`columns[2].role`); empty when the document as a
+        /// whole is (not JSON, a member missing).
+        field: String,
         /// What is wrong.
         detail: String,
     },
+}
+
+/// `` at `field` `` for a non-empty JSON path, nothing otherwise.
+fn at_field(field: &str) -> String {
+    match field {
+        "" => String::new(),
+        f => format!(" at `{f}`"),
+    }
 }
 
 /// Formats a column list as `` `a`, `b`, `c` `` (at most 40 names, then a count).

@@ -25,7 +25,6 @@
 mod dataset;
 mod encode;
 mod error;
-pub(crate) mod json;
 mod memory;
 mod missing;
 mod options;

@@ -224,6 +224,7 @@ impl Preprocessing {
             .map(|c| c.parse::<f32>())
             .collect::<Result<Vec<f32>, _>>()
             .map_err(|_| DataError::Metadata {
+                field: "classes".to_string(),
                 detail: "a numeric class name is not a number".to_string(),
             })?;
         Ok(LabelSlot::Classes(values))

@@ -5,20 +5,21 @@
 //! statistics `preprocessing.offsets` / `preprocessing.scales`. `__metadata__` holds JSON
 //! strings: `wgtrain` (format version), `architecture`, `loss`, `optimizer` (with its step
 //! count), `training` (epochs trained, metrics) and `preprocessing` (columns, encodings, class
-//! names). Files are written atomically: a temporary file in the same directory, then rename.
+//! names), each read strictly through serde (`file_json.rs`, `data/persist.rs`: a missing,
+//! unknown or misnamed field is an error naming it). Files are written atomically: a temporary
+//! file in the same directory, then rename.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
 
 use super::compiled::{LayerWeights, Model};
-pub use super::file_json::loss_json;
-use super::file_json::{architecture_from, architecture_json, bad, loss_from, optimizer_from, optimizer_json};
+use super::file_json::{ArchitectureJson, FieldError, LossJson, OptimizerJson, TrainingJson, entry_text, parse_entry};
 use super::metrics::Metric;
 use super::sequential::{Device, Sequential};
-use crate::data::Preprocessing;
+use crate::data::{DataError, Preprocessing};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
 
@@ -46,6 +47,31 @@ pub struct ModelFile {
     pub optimizer_state: Option<Vec<Vec<f32>>>,
     /// The data preprocessing to apply to new inputs, when the model came from a CSV.
     pub preprocessing: Option<Preprocessing>,
+}
+
+/// A model-file error that is not about one metadata field.
+fn bad(path: &str, detail: impl Into<String>) -> Error {
+    Error::ModelFile {
+        path: path.to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// The JSON entry `key` of the metadata, parsed as `J` (errors name the field).
+fn entry<J: DeserializeOwned>(meta: &HashMap<String, String>, key: &str, name: &str) -> Result<J> {
+    let text = meta
+        .get(key)
+        .ok_or_else(|| bad(name, format!("no `{key}` in the metadata: not a wgtrain model")))?;
+    parse_entry(text).map_err(|e| e.in_entry(name, key))
+}
+
+/// The JSON entry `key` of the metadata, parsed as `J` and converted to the engine's `T`.
+fn engine_entry<J, T>(meta: &HashMap<String, String>, key: &str, name: &str) -> Result<T>
+where
+    J: DeserializeOwned,
+    T: TryFrom<J, Error = FieldError>,
+{
+    T::try_from(entry::<J>(meta, key, name)?).map_err(|e| e.in_entry(name, key))
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
@@ -99,17 +125,16 @@ impl ModelFile {
         meta.insert("wgtrain".to_string(), FORMAT_VERSION.to_string());
         meta.insert(
             "architecture".to_string(),
-            architecture_json(&self.architecture).to_string(),
+            entry_text(&ArchitectureJson::from(&self.architecture)),
         );
-        meta.insert("loss".to_string(), loss_json(self.loss).to_string());
+        meta.insert("loss".to_string(), entry_text(&LossJson::from(self.loss)));
         meta.insert(
             "optimizer".to_string(),
-            optimizer_json(self.optimizer, self.step).to_string(),
+            entry_text(&OptimizerJson::new(self.optimizer, self.step)),
         );
-        let metrics: Vec<&str> = self.metrics.iter().map(|m| m.name()).collect();
         meta.insert(
             "training".to_string(),
-            json!({ "epochs": self.epochs, "metrics": metrics }).to_string(),
+            entry_text(&TrainingJson::new(self.epochs, &self.metrics)),
         );
         if let Some(p) = &self.preprocessing {
             meta.insert("preprocessing".to_string(), p.to_json());
@@ -145,12 +170,6 @@ impl ModelFile {
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(name, format!("not a safetensors file ({e})")))?;
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(name, e.to_string()))?;
         let meta = header.metadata().clone().unwrap_or_default();
-        let get = |k: &str| -> Result<Value> {
-            let text = meta
-                .get(k)
-                .ok_or_else(|| bad(name, format!("no `{k}` in the metadata: not a wgtrain model")))?;
-            serde_json::from_str(text).map_err(|e| bad(name, format!("metadata `{k}` is not JSON: {e}")))
-        };
         match meta.get("wgtrain") {
             Some(v) if v == FORMAT_VERSION => {}
             Some(v) => {
@@ -161,17 +180,13 @@ impl ModelFile {
             }
             None => return Err(bad(name, "no `wgtrain` entry in the metadata: not a wgtrain model")),
         }
-        let architecture = architecture_from(&get("architecture")?, name)?;
-        let loss = loss_from(&get("loss")?, name)?;
+        let architecture: Sequential = engine_entry::<ArchitectureJson, _>(&meta, "architecture", name)?;
+        let loss: Loss = engine_entry::<LossJson, _>(&meta, "loss", name)?;
         architecture.validate(loss).map_err(|e| bad(name, e.to_string()))?;
-        let (optimizer, step) = optimizer_from(&get("optimizer")?, name)?;
-        let training = get("training").unwrap_or(Value::Null);
-        let metrics = training["metrics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.as_str().and_then(Metric::from_name))
-            .collect();
+        let optimizer_json: OptimizerJson = entry(&meta, "optimizer", name)?;
+        let step = optimizer_json.step;
+        let optimizer = Optimizer::try_from(optimizer_json).map_err(|e| e.in_entry(name, "optimizer"))?;
+        let training: TrainingJson = entry(&meta, "training", name)?;
         let read = |tensor: &str, shape: &[usize]| read_tensor(&st, name, tensor, shape);
         let dense = architecture.dense_layers();
         let mut weights = Vec::new();
@@ -206,7 +221,10 @@ impl ModelFile {
             None
         };
         let preprocessing = match meta.get("preprocessing") {
-            Some(text) => Some(Preprocessing::from_json(text).map_err(|e| bad(name, e.to_string()))?),
+            Some(text) => Some(Preprocessing::from_json(text).map_err(|e| match e {
+                DataError::Metadata { field, detail } => FieldError::new(field, detail).in_entry(name, "preprocessing"),
+                other => bad(name, other.to_string()),
+            })?),
             None => None,
         };
         Ok(ModelFile {
@@ -214,8 +232,8 @@ impl ModelFile {
             loss,
             optimizer,
             step,
-            epochs: training["epochs"].as_u64().unwrap_or(0),
-            metrics,
+            epochs: training.epochs,
+            metrics: training.metrics(),
             weights,
             optimizer_state,
             preprocessing,

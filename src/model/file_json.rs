@@ -1,182 +1,235 @@
-//! The JSON that model files keep in `__metadata__`: architecture, loss and optimizer, each
-//! written and read back (reading never panics: a missing or odd field is an error naming the
-//! file, or Keras's default where one exists).
+//! The JSON entries a model file keeps in `__metadata__` (format version 1): `architecture`,
+//! `loss`, `optimizer` (with its step count) and `training`, as serde structs, and the parsing
+//! that names the field of an error by its JSON path.
+//!
+//! These structs are the file format, kept apart from the engine's types (`Sequential`,
+//! `Activation`, `Optimizer` …) so that either can change without the other; the conversions
+//! in `file_convert.rs` are the one place that decides the names in a file. Reading is strict:
+//! every field is required (`weight_decay` may be `null`), unknown fields are refused, a name
+//! this build does not know is an error listing the accepted ones, and each error names the
+//! field by its JSON path inside the entry (`layers[1].activation.name`). Layers and
+//! optimizers are flat structs whose kind-specific fields are optional and checked per kind by
+//! the conversions, rather than serde's internally tagged enums, because those lose the path of
+//! an error inside them.
 
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-use super::layers::{Dense, Dropout, Layer};
-use super::sequential::Sequential;
-use crate::nn::init::Initializer;
-use crate::nn::{Activation, Loss, Optimizer};
-use crate::{Error, Result};
+use crate::Error;
+/// A problem at one field of a metadata entry.
+#[derive(Debug)]
+pub(super) struct FieldError {
+    /// JSON path inside the entry (`layers[1].units`); empty for the entry as a whole.
+    pub(super) field: String,
+    /// What is wrong.
+    pub(super) detail: String,
+}
 
-pub(super) fn bad(path: &str, detail: impl Into<String>) -> Error {
-    Error::ModelFile {
-        path: path.to_string(),
-        detail: detail.into(),
+impl FieldError {
+    /// A problem at `field` (a JSON path inside the entry; empty for the whole entry).
+    pub(super) fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            detail: detail.into(),
+        }
     }
-}
 
-fn activation_json(a: Activation) -> Value {
-    json!({ "name": a.name(), "alpha": a.alpha(), "approximate": matches!(a, Activation::Gelu { approximate: true }) })
-}
-
-fn activation_from(v: &Value, path: &str) -> Result<Activation> {
-    let name = v["name"]
-        .as_str()
-        .ok_or_else(|| bad(path, "an activation has no name"))?;
-    let alpha = v["alpha"].as_f64().unwrap_or(0.0) as f32;
-    Ok(match name {
-        "leaky_relu" => Activation::LeakyRelu { alpha },
-        "elu" => Activation::Elu { alpha },
-        "gelu" => Activation::Gelu {
-            approximate: v["approximate"].as_bool().unwrap_or(false),
-        },
-        other => Activation::from_name(other).ok_or_else(|| bad(path, format!("unknown activation `{other}`")))?,
-    })
-}
-
-fn init_json(i: Initializer) -> Value {
-    match i {
-        Initializer::Constant(c) => json!({ "name": "constant", "value": c }),
-        other => json!({ "name": other.name() }),
-    }
-}
-
-fn init_from(v: &Value) -> Initializer {
-    match v["name"].as_str().unwrap_or("") {
-        "glorot_normal" => Initializer::GlorotNormal,
-        "he_uniform" => Initializer::HeUniform,
-        "he_normal" => Initializer::HeNormal,
-        "zeros" => Initializer::Zeros,
-        "ones" => Initializer::Ones,
-        "constant" => Initializer::Constant(v["value"].as_f64().unwrap_or(0.0) as f32),
-        _ => Initializer::GlorotUniform,
-    }
-}
-
-/// JSON of a loss, `{"name": …, "from_logits": …}`.
-pub fn loss_json(l: Loss) -> Value {
-    let from_logits = matches!(
-        l,
-        Loss::BinaryCrossentropy { from_logits: true }
-            | Loss::CategoricalCrossentropy { from_logits: true }
-            | Loss::SparseCategoricalCrossentropy { from_logits: true }
-    );
-    json!({ "name": l.name(), "from_logits": from_logits })
-}
-
-pub(super) fn loss_from(v: &Value, path: &str) -> Result<Loss> {
-    let from_logits = v["from_logits"].as_bool().unwrap_or(false);
-    Ok(match v["name"].as_str().unwrap_or("") {
-        "mean_squared_error" => Loss::MeanSquaredError,
-        "mean_absolute_error" => Loss::MeanAbsoluteError,
-        "binary_crossentropy" => Loss::BinaryCrossentropy { from_logits },
-        "categorical_crossentropy" => Loss::CategoricalCrossentropy { from_logits },
-        "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits },
-        other => return Err(bad(path, format!("unknown loss `{other}`"))),
-    })
-}
-
-pub(super) fn optimizer_json(o: Optimizer, step: u64) -> Value {
-    match o {
-        Optimizer::Sgd {
-            learning_rate,
-            momentum,
-            nesterov,
-            weight_decay,
-        } => json!({
-            "name": "sgd", "learning_rate": learning_rate, "momentum": momentum, "nesterov": nesterov,
-            "weight_decay": weight_decay, "step": step }),
-        Optimizer::Adam {
-            learning_rate,
-            beta_1,
-            beta_2,
-            epsilon,
-            weight_decay,
-        } => json!({
-            "name": o.name(), "learning_rate": learning_rate,
-            "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": weight_decay, "step": step }),
-        Optimizer::RmsProp {
-            learning_rate,
-            rho,
-            momentum,
-            epsilon,
-            centered,
-            weight_decay,
-        } => json!({
-            "name": "rmsprop", "learning_rate": learning_rate, "rho": rho, "momentum": momentum,
-            "epsilon": epsilon, "centered": centered, "weight_decay": weight_decay, "step": step }),
-    }
-}
-
-pub(super) fn optimizer_from(v: &Value, path: &str) -> Result<(Optimizer, u64)> {
-    let f = |k: &str, default: f32| v[k].as_f64().map_or(default, |x| x as f32);
-    let wd = v["weight_decay"].as_f64().map(|x| x as f32);
-    let opt = match v["name"].as_str().unwrap_or("") {
-        "sgd" => Optimizer::Sgd {
-            learning_rate: f("learning_rate", 0.01),
-            momentum: f("momentum", 0.0),
-            nesterov: v["nesterov"].as_bool().unwrap_or(false),
-            weight_decay: wd,
-        },
-        "adam" | "adamw" => Optimizer::Adam {
-            learning_rate: f("learning_rate", 1e-3),
-            beta_1: f("beta_1", 0.9),
-            beta_2: f("beta_2", 0.999),
-            epsilon: f("epsilon", 1e-7),
-            weight_decay: wd,
-        },
-        "rmsprop" => Optimizer::RmsProp {
-            learning_rate: f("learning_rate", 1e-3),
-            rho: f("rho", 0.9),
-            momentum: f("momentum", 0.0),
-            epsilon: f("epsilon", 1e-7),
-            centered: v["centered"].as_bool().unwrap_or(false),
-            weight_decay: wd,
-        },
-        other => return Err(bad(path, format!("unknown optimizer `{other}`"))),
-    };
-    opt.validate().map_err(|e| bad(path, e.to_string()))?;
-    Ok((opt, v["step"].as_u64().unwrap_or(0)))
-}
-
-pub(super) fn architecture_json(a: &Sequential) -> Value {
-    let layers: Vec<Value> = a
-        .layers
-        .iter()
-        .map(|l| match l {
-            Layer::Dense(d) => json!({
-                "type": "dense", "units": d.units, "activation": activation_json(d.activation), "use_bias": d.use_bias,
-                "kernel_initializer": init_json(d.kernel_initializer), "bias_initializer": init_json(d.bias_initializer) }),
-            Layer::Dropout(d) => json!({ "type": "dropout", "rate": d.rate }),
-        })
-        .collect();
-    json!({ "input_width": a.input_width, "seed": a.seed, "layers": layers })
-}
-
-pub(super) fn architecture_from(v: &Value, path: &str) -> Result<Sequential> {
-    let input = v["input_width"]
-        .as_u64()
-        .ok_or_else(|| bad(path, "the architecture has no input width"))?;
-    let mut seq = Sequential::new(input as usize).seed(v["seed"].as_u64().unwrap_or(0));
-    let layers = v["layers"]
-        .as_array()
-        .ok_or_else(|| bad(path, "the architecture has no layer list"))?;
-    for (i, l) in layers.iter().enumerate() {
-        seq = match l["type"].as_str() {
-            Some("dense") => {
-                let units = l["units"].as_u64().filter(|&u| u > 0 && u < 1 << 24);
-                let units = units.ok_or_else(|| bad(path, format!("layer {i} has no valid unit count")))?;
-                let d = Dense::new(units as usize, activation_from(&l["activation"], path)?)
-                    .use_bias(l["use_bias"].as_bool().unwrap_or(true))
-                    .kernel_initializer(init_from(&l["kernel_initializer"]))
-                    .bias_initializer(init_from(&l["bias_initializer"]));
-                seq.add(d)
-            }
-            Some("dropout") => seq.add(Dropout::new(l["rate"].as_f64().unwrap_or(0.0) as f32)),
-            _ => return Err(bad(path, format!("layer {i} has an unknown type"))),
+    /// The same error one level down, under `prefix` (`layers[1]`).
+    pub(super) fn under(self, prefix: &str) -> Self {
+        let field = match self.field.as_str() {
+            "" => prefix.to_string(),
+            f if f.starts_with('[') => format!("{prefix}{f}"),
+            f => format!("{prefix}.{f}"),
         };
+        FieldError { field, ..self }
     }
-    Ok(seq)
+
+    /// The crate's error for metadata `entry` of the file `path`.
+    pub(super) fn in_entry(self, path: &str, entry: &str) -> Error {
+        let FieldError { field, detail } = self.under(entry);
+        Error::ModelMetadata {
+            path: path.to_string(),
+            field,
+            detail,
+        }
+    }
+}
+
+/// Parses one metadata entry's JSON text as `T`; an error names the field by its path.
+pub(super) fn parse_entry<T: DeserializeOwned>(text: &str) -> Result<T, FieldError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        FieldError::new(field, e.into_inner().to_string())
+    })?;
+    de.end().map_err(|e| FieldError::new("", e.to_string()))?;
+    Ok(value)
+}
+
+/// An entry's JSON text. The structs here have string keys and plain fields, so serde_json
+/// cannot fail on them.
+pub(super) fn entry_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("model metadata serializes")
+}
+
+/// `architecture`: `{"input_width", "seed", "layers": [...]}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ArchitectureJson {
+    pub(super) input_width: usize,
+    pub(super) seed: u64,
+    pub(super) layers: Vec<LayerJson>,
+}
+
+/// One entry of `layers`: `{"type": "dense", "units", "activation", "use_bias",
+/// "kernel_initializer", "bias_initializer"}` or `{"type": "dropout", "rate"}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LayerJson {
+    #[serde(rename = "type")]
+    pub(super) kind: LayerKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) units: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) activation: Option<ActivationJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) use_bias: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) kernel_initializer: Option<InitializerJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) bias_initializer: Option<InitializerJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) rate: Option<f32>,
+}
+
+/// `layers[i].type`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum LayerKind {
+    Dense,
+    Dropout,
+}
+
+/// An activation: `{"name", "alpha", "approximate"}` (alpha 0 and approximate false where the
+/// activation has no such parameter).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ActivationJson {
+    pub(super) name: ActivationName,
+    pub(super) alpha: f32,
+    pub(super) approximate: bool,
+}
+
+/// `activation.name`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ActivationName {
+    Linear,
+    Relu,
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    Gelu,
+    Elu,
+    Softmax,
+}
+
+/// An initializer: `{"name"}`, or `{"name": "constant", "value"}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InitializerJson {
+    pub(super) name: InitializerName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) value: Option<f32>,
+}
+
+/// `*_initializer.name`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum InitializerName {
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+    Zeros,
+    Ones,
+    Constant,
+}
+
+/// `loss`: `{"name", "from_logits"}` (false for the regression losses).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LossJson {
+    pub(super) name: LossName,
+    pub(super) from_logits: bool,
+}
+
+/// `loss.name`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum LossName {
+    MeanSquaredError,
+    MeanAbsoluteError,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+}
+
+/// `optimizer`: `{"name", "learning_rate", "weight_decay", "step"}` and the kind's own
+/// hyper-parameters (sgd: `momentum`, `nesterov`; adam, adamw: `beta_1`, `beta_2`, `epsilon`;
+/// rmsprop: `rho`, `momentum`, `epsilon`, `centered`).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OptimizerJson {
+    pub(super) name: OptimizerName,
+    pub(super) learning_rate: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) momentum: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) nesterov: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) beta_1: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) beta_2: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) rho: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) epsilon: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) centered: Option<bool>,
+    /// Written as `null` when off.
+    pub(super) weight_decay: Option<f32>,
+    /// Optimizer steps taken.
+    pub(super) step: u64,
+}
+
+/// `optimizer.name` (`adamw` is Adam with weight decay).
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum OptimizerName {
+    Sgd,
+    Adam,
+    Adamw,
+    Rmsprop,
+}
+
+/// `training`: `{"epochs", "metrics": [...]}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TrainingJson {
+    /// Epochs trained.
+    pub(super) epochs: u64,
+    pub(super) metrics: Vec<MetricName>,
+}
+
+/// `training.metrics[i]`.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum MetricName {
+    Accuracy,
+    Precision,
+    Recall,
+    Mae,
+    Mse,
 }

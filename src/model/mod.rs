@@ -4,6 +4,7 @@
 mod callbacks;
 mod compiled;
 mod file;
+mod file_convert;
 mod file_json;
 mod fit;
 mod fit_options;
@@ -16,7 +17,7 @@ mod step;
 
 pub use callbacks::{Control, EarlyStopping, EpochHook, Mode, ReduceLrOnPlateau, StopHandle};
 pub use compiled::{LayerWeights, Model};
-pub use file::{FORMAT_VERSION, ModelFile, loss_json};
+pub use file::{FORMAT_VERSION, ModelFile};
 pub use fit_options::{Checkpoint, FitOptions};
 pub use layers::{Dense, Dropout, Layer};
 pub use metrics::{History, Logs, Metric};
