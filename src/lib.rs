@@ -5,21 +5,15 @@
 //! formulas; [`backend`] holds the [`backend::Backend`] trait and its two implementations;
 //! [`data`] turns CSV files into training tensors.
 //!
-//! The `cli` feature (on by default) adds the `wgtrain` command's modules: `cli`, `plot` and
-//! `bench`, with clap, indicatif, plotters and png. With `default-features = false` the crate
-//! is the engine alone.
+//! This crate is the engine alone. The `wgtrain` command (its flags, plots and
+//! bench runner) is the binary beside it, built by the `cli` feature (on by default); with
+//! `default-features = false` nothing of it is compiled.
 
 pub mod backend;
-#[cfg(feature = "cli")]
-pub mod bench;
-#[cfg(feature = "cli")]
-pub mod cli;
 pub mod data;
 pub mod error;
 pub mod io;
 pub mod model;
 pub mod nn;
-#[cfg(feature = "cli")]
-pub mod plot;
 
 pub use error::{Error, Result};

@@ -13,15 +13,17 @@
 //!
 //! Layout: `image` (the RGB picture, PNG encoding, atomic writes), `layout` (font, colours,
 //! title, legend, text fitting shared by the charts), `number` (short value labels),
-//! `line_chart`, `bar_chart`.
+//! `line_chart`, `bar_chart`; `tests` decodes the PNGs and checks what they show.
 
 mod bar_chart;
 mod image;
 mod layout;
 mod line_chart;
 mod number;
+#[cfg(test)]
+mod tests;
 
-pub use bar_chart::{YScale, bar_chart, bar_chart_scaled};
+pub use bar_chart::{YScale, bar_chart};
 pub use image::Image;
 pub use line_chart::{Series, line_chart};
 

@@ -22,14 +22,6 @@ const MAX_DOTTED_POINTS: usize = 30;
 ///
 /// NaN and infinite values (a loss that diverged) are left out of the picture: the curve
 /// breaks around them and the axis range ignores them.
-///
-/// ```
-/// use wgtrain::plot::Series;
-///
-/// let train = Series::new("train", vec![0.69, 0.52, 0.41]);
-/// assert_eq!(train.name, "train");
-/// assert_eq!(train.values.len(), 3);
-/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     /// Shown in the legend.
@@ -57,15 +49,6 @@ impl Series {
 /// Never fails: empty panels, empty series, a single epoch, flat values and NaN are all
 /// drawn as well as they can be. The picture is 900 pixels wide and 600 high for one row of
 /// panels, growing by 400 per extra row.
-///
-/// ```
-/// use wgtrain::plot::{Series, line_chart};
-///
-/// let loss = vec![Series::new("train", vec![0.7, 0.5, 0.4]), Series::new("val", vec![0.72, 0.55, 0.5])];
-/// let acc = vec![Series::new("train", vec![0.6, 0.7, 0.8]), Series::new("val", vec![0.58, 0.66, 0.7])];
-/// let img = line_chart("fit history", "epoch", &[("loss".into(), loss), ("accuracy".into(), acc)]);
-/// assert_eq!((img.width(), img.height()), (900, 600));
-/// ```
 pub fn line_chart(title: &str, x_label: &str, panels: &[(String, Vec<Series>)]) -> Image {
     let cols = if panels.len() <= 1 { 1 } else { 2 };
     let rows = panels.len().div_ceil(cols).max(1) as u32;

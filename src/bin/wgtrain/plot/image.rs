@@ -6,18 +6,9 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::{BitMapBackend, DrawingArea};
 
-use crate::Result;
+use wgtrain::Result;
 
 /// An 8-bit RGB picture, row-major from the top-left corner.
-///
-/// ```
-/// use wgtrain::plot::Image;
-///
-/// let img = Image::new(40, 20, [255, 255, 255]);
-/// assert_eq!((img.width(), img.height()), (40, 20));
-/// assert_eq!(img.pixel(5, 5), [255, 255, 255]);
-/// assert_eq!(&img.to_png_bytes()[1..4], b"PNG");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Image {
     width: u32,
@@ -40,36 +31,6 @@ impl Image {
             height,
             data: background.repeat(width as usize * height as usize),
         }
-    }
-
-    /// Width in pixels.
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height in pixels.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-
-    /// The colour at column `x`, row `y` (row 0 is the top).
-    ///
-    /// # Panics
-    /// When (`x`, `y`) is outside the image: asking for a pixel that does not exist is a bug.
-    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
-        assert!(
-            x < self.width && y < self.height,
-            "pixel ({x}, {y}) is outside a {}×{} image",
-            self.width,
-            self.height
-        );
-        let i = (y as usize * self.width as usize + x as usize) * 3;
-        [self.data[i], self.data[i + 1], self.data[i + 2]]
-    }
-
-    /// The pixels, R G B per pixel, row-major from the top-left corner.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.data
     }
 
     /// A plotters drawing area over the whole picture; what is drawn on it lands in the
@@ -95,13 +56,42 @@ impl Image {
         out
     }
 
-    /// Writes the picture to `path` as a PNG, atomically (see [`crate::io::write_atomic`]):
+    /// Writes the picture to `path` as a PNG, atomically (see [`wgtrain::io::write_atomic`]):
     /// a crash leaves the old file or the new one, never half of one.
     ///
     /// # Errors
-    /// [`crate::Error::Io`] naming `path` when the directory is missing or not writable or
+    /// [`wgtrain::Error::Io`] naming `path` when the directory is missing or not writable or
     /// `path` names no file; no temporary file is left behind then.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        crate::io::write_atomic(path, &self.to_png_bytes())
+        wgtrain::io::write_atomic(path, &self.to_png_bytes())
+    }
+}
+
+/// What the tests read a picture back with.
+#[cfg(test)]
+impl Image {
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The colour at column `x`, row `y` (row 0 is the top).
+    ///
+    /// # Panics
+    /// When (`x`, `y`) is outside the image: asking for a pixel that does not exist is a bug.
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        assert!(
+            x < self.width && y < self.height,
+            "pixel ({x}, {y}) is outside a {}×{} image",
+            self.width,
+            self.height
+        );
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
     }
 }
