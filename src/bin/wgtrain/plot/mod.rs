@@ -3,9 +3,8 @@
 //! The charts are drawn with `plotters` on its bitmap backend, in a font bundled with the
 //! crate (DejaVu Sans, cut down: see `assets/fonts/`), so no system font is looked up and a
 //! chart looks the same everywhere. Two chart builders: [`line_chart`] (a panel per metric,
-//! train and validation curves against the epoch) and [`bar_chart`] / [`bar_chart_scaled`]
-//! (grouped bars with value labels, on a linear or log axis). [`Image::write_png`] writes the
-//! result atomically.
+//! train and validation curves against the epoch) and [`bar_chart`] (grouped bars with value
+//! labels, on a linear or log axis). [`Image::write_png`] writes the result atomically.
 //!
 //! The builders take whatever a training run produced (a NaN loss, an empty history, one
 //! epoch, a flat metric) and always return a valid picture: what cannot be drawn is left
