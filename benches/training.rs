@@ -19,9 +19,13 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use dot::{DotFigure, measure_dot};
 use wgtrain::backend::{Backend, CpuBackend, GpuBackend, LossOp, MatmulOp, Tensor};
-use wgtrain::bench::measure_dot;
 use wgtrain::nn::{Activation, Loss, Optimizer};
+
+/// The CPU `dot` figure, measured by the same code as `wgtrain bench`'s.
+#[path = "../src/bin/wgtrain/bench/dot.rs"]
+mod dot;
 
 /// Samples per benchmark: few, so the run takes minutes with lavapipe on 2 cores.
 const SAMPLES: usize = 10;
@@ -295,12 +299,15 @@ fn bench_backend(c: &mut Criterion, be: &mut dyn Backend, backend: &'static str,
     group.finish();
 }
 
-fn print_table(rows: &[Row], adapter: Option<&str>, dot_gflops: f64) {
+fn print_table(rows: &[Row], adapter: Option<&str>, dot: DotFigure) {
+    let dot_gflops = dot.gflops;
     println!();
     println!("training kernels: products in GFLOP/s, memory-bound kernels in GB/s (mean of the measured samples)");
     println!(
-        "  CPU: ndarray; dot 1024³ = {dot_gflops:.1} GFLOP/s; GPU: {}",
-        adapter.unwrap_or("none (skipped)")
+        "  CPU: ndarray, {} matmul thread(s); dot {n}×{n}×{n} = {dot_gflops:.1} GFLOP/s; GPU: {}",
+        dot.threads,
+        adapter.unwrap_or("none (skipped)"),
+        n = dot.n,
     );
     println!(
         "  {:<24} {:>8} {:>10} {:>10} {:>9} {:>9} {:>9}",
@@ -354,5 +361,5 @@ fn main() {
     };
 
     criterion.final_summary();
-    print_table(&rows, adapter.as_deref(), dot.gflops);
+    print_table(&rows, adapter.as_deref(), dot);
 }

@@ -4,16 +4,17 @@
 //! The layers: [`nn`] holds activations, losses and optimizers with their scalar reference
 //! formulas; [`backend`] holds the [`backend::Backend`] trait and its two implementations;
 //! [`data`] turns CSV files into training tensors.
+//!
+//! This crate is the engine alone. The `wgtrain` command (its flags, plots and
+//! bench runner) is the binary beside it, built by the `cli` feature (on by default); with
+//! `default-features = false` nothing of it is compiled.
 
 pub mod backend;
-pub mod bench;
-pub mod cli;
 pub mod data;
 pub mod error;
 pub mod io;
 pub mod model;
 pub mod nn;
-pub mod plot;
 pub mod rng;
 
 pub use error::{Error, Result};

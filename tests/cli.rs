@@ -7,9 +7,6 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use proptest::prelude::*;
-use wgtrain::cli::spec::parse_layers;
-
 fn wgtrain(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wgtrain"))
         .args(args)
@@ -314,23 +311,6 @@ fn info_lists_adapters_and_estimates_memory() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("auto chooses") && out.contains("MiB"), "{out}");
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: common::fuzz_cases(2000), failure_persistence: None, ..ProptestConfig::default() })]
-
-    /// The --layers parser never panics, on any text.
-    #[test]
-    fn layers_parser_never_panics(text in ".{0,40}") {
-        let _ = parse_layers(&text);
-    }
-
-    /// Nor on near-valid specs.
-    #[test]
-    fn layers_parser_handles_near_valid_specs(parts in prop::collection::vec((0u64..100_000_000, "[a-z_]{0,10}|dropout"), 0..6)) {
-        let text = parts.iter().map(|(u, a)| format!("{u}:{a}")).collect::<Vec<_>>().join(",");
-        let _ = parse_layers(&text);
-    }
 }
 
 #[test]

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::Rng;
 use ndarray::Array2;
 use wgtrain::Error;
@@ -127,13 +125,15 @@ fn a_model_too_large_for_the_device_names_the_limit() {
     assert!(text.contains("smaller batch"), "{text}");
 }
 
+/// Runs the command, so it needs the `cli` feature that builds it.
+#[cfg(feature = "cli")]
 #[test]
 fn a_crash_between_writing_and_renaming_leaves_the_previous_file_intact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
     let p = path.to_str().unwrap();
     let run = |fault: bool| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_wgtrain"));
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_wgtrain"));
         c.args([
             "train",
             "--backend",

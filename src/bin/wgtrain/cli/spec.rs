@@ -2,9 +2,9 @@
 //! `--loss bce|mse|mae|cce|sce` and `--optimizer adam|adamw|sgd|rmsprop`. Bad text is an
 //! error that quotes it and says what is accepted; nothing here panics on any input.
 
-use crate::model::{Dense, Dropout, Layer};
-use crate::nn::{Activation, Loss};
-use crate::{Error, Result};
+use wgtrain::model::{Dense, Dropout, Layer};
+use wgtrain::nn::{Activation, Loss};
+use wgtrain::{Error, Result};
 
 /// Largest unit count accepted on the command line.
 pub const MAX_UNITS: usize = 1 << 24;
@@ -15,13 +15,6 @@ fn invalid(what: &'static str, detail: String) -> Error {
 
 /// Parses `units:activation,…` (the last entry is the output layer); `dropout:RATE` entries
 /// add dropout layers. The activation may be omitted (`64` means `64:linear`).
-///
-/// ```
-/// use wgtrain::cli::spec::parse_layers;
-/// let layers = parse_layers("64:relu,dropout:0.2,1:sigmoid").unwrap();
-/// assert_eq!(layers.len(), 3);
-/// assert!(parse_layers("0:relu").is_err());
-/// ```
 pub fn parse_layers(text: &str) -> Result<Vec<Layer>> {
     const HELP: &str = "write units:activation entries separated by commas, e.g. 64:relu,32:relu,1:sigmoid \
         (activations: linear, relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, elu, softmax; dropout:RATE adds dropout)";
@@ -91,12 +84,6 @@ pub fn format_layers(layers: &[Layer]) -> String {
 
 /// Parses a loss name: `bce`, `mse`, `mae`, `cce`, `sce` or Keras's full names; a
 /// `_logits` suffix (e.g. `bce_logits`) selects the from-logits form.
-///
-/// ```
-/// use wgtrain::cli::spec::parse_loss;
-/// use wgtrain::nn::Loss;
-/// assert_eq!(parse_loss("sce").unwrap(), Loss::SparseCategoricalCrossentropy { from_logits: false });
-/// ```
 pub fn parse_loss(text: &str) -> Result<Loss> {
     let t = text.trim().to_ascii_lowercase();
     let (base, from_logits) = match t.strip_suffix("_logits") {
@@ -126,5 +113,41 @@ pub fn loss_short_name(loss: Loss) -> &'static str {
         Loss::BinaryCrossentropy { .. } => "bce",
         Loss::CategoricalCrossentropy { .. } => "cce",
         Loss::SparseCategoricalCrossentropy { .. } => "sce",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use wgtrain::nn::Loss;
+
+    use super::{parse_layers, parse_loss};
+
+    #[test]
+    fn layers_and_losses_parse() {
+        let layers = parse_layers("64:relu,dropout:0.2,1:sigmoid").unwrap();
+        assert_eq!(layers.len(), 3);
+        assert!(parse_layers("0:relu").is_err());
+        assert_eq!(
+            parse_loss("sce").unwrap(),
+            Loss::SparseCategoricalCrossentropy { from_logits: false }
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: crate::common::fuzz_cases(2000), failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The --layers parser never panics, on any text.
+        #[test]
+        fn layers_parser_never_panics(text in ".{0,40}") {
+            let _ = parse_layers(&text);
+        }
+
+        /// Nor on near-valid specs.
+        #[test]
+        fn layers_parser_handles_near_valid_specs(parts in prop::collection::vec((0u64..100_000_000, "[a-z_]{0,10}|dropout"), 0..6)) {
+            let text = parts.iter().map(|(u, a)| format!("{u}:{a}")).collect::<Vec<_>>().join(",");
+            let _ = parse_layers(&text);
+        }
     }
 }

@@ -11,7 +11,7 @@ pub mod train;
 
 pub use args::{Cli, Command};
 
-use crate::Result;
+use wgtrain::Result;
 
 /// Runs a parsed command line (no subcommand: train on the bundled data set).
 pub fn run(cli: Cli) -> Result<()> {

@@ -1,30 +1,29 @@
 //! Pictures of training curves and benchmark bars, written as PNG files.
 //!
-//! Everything is drawn here, with no system library and no borrowed font: an RGB raster
-//! ([`Image`]) with anti-aliased lines, a 5×9 bitmap font drawn for wgtrain, and two chart
-//! builders: [`line_chart`] (a panel per metric, train and validation curves against the
-//! epoch) and [`bar_chart`] / [`bar_chart_scaled`] (grouped bars with value labels, on a
-//! linear or log axis). [`Image::write_png`] writes the result atomically.
+//! The charts are drawn with `plotters` on its bitmap backend, in a font bundled with the
+//! crate (DejaVu Sans, cut down: see `assets/fonts/`), so no system font is looked up and a
+//! chart looks the same everywhere. Two chart builders: [`line_chart`] (a panel per metric,
+//! train and validation curves against the epoch) and [`bar_chart`] (grouped bars with value
+//! labels, on a linear or log axis). [`Image::write_png`] writes the result atomically.
 //!
 //! The builders take whatever a training run produced (a NaN loss, an empty history, one
 //! epoch, a flat metric) and always return a valid picture: what cannot be drawn is left
 //! out, never a panic.
 //!
-//! Layout: `canvas` (raster and primitives), `font` (glyphs and text), `axis` (ranges, nice
-//! ticks, number formats), `frame` (title, legend, grid shared by the charts),
-//! `line_chart`, `bar_chart`, `png_out` (encoding and atomic writes).
+//! Layout: `image` (the RGB picture, PNG encoding, atomic writes), `layout` (font, colours,
+//! title, legend, text fitting shared by the charts), `number` (short value labels),
+//! `line_chart`, `bar_chart`; `tests` decodes the PNGs and checks what they show.
 
-mod axis;
 mod bar_chart;
-mod canvas;
-mod font;
-mod frame;
+mod image;
+mod layout;
 mod line_chart;
-mod png_out;
+mod number;
+#[cfg(test)]
+mod tests;
 
-pub use bar_chart::{YScale, bar_chart, bar_chart_scaled};
-pub use canvas::Image;
-pub use font::text_width;
+pub use bar_chart::{YScale, bar_chart};
+pub use image::Image;
 pub use line_chart::{Series, line_chart};
 
 /// The colours given to series and bars, in order: ten distinct hues that read on white.

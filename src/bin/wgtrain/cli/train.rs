@@ -8,13 +8,14 @@ pub use super::choices::device_for;
 use super::choices::{check_fit, defaults_for, describe_optimizer, metrics_for, optimizer_for, targets_for};
 use super::report::{Figures, Progress, TrainJson, format_logs, json_line};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
-use crate::data::{CsvOptions, Dataset, Label, Scaling, load_csv, load_csv_reader};
-use crate::model::{Dense, EarlyStopping, FitOptions, History, Layer, ModelFile, Sequential};
-use crate::nn::Activation;
-use crate::{Error, Result};
+use crate::plot::{Series, line_chart};
+use wgtrain::data::{CsvOptions, Dataset, Label, Scaling, load_csv, load_csv_reader};
+use wgtrain::model::{Dense, EarlyStopping, FitOptions, History, Layer, ModelFile, Sequential};
+use wgtrain::nn::Activation;
+use wgtrain::{Error, Result};
 
 /// The bundled example data set (examples/data/seed.csv), so the default run works anywhere.
-pub const BUNDLED_DATA: &str = include_str!("../../examples/data/seed.csv");
+pub const BUNDLED_DATA: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv"));
 
 fn load(args: &TrainArgs) -> Result<Dataset> {
     let scaling = match args.scale {
@@ -142,7 +143,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let (sender, receiver) = std::sync::mpsc::channel();
     options = options.on_epoch_end(move |epoch, logs| {
         let _ = sender.send((epoch, logs.clone()));
-        crate::model::Control::Continue
+        wgtrain::model::Control::Continue
     });
     let start = Instant::now();
     let fit = std::thread::scope(|scope| {
@@ -201,7 +202,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
                     .collect()
             )
         );
-        let val: crate::model::Logs = last_logs
+        let val: wgtrain::model::Logs = last_logs
             .iter()
             .filter(|(k, _)| k.starts_with("val_"))
             .map(|(k, v)| (k.clone(), *v))
@@ -247,7 +248,7 @@ pub fn backend_and_adapter(name: &str) -> (String, String) {
     }
 }
 
-fn last_epoch_logs(history: &History) -> crate::model::Logs {
+fn last_epoch_logs(history: &History) -> wgtrain::model::Logs {
     history
         .metrics
         .iter()
@@ -262,21 +263,12 @@ pub fn plot_history(history: &History, path: &std::path::Path) -> Result<()> {
         if name.starts_with("val_") || name == "learning_rate" {
             continue;
         }
-        let mut series = vec![crate::plot::Series {
-            name: "train".into(),
-            values: values.clone(),
-        }];
+        let mut series = vec![Series::new("train", values.clone())];
         if let Some(v) = history.metrics.get(&format!("val_{name}")) {
-            series.push(crate::plot::Series {
-                name: "validation".into(),
-                values: v.clone(),
-            });
+            series.push(Series::new("validation", v.clone()));
         }
         panels.push((name.clone(), series));
     }
-    let image = crate::plot::line_chart("wgtrain training curves", "epoch", &panels);
-    image.write_png(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    let image = line_chart("wgtrain training curves", "epoch", &panels);
+    image.write_png(path)
 }

@@ -1,12 +1,13 @@
-//! `wgtrain bench` end to end on tiny row counts: every workload on every backend appears in
+//! The bench runner end to end on tiny row counts: every workload on every backend appears in
 //! the table and the JSON, the plan counters of a warm epoch are those of the execution model,
 //! the sweep and the pipeline-cache figures are present, and options are checked. Timing never
 //! decides a test: only structure and counters are asserted.
 
-mod common;
-
 use wgtrain::Error;
-use wgtrain::bench::{BenchOptions, BenchReport, SWEEP_SETTINGS, WORKLOAD_NAMES, Workload, run};
+
+use super::dot::measure_dot;
+use super::{BenchOptions, BenchReport, SWEEP_SETTINGS, WORKLOAD_NAMES, Workload, run};
+use crate::common;
 
 /// A quick run: every workload, 48 rows, one warm epoch, one epoch per sweep setting.
 fn quick(gpu: bool) -> BenchOptions {
@@ -214,6 +215,16 @@ fn workloads_match_the_issue() {
         Workload::wide().flops_per_sample(),
         6.0 * (1024.0 * 1024.0 * 2.0 + 10240.0)
     );
+    assert_eq!(Workload::by_name("seed"), Some(Workload::seed()));
+    assert_eq!(Workload::seed().flops_per_sample(), 6.0 * (1.0 * 10.0 + 10.0 * 1.0));
+}
+
+#[test]
+fn options_build_up_from_the_defaults() {
+    let options = BenchOptions::default().workloads(&["seed", "wide"]).epochs(3).rows(64);
+    assert_eq!(options.workloads, vec!["seed", "wide"]);
+    assert_eq!((options.epochs, options.rows), (Some(3), Some(64)));
+    assert!(options.cpu && options.gpu.is_some());
 }
 
 #[test]
@@ -231,4 +242,11 @@ fn the_chart_is_a_png_written_atomically() {
         .write_plot(&dir.path().join("missing/dir/bench.png"))
         .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
+}
+
+#[test]
+fn a_small_product_has_a_rate() {
+    let figure = measure_dot(64, 0.01);
+    assert_eq!(figure.n, 64);
+    assert!(figure.gflops > 0.0 && figure.threads >= 1, "{figure:?}");
 }

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::report::BenchReport;
-use crate::backend::Counters;
+use wgtrain::backend::Counters;
 
 /// The whole report.
 #[derive(Serialize)]
@@ -215,7 +215,8 @@ impl BenchReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{CacheFigures, Measurement, SweepPoint};
+    use crate::bench::cache::CacheFigures;
+    use crate::bench::measure::{Measurement, SweepPoint};
 
     fn measurement(median_epoch_s: f64) -> Measurement {
         Measurement {

@@ -8,9 +8,9 @@ use super::args::{EvaluateArgs, PredictArgs};
 use super::choices::{device_for, targets_for};
 use super::report::{EvaluateJson, Figures, format_logs, json_line};
 use super::train::backend_and_adapter;
-use crate::data::{Preprocessing, Task};
-use crate::model::ModelFile;
-use crate::{Error, Result};
+use wgtrain::data::{Preprocessing, Task};
+use wgtrain::model::ModelFile;
+use wgtrain::{Error, Result};
 
 fn preprocessing_of(file: &ModelFile, path: &std::path::Path) -> Result<Preprocessing> {
     file.preprocessing.clone().ok_or_else(|| Error::ModelFile {
@@ -120,7 +120,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
     }
     match &args.output {
         Some(path) => {
-            crate::io::write_atomic(path, text.as_bytes())?;
+            wgtrain::io::write_atomic(path, text.as_bytes())?;
             eprintln!("wrote {} predictions to {}", out.nrows(), path.display());
         }
         None => print!("{text}"),

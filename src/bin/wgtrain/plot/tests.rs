@@ -4,7 +4,7 @@
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use wgtrain::plot::{Image, Series, YScale, bar_chart, bar_chart_scaled, line_chart, series_color, text_width};
+use super::{Image, Series, YScale, bar_chart, line_chart, series_color};
 
 /// A PNG decoded back into RGB bytes.
 struct Decoded {
@@ -105,7 +105,7 @@ fn history(epochs: usize) -> Vec<(String, Vec<Series>)> {
 }
 
 fn samples_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plot-samples");
+    let dir = std::env::temp_dir().join("wgtrain-plot-samples");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -181,31 +181,27 @@ fn text_is_drawn_in_dark_pixels() {
     );
     assert_eq!(untitled.dark_in_rows(0, 45), 0);
 
-    let lines = [
-        "0123456789 .,-+:/%()_=",
-        "ABCDEFGHIJKLMNOPQRSTUVW",
-        "XYZ abcdefghijklmnopq",
-        "rstuvwxyz ?!'*[]<>#",
-    ];
-    let mut img = Image::new(900, 240, [255, 255, 255]);
-    for (i, line) in lines.iter().enumerate() {
-        img.draw_text(10, 10 + 56 * i as i32, line, 5, [0, 0, 0]);
-    }
-    img.write_png(&samples_dir().join("font.png")).unwrap();
-    let d = decode(&img);
-    assert!(d.dark_in_rows(0, 240) > 5000);
-    // Every glyph has ink: a string of one character repeated is wider than a space run.
-    for c in ('0'..='9')
-        .chain('A'..='Z')
-        .chain('a'..='z')
-        .chain(".,-+:/%()_=".chars())
-    {
-        let mut one = Image::new(20, 20, [255, 255, 255]);
-        one.draw_text(2, 2, &c.to_string(), 2, [0, 0, 0]);
-        let ink = decode(&one).dark_in_rows(0, 20);
+    // Every character of the bundled font's ASCII range has ink: each one alone as a title.
+    for c in ('!'..='~').chain(['µ', '×', 'é', '…', '→', '≤']) {
+        let ink = decode(&line_chart(&c.to_string(), "", &[])).dark_in_rows(0, 45);
         assert!(ink >= 4, "{c:?} drew {ink} dark pixels");
     }
-    assert!(text_width("loss", 2) > text_width("lo", 2));
+    // A longer title draws more ink, and one too wide for the picture still fits in it.
+    let short = decode(&line_chart("lo", "", &[])).dark_in_rows(0, 45);
+    let long = decode(&line_chart("loss", "", &[])).dark_in_rows(0, 45);
+    assert!(long > short, "{long} vs {short}");
+    let wide = decode(&line_chart(&"wide title ".repeat(30), "", &[]));
+    let inked: Vec<u32> = (0..900)
+        .filter(|&x| (0..45).any(|y| is_dark(wide.pixel(x, y))))
+        .collect();
+    let (first, last) = (inked[0], inked[inked.len() - 1]);
+    assert!(
+        (10..100).contains(&first) && (801..890).contains(&last),
+        "title ink spans {first}..{last}"
+    );
+    line_chart("Training: loss/accuracy (50%) µ×é…", "epoch", &history(5))
+        .write_png(&samples_dir().join("font.png"))
+        .unwrap();
 }
 
 #[test]
@@ -236,8 +232,8 @@ fn nan_and_infinite_values_are_skipped() {
         "w".to_string(),
         vec![("cpu".to_string(), f32::NAN), ("gpu".to_string(), f32::INFINITY)],
     )];
-    decode(&bar_chart("nan bars", "samples/s", &bars));
-    decode(&bar_chart_scaled("nan bars", "samples/s", &bars, YScale::Log));
+    decode(&bar_chart("nan bars", "samples/s", &bars, YScale::Linear));
+    decode(&bar_chart("nan bars", "samples/s", &bars, YScale::Log));
 }
 
 #[test]
@@ -247,9 +243,9 @@ fn empty_inputs_give_valid_pictures() {
         line_chart("no panels", "epoch", &[]),
         line_chart("no series", "epoch", &[("loss".into(), vec![])]),
         line_chart("empty series", "epoch", &[("loss".into(), vec![series("train", &[])])]),
-        bar_chart("", "", &[]),
-        bar_chart("empty group", "s", &[("w".into(), vec![])]),
-        bar_chart_scaled("all zero", "s", &[("w".into(), vec![("cpu".into(), 0.0)])], YScale::Log),
+        bar_chart("", "", &[], YScale::Linear),
+        bar_chart("empty group", "s", &[("w".into(), vec![])], YScale::Linear),
+        bar_chart("all zero", "s", &[("w".into(), vec![("cpu".into(), 0.0)])], YScale::Log),
     ] {
         let d = decode(&img);
         assert!(d.width >= 300 && d.height >= 300);
@@ -305,7 +301,7 @@ fn bars_are_as_tall_as_their_values() {
             vec![("cpu".to_string(), 50.0), ("gpu".to_string(), 800.0)],
         ),
     ];
-    let d = decode(&bar_chart("throughput", "samples/s", &groups));
+    let d = decode(&bar_chart("throughput", "samples/s", &groups, YScale::Linear));
     assert_eq!((d.width, d.height), (900, 600));
     let height_of = |color, left_half: bool| {
         let ys: Vec<u32> = d
@@ -322,7 +318,7 @@ fn bars_are_as_tall_as_their_values() {
     assert!((gpu_small / cpu_small - 4.0).abs() < 0.2, "{gpu_small} vs {cpu_small}");
     assert!((gpu_large / cpu_large - 16.0).abs() < 1.5, "{gpu_large} vs {cpu_large}");
     assert!(d.dark_in_rows(0, 45) > 100, "the title is missing");
-    bar_chart("throughput", "samples/s", &groups)
+    bar_chart("throughput", "samples/s", &groups, YScale::Linear)
         .write_png(&samples_dir().join("bars.png"))
         .unwrap();
 }
@@ -340,17 +336,17 @@ fn log_scale_shows_small_bars_next_to_large_ones() {
         ),
     ];
     let count = |img: &Image, color| decode(img).find(color).len();
-    let linear = bar_chart("t", "samples/s", &groups);
-    let log = bar_chart_scaled("t", "samples/s", &groups, YScale::Log);
+    let linear = bar_chart("t", "samples/s", &groups, YScale::Linear);
+    let log = bar_chart("t", "samples/s", &groups, YScale::Log);
     assert!(count(&log, series_color(0)) > 5 * count(&linear, series_color(0)));
-    assert_eq!(bar_chart_scaled("t", "samples/s", &groups, YScale::Auto), log);
+    assert_eq!(bar_chart("t", "samples/s", &groups, YScale::Auto), log);
     let close = [(
         "w".to_string(),
         vec![("cpu".to_string(), 10.0), ("gpu".to_string(), 20.0)],
     )];
     assert_eq!(
-        bar_chart_scaled("t", "s", &close, YScale::Auto),
-        bar_chart("t", "s", &close)
+        bar_chart("t", "s", &close, YScale::Auto),
+        bar_chart("t", "s", &close, YScale::Linear)
     );
     log.write_png(&samples_dir().join("bars-log.png")).unwrap();
 }
@@ -365,10 +361,10 @@ fn negative_and_mixed_bars_do_not_panic() {
             vec![("z".to_string(), 1e9)],
         ),
     ];
-    let img = bar_chart("mixed", "delta", &groups);
+    let img = bar_chart("mixed", "delta", &groups, YScale::Linear);
     img.write_png(&samples_dir().join("bars-mixed.png")).unwrap();
     decode(&img);
-    decode(&bar_chart_scaled("mixed", "delta", &groups, YScale::Log));
+    decode(&bar_chart("mixed", "delta", &groups, YScale::Log));
 }
 
 #[test]

@@ -13,12 +13,8 @@
 //!
 //! On lavapipe the GPU figures are a functional check, not a speed claim (DESIGN.md §7).
 //!
-//! ```no_run
-//! use wgtrain::bench::{BenchOptions, run};
-//! let report = run(&BenchOptions::default().workloads(&["seed"]).epochs(5)).unwrap();
-//! println!("{}", report.to_table());
-//! std::fs::write("bench.json", report.to_json()).unwrap();
-//! ```
+//! `run(&BenchOptions::default().workloads(&["seed"]).epochs(5))` gives a [`BenchReport`],
+//! shown by `to_table()`, written by `to_json()` and drawn by `write_plot()`.
 
 mod cache;
 mod dot;
@@ -26,31 +22,28 @@ mod json;
 mod measure;
 mod report;
 mod schedule;
+mod step_products;
+#[cfg(test)]
+mod tests;
 mod workload;
 
 use std::path::Path;
 
 use ndarray::{ArrayView2, s};
 
-pub use cache::CacheFigures;
-pub use dot::{DotFigure, matmul_threads, measure_dot, step_products_seconds};
-pub use measure::{BenchBackend, Measurement, SWEEP_SETTINGS, SweepPoint, median};
+use dot::measure_dot;
+use measure::BenchBackend;
+pub use measure::SWEEP_SETTINGS;
 pub use report::BenchReport;
-pub use workload::{Task, WORKLOAD_NAMES, Workload};
+use step_products::step_products_seconds;
+pub use workload::{WORKLOAD_NAMES, Workload};
 
-use crate::backend::GpuBackend;
-use crate::backend::gpu::AdapterChoice;
-use crate::{Error, Result};
 use schedule::Schedule;
+use wgtrain::backend::GpuBackend;
+use wgtrain::backend::gpu::AdapterChoice;
+use wgtrain::{Error, Result};
 
 /// What to run.
-///
-/// ```
-/// use wgtrain::bench::BenchOptions;
-/// let options = BenchOptions::default().workloads(&["seed", "wide"]).epochs(3).rows(64);
-/// assert_eq!(options.workloads, vec!["seed", "wide"]);
-/// assert!(options.cpu && options.gpu.is_some());
-/// ```
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
     /// Workload names (see [`WORKLOAD_NAMES`]); empty runs all four.
@@ -272,7 +265,7 @@ fn measure_one(
 
 impl BenchReport {
     /// The bar chart: warm samples/s per workload, one bar per backend, on a log axis when
-    /// the figures are far apart (see [`crate::plot::bar_chart_scaled`]).
+    /// the figures are far apart (see [`crate::plot::bar_chart`]).
     pub fn chart(&self) -> crate::plot::Image {
         let groups: Vec<(String, Vec<(String, f32)>)> = self
             .workloads()
@@ -289,19 +282,11 @@ impl BenchReport {
             Some(a) => format!("wgtrain bench: warm samples/s (GPU: {}, {})", a.name, a.backend),
             None => "wgtrain bench: warm samples/s".to_string(),
         };
-        crate::plot::bar_chart_scaled(&title, "samples/s", &groups, crate::plot::YScale::Auto)
-    }
-
-    /// The bar chart as PNG bytes.
-    pub fn to_png(&self) -> Vec<u8> {
-        self.chart().to_png_bytes()
+        crate::plot::bar_chart(&title, "samples/s", &groups, crate::plot::YScale::Auto)
     }
 
     /// Writes the bar chart to `path` as a PNG (atomically).
     pub fn write_plot(&self, path: &Path) -> Result<()> {
-        self.chart().write_png(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        self.chart().write_png(path)
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::model::{Control, Logs};
+use wgtrain::model::{Control, Logs};
 
 /// Reports epochs as they finish.
 pub struct Progress {

@@ -4,7 +4,7 @@
 use super::cache::CacheFigures;
 use super::dot::DotFigure;
 use super::measure::{Measurement, SweepPoint};
-use crate::backend::gpu::AdapterSummary;
+use wgtrain::backend::gpu::AdapterSummary;
 
 /// Everything one `wgtrain bench` run measured.
 #[derive(Clone, Debug, Default)]

@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use super::measure::median;
-use crate::Result;
-use crate::backend::gpu::pipeline_cache::{self, CacheStatus};
-use crate::backend::gpu::{AdapterChoice, GpuBackend};
+use wgtrain::Result;
+use wgtrain::backend::gpu::pipeline_cache::{self, CacheStatus};
+use wgtrain::backend::gpu::{AdapterChoice, GpuBackend};
 
 /// Backend open times with and without the pipeline cache.
 #[derive(Clone, Debug)]

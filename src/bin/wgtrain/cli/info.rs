@@ -3,10 +3,10 @@
 
 use super::args::InfoArgs;
 use super::spec::parse_layers;
-use crate::Result;
-use crate::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
-use crate::model::{Device, Metric, Sequential};
-use crate::nn::{Loss, Optimizer};
+use wgtrain::Result;
+use wgtrain::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
+use wgtrain::model::{Device, Metric, Sequential};
+use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
 pub fn info(args: &InfoArgs) -> Result<()> {

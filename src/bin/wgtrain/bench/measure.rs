@@ -18,10 +18,10 @@ use std::time::Instant;
 use ndarray::{ArrayView2, s};
 
 use super::workload::Workload;
-use crate::Result;
-use crate::backend::gpu::AdapterChoice;
-use crate::backend::{Backend, Counters, CpuBackend, GpuBackend};
-use crate::model::{FitOptions, Metric, Model};
+use wgtrain::Result;
+use wgtrain::backend::gpu::AdapterChoice;
+use wgtrain::backend::{Backend, Counters, CpuBackend, GpuBackend};
+use wgtrain::model::{FitOptions, Metric, Model};
 
 /// A backend the bench runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub struct Measurement {
     /// Training loss of the last epoch (a sanity check: finite, and falling).
     pub last_loss: f32,
     /// CPU only: the samples/s a step made only of its matrix products would reach at
-    /// ndarray `dot` speed ([`super::step_products_seconds`]).
+    /// ndarray `dot` speed ([`super::step_products::step_products_seconds`]).
     pub dot_step_samples_per_s: Option<f64>,
 }
 
@@ -183,7 +183,7 @@ impl<'a> Session<'a> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(Instant::now());
-            crate::model::Control::Continue
+            wgtrain::model::Control::Continue
         });
         let before = self.model.counters();
         let history = self.model.fit(self.x, self.y, options)?;

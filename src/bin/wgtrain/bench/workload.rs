@@ -7,9 +7,9 @@
 
 use ndarray::Array2;
 
-use crate::model::{Dense, Sequential};
-use crate::nn::init::SeededRng;
-use crate::nn::{Activation, Loss, Optimizer};
+use wgtrain::model::{Dense, Sequential};
+use wgtrain::nn::init::SeededRng;
+use wgtrain::nn::{Activation, Loss, Optimizer};
 
 /// What a workload's targets are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,13 +21,6 @@ pub enum Task {
 }
 
 /// One benchmark workload: an MLP, a batch size and a synthetic data set.
-///
-/// ```
-/// use wgtrain::bench::Workload;
-/// let w = Workload::by_name("seed").unwrap();
-/// assert_eq!((w.input, w.batch, w.rows), (1, 10, 1000));
-/// assert_eq!(w.flops_per_sample(), 6.0 * (1.0 * 10.0 + 10.0 * 1.0));
-/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
     /// The name used on the command line and in reports.
@@ -158,11 +151,6 @@ impl Workload {
     /// Floating-point operations per training row (forward + backward): 6·Σ in·out.
     pub fn flops_per_sample(&self) -> f64 {
         6.0 * self.weight_products() as f64
-    }
-
-    /// Floating-point operations of one epoch.
-    pub fn flops_per_epoch(&self) -> f64 {
-        self.flops_per_sample() * self.rows as f64
     }
 
     /// Training steps per epoch (a short last batch counts as a step).

@@ -5,10 +5,10 @@ use ndarray::Array2;
 
 use super::args::{BackendChoice, OptimizerChoice, TrainArgs};
 use super::spec::loss_short_name;
-use crate::data::Task;
-use crate::model::{Dense, Device, Layer, Metric};
-use crate::nn::{Activation, Loss, Optimizer};
-use crate::{Error, Result};
+use wgtrain::data::Task;
+use wgtrain::model::{Dense, Device, Layer, Metric};
+use wgtrain::nn::{Activation, Loss, Optimizer};
+use wgtrain::{Error, Result};
 
 /// The device for a `--backend` choice.
 pub fn device_for(choice: BackendChoice) -> Device {
