@@ -1,13 +1,15 @@
 // optimizer_step.wgsl: one optimizer step over a flat parameter vector, one invocation per
 // element, so every parameter of a model is updated in a single dispatch.
 // Shapes: param, grad, s0, s1, s2: [n] (element offsets in the uniform).
-// Bindings: 0 uniform Params; 1 param (read_write); 2 grad (read); 3..5 state slots
+// Bindings: 0 uniform Params; 1 param (read_write); 2 grad (read); 3..5 state bindings s0..s2
 //   (read_write; unused ones are bound to a dummy).
-// kind: 0 SGD (s0 = momentum buffer), 1 Adam/AdamW (s0 = m, s1 = v), 2 RMSprop (s0 = velocity,
-// s1 = momentum buffer, s2 = average gradient). Formulas: src/nn/optimizer.rs (Keras 3's).
-// Hyper-parameters and the step's bias-corrected step size (alpha_t, computed on the host
-// from the step count) come in the uniform, never in the shader text.
-// flags: bit 0 nesterov, bit 1 momentum on, bit 2 centered, bit 3 weight decay on.
+// kind: OPT_SGD, OPT_ADAM (Adam/AdamW) or OPT_RMSPROP. Which state binding holds which slot
+// (m, v, velocity …) is the prelude's SLOT_* constants (`OptimizerSlot::binding` in
+// src/nn/optimizer_slots.rs); the kernel reaches the state only through them.
+// Formulas: src/nn/optimizer.rs (Keras 3's). Hyper-parameters and the step's bias-corrected
+// step size (alpha_t, computed on the host from the step count) come in the uniform, never in
+// the shader text. flags: OPT_FLAG_NESTEROV, OPT_FLAG_MOMENTUM (momentum on),
+// OPT_FLAG_CENTERED, OPT_FLAG_WEIGHT_DECAY.
 // Dispatch: 2-D over ceil(n / 64) groups (see softmax.wgsl).
 
 struct Params {
@@ -36,6 +38,27 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> s1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> s2: array<f32>;
 
+// Element i of the state in binding `slot` (a SLOT_* constant).
+fn state(slot: u32, i: u32) -> f32 {
+    switch slot {
+        case 0u: { return s0[p.s0_off + i]; }
+        case 1u: { return s1[p.s1_off + i]; }
+        default: { return s2[p.s2_off + i]; }
+    }
+}
+
+fn set_state(slot: u32, i: u32, v: f32) {
+    switch slot {
+        case 0u: { s0[p.s0_off + i] = v; }
+        case 1u: { s1[p.s1_off + i] = v; }
+        default: { s2[p.s2_off + i] = v; }
+    }
+}
+
+fn has(flag: u32) -> bool {
+    return (p.flags & flag) != 0u;
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn optimizer_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = gid.y * groups.x * 64u + gid.x;
@@ -45,47 +68,47 @@ fn optimizer_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let pi = p.param_off + i;
     let g = grad[p.grad_off + i];
     var x = param[pi];
-    if ((p.flags & 8u) != 0u) {
+    if (has(OPT_FLAG_WEIGHT_DECAY)) {
         x -= x * p.weight_decay * p.lr;
     }
     switch p.kind {
-        case 0u: {
-            if ((p.flags & 2u) == 0u) {
+        case OPT_SGD: {
+            if (!has(OPT_FLAG_MOMENTUM)) {
                 x -= p.lr * g;
             } else {
-                let m = p.momentum * s0[p.s0_off + i] - p.lr * g;
-                s0[p.s0_off + i] = m;
-                if ((p.flags & 1u) != 0u) {
+                let m = p.momentum * state(SLOT_SGD_MOMENTUM, i) - p.lr * g;
+                set_state(SLOT_SGD_MOMENTUM, i, m);
+                if (has(OPT_FLAG_NESTEROV)) {
                     x += p.momentum * m - p.lr * g;
                 } else {
                     x += m;
                 }
             }
         }
-        case 1u: {
-            var m = s0[p.s0_off + i];
-            var v = s1[p.s1_off + i];
+        case OPT_ADAM: {
+            var m = state(SLOT_ADAM_M, i);
+            var v = state(SLOT_ADAM_V, i);
             m += (g - m) * (1.0 - p.beta_1);
             v += (g * g - v) * (1.0 - p.beta_2);
-            s0[p.s0_off + i] = m;
-            s1[p.s1_off + i] = v;
+            set_state(SLOT_ADAM_M, i, m);
+            set_state(SLOT_ADAM_V, i, v);
             x -= p.alpha_t * m / (sqrt(v) + p.epsilon);
         }
         default: {
-            // RMSprop: beta_1 carries ρ.
+            // OPT_RMSPROP: beta_1 carries ρ.
             let rho = p.beta_1;
-            let v = rho * s0[p.s0_off + i] + (1.0 - rho) * g * g;
-            s0[p.s0_off + i] = v;
+            let v = rho * state(SLOT_RMS_VELOCITY, i) + (1.0 - rho) * g * g;
+            set_state(SLOT_RMS_VELOCITY, i, v);
             var denom = v + p.epsilon;
-            if ((p.flags & 4u) != 0u) {
-                let a = rho * s2[p.s2_off + i] + (1.0 - rho) * g;
-                s2[p.s2_off + i] = a;
+            if (has(OPT_FLAG_CENTERED)) {
+                let a = rho * state(SLOT_RMS_AVERAGE_GRADIENT, i) + (1.0 - rho) * g;
+                set_state(SLOT_RMS_AVERAGE_GRADIENT, i, a);
                 denom = v - a * a + p.epsilon;
             }
             let increment = p.lr * g / sqrt(denom);
-            if ((p.flags & 2u) != 0u) {
-                let s = p.momentum * s1[p.s1_off + i] + increment;
-                s1[p.s1_off + i] = s;
+            if (has(OPT_FLAG_MOMENTUM)) {
+                let s = p.momentum * state(SLOT_RMS_MOMENTUM, i) + increment;
+                set_state(SLOT_RMS_MOMENTUM, i, s);
                 x -= s;
             } else {
                 x -= increment;

@@ -6,7 +6,9 @@ mod common;
 
 use common::{Tolerance, assert_close};
 use serde_json::Value;
-use wgtrain::backend::{Backend, CpuBackend, LossOp, MatmulOp, Tensor};
+use wgtrain::backend::{
+    ActivationBackwardOp, Backend, CpuBackend, LossOp, MatmulOp, OptimizerStepOp, SoftmaxOp, Tensor,
+};
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
 /// Elementwise values: about 1e-6 relative (the golden README's figure) with a small floor.
@@ -84,7 +86,8 @@ fn activations(b: &mut dyn Backend) {
         let (y, z, dz) = (b.zeros(n, 1).unwrap(), b.zeros(n, 1).unwrap(), b.zeros(n, 1).unwrap());
         b.matmul(&MatmulOp::new(xt, one, y).epilogue(None, act, Some(z)))
             .unwrap();
-        b.activation_backward(ones, z, act, Some(dz), None).unwrap();
+        b.activation_backward(&ActivationBackwardOp::new(ones, z, act).dz(dz))
+            .unwrap();
         assert_close(&format!("{name} y"), &b.read(y).unwrap(), &data(&v["y"]), ELEMENTWISE);
         let mut got = b.read(dz).unwrap();
         let want = data(&v["dy_dx"]);
@@ -102,7 +105,7 @@ fn softmax(b: &mut dyn Backend) {
     let g = golden("softmax");
     let z = upload(b, &g["z"]);
     let out = b.zeros(z.rows(), z.cols()).unwrap();
-    b.softmax(z, out).unwrap();
+    b.softmax(&SoftmaxOp::new(z, out)).unwrap();
     assert_close("softmax", &b.read(out).unwrap(), &data(&g["softmax"]), ELEMENTWISE);
 }
 
@@ -168,7 +171,8 @@ fn dense(b: &mut dyn Backend) {
         b.matmul(&MatmulOp::new(x, w, y).epilogue(Some(bias), act, Some(z)))
             .unwrap();
         let (dz, db) = (b.zeros(batch, units).unwrap(), b.zeros(1, units).unwrap());
-        b.activation_backward(dy, z, act, Some(dz), Some(db)).unwrap();
+        b.activation_backward(&ActivationBackwardOp::new(dy, z, act).dz(dz).db(db))
+            .unwrap();
         let (dx, dw) = (b.zeros(batch, inputs).unwrap(), b.zeros(inputs, units).unwrap());
         b.matmul(&MatmulOp::new(dz, w, dx).transposed(false, true)).unwrap();
         b.matmul(&MatmulOp::new(x, dz, dw).transposed(true, false)).unwrap();
@@ -252,7 +256,8 @@ fn optimizers(b: &mut dyn Backend) {
         let slots: Vec<Tensor> = (0..opt.slots()).map(|_| b.zeros(1, params0.len()).unwrap()).collect();
         for (step, expected) in v["params_after_step"].as_array().unwrap().iter().enumerate() {
             b.write(gt, &grads[step]).unwrap();
-            b.optimizer_step(&opt, step as u64 + 1, p, gt, &slots).unwrap();
+            b.optimizer_step(&OptimizerStepOp::new(&opt, step as u64 + 1, p, gt).slots(&slots))
+                .unwrap();
             assert_close(
                 &format!("{name} step {}", step + 1),
                 &b.read(p).unwrap(),
@@ -294,7 +299,7 @@ fn mlp_step(b: &mut dyn Backend) {
         b.zeros(1, 1).unwrap(),
         b.zeros(hidden, 1).unwrap(),
     );
-    b.activation_backward(dp, z1, Activation::Sigmoid, Some(dz1), Some(db1))
+    b.activation_backward(&ActivationBackwardOp::new(dp, z1, Activation::Sigmoid).dz(dz1).db(db1))
         .unwrap();
     b.matmul(&MatmulOp::new(h, dz1, dw1).transposed(true, false)).unwrap();
     let dh = b.zeros(batch, hidden).unwrap();
@@ -304,7 +309,7 @@ fn mlp_step(b: &mut dyn Backend) {
         b.zeros(1, hidden).unwrap(),
         b.zeros(x.cols(), hidden).unwrap(),
     );
-    b.activation_backward(dh, z0, Activation::Relu, Some(dz0), Some(db0))
+    b.activation_backward(&ActivationBackwardOp::new(dh, z0, Activation::Relu).dz(dz0).db(db0))
         .unwrap();
     b.matmul(&MatmulOp::new(x, dz0, dw0).transposed(true, false)).unwrap();
 

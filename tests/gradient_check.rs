@@ -13,7 +13,7 @@
 mod common;
 
 use common::{Rng, Tolerance, max_rel_error};
-use wgtrain::backend::{Backend, CpuBackend, LossOp, MatmulOp};
+use wgtrain::backend::{ActivationBackwardOp, Backend, CpuBackend, LossOp, MatmulOp, SoftmaxOp};
 use wgtrain::nn::{ALL_ACTIVATIONS, Activation, Loss};
 
 const B: usize = 5;
@@ -131,7 +131,7 @@ fn dense_forward(cpu: &mut CpuBackend, act: Activation, x: &[f32], w: &[f32], b:
         .unwrap();
     let out = (cpu.read(y).unwrap(), cpu.read(z).unwrap());
     for t in [xt, wt, bt, y, z] {
-        cpu.free(t);
+        cpu.free(t).unwrap();
     }
     out
 }
@@ -165,11 +165,12 @@ fn dense_backward(
 
     let db = cpu.zeros(1, OUT).unwrap();
     let dz = if skip_dz {
-        cpu.activation_backward(dy, z, backward_act, None, Some(db)).unwrap();
+        cpu.activation_backward(&ActivationBackwardOp::new(dy, z, backward_act).db(db))
+            .unwrap();
         dy
     } else {
         let dz = cpu.zeros(B, OUT).unwrap();
-        cpu.activation_backward(dy, z, backward_act, Some(dz), Some(db))
+        cpu.activation_backward(&ActivationBackwardOp::new(dy, z, backward_act).dz(dz).db(db))
             .unwrap();
         dz
     };
@@ -452,7 +453,7 @@ fn run_loss(cpu: &mut CpuBackend, case: &LossCase, pred: &[f32], with_grad: bool
     let rows = cpu.read(row_loss).unwrap();
     let g = grad.map(|g| cpu.read(g).unwrap());
     for x in [Some(p), Some(t), w, Some(row_loss), grad].into_iter().flatten() {
-        cpu.free(x);
+        cpu.free(x).unwrap();
     }
     (rows, g)
 }
@@ -504,14 +505,14 @@ fn checker_rejects_unscaled_loss_gradient() {
 /// softmax_backward against central differences of L = Σ dy ⊙ softmax(z).
 #[test]
 fn softmax_backward_matches_finite_differences() {
-    use wgtrain::backend::{Backend, CpuBackend};
+    use wgtrain::backend::{Backend, CpuBackend, SoftmaxBackwardOp};
     let mut b = CpuBackend::new();
     let (rows, cols) = (3, 5);
     let z: Vec<f32> = (0..rows * cols).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.4).collect();
     let dy: Vec<f32> = (0..rows * cols).map(|i| ((i * 3 % 7) as f32 - 3.0) * 0.3).collect();
     let loss = |b: &mut CpuBackend, z: &[f32]| -> f64 {
         let (zt, y) = (b.upload(rows, cols, z).unwrap(), b.zeros(rows, cols).unwrap());
-        b.softmax(zt, y).unwrap();
+        b.softmax(&SoftmaxOp::new(zt, y)).unwrap();
         b.read(y).unwrap().iter().zip(&dy).map(|(a, g)| f64::from(a * g)).sum()
     };
     let (zt, y, dyt, dz) = (
@@ -520,8 +521,8 @@ fn softmax_backward_matches_finite_differences() {
         b.upload(rows, cols, &dy).unwrap(),
         b.zeros(rows, cols).unwrap(),
     );
-    b.softmax(zt, y).unwrap();
-    b.softmax_backward(y, dyt, dz).unwrap();
+    b.softmax(&SoftmaxOp::new(zt, y)).unwrap();
+    b.softmax_backward(&SoftmaxBackwardOp::new(y, dyt, dz)).unwrap();
     let analytic = b.read(dz).unwrap();
     let h = 1e-2f32;
     for i in 0..z.len() {

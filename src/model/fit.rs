@@ -300,7 +300,7 @@ impl Model {
             if options.terminate_on_nan && (loss_bad || weight_bad.is_some()) {
                 self.backend.copy(self.last_good, self.params)?;
                 if let Some(b) = best {
-                    self.backend.free(b);
+                    let _ = self.backend.free(b);
                 }
                 let detail = match weight_bad {
                     Some(i) if !loss_bad => format!("parameter {i} became {} (NaN or infinite)", weights[i]),
@@ -368,7 +368,7 @@ impl Model {
                 self.backend.copy(b, self.last_good)?;
                 self.host_weights = self.backend.read(self.params)?;
             }
-            self.backend.free(b);
+            let _ = self.backend.free(b);
         }
         Ok(history)
     }

@@ -81,7 +81,7 @@ impl Model {
                 let output = match self.backend.zeros(n, out_w) {
                     Ok(t) => t,
                     Err(e) => {
-                        self.backend.free(input);
+                        let _ = self.backend.free(input);
                         return Err(e);
                     }
                 };
@@ -93,8 +93,8 @@ impl Model {
                     }
                     self.backend.read(output)
                 })();
-                self.backend.free(input);
-                self.backend.free(output);
+                let _ = self.backend.free(input);
+                let _ = self.backend.free(output);
                 values.extend(run?);
             }
             Ok(Array2::from_shape_vec((rows, out_w), values).expect("rows × outputs values"))

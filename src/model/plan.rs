@@ -206,7 +206,7 @@ impl Plan {
         if plan.is_err() {
             // An allocation failed part way (out of memory): give back what was made.
             for t in made {
-                backend.free(t);
+                let _ = backend.free(t);
             }
         }
         plan
@@ -215,7 +215,7 @@ impl Plan {
     /// Releases every buffer.
     pub fn free(&self, backend: &mut dyn Backend) {
         for t in self.buffers() {
-            backend.free(t);
+            let _ = backend.free(t);
         }
     }
 }
@@ -276,7 +276,7 @@ impl DeviceData {
             Err(e) => {
                 for c in &chunks {
                     for t in [Some(c.x), Some(c.y), c.weights].into_iter().flatten() {
-                        backend.free(t);
+                        let _ = backend.free(t);
                     }
                 }
                 Err(e)
@@ -293,10 +293,10 @@ impl DeviceData {
     pub fn free(&self, backend: &mut dyn Backend) {
         for c in &self.chunks {
             for t in [Some(c.x), Some(c.y), c.weights].into_iter().flatten() {
-                backend.free(t);
+                let _ = backend.free(t);
             }
         }
-        backend.free(self.order);
+        let _ = backend.free(self.order);
     }
 }
 

@@ -8,7 +8,10 @@ use super::compiled::Model;
 use super::layers::Layer;
 use super::plan::{DeviceData, LayerBuffers, Plan, fused_softmax};
 use crate::Result;
-use crate::backend::{LossOp, MatmulOp, MetricsOp, Tensor};
+use crate::backend::{
+    ActivationBackwardOp, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulOp, MetricsOp, OptimizerStepOp,
+    SoftmaxBackwardOp, SoftmaxOp, Tensor,
+};
 use crate::nn::dropout::lowbias32;
 use crate::nn::{Activation, Loss};
 
@@ -59,7 +62,7 @@ impl Model {
                             let z = rows(z.expect("softmax keeps z"), r);
                             self.backend
                                 .matmul(&MatmulOp::new(current, w, z).epilogue(b, Activation::Linear, None))?;
-                            self.backend.softmax(z, y)?;
+                            self.backend.softmax(&SoftmaxOp::new(z, y))?;
                             pred = if fused { z } else { y };
                         }
                         Activation::Linear => {
@@ -82,7 +85,8 @@ impl Model {
                     {
                         let seed = (self.architecture.seed as u32) ^ lowbias32(i as u32 + 1);
                         let y = rows(y, r);
-                        self.backend.dropout(current, rows(mask, r), y, d.rate, seed, step)?;
+                        self.backend
+                            .dropout(&DropoutOp::new(current, rows(mask, r), y, d.rate).seed(seed, step))?;
                         current = y;
                     }
                 }
@@ -115,20 +119,23 @@ impl Model {
                         Activation::Softmax if fused && i + 1 == n => dy,
                         Activation::Softmax => {
                             let dz = rows(dz.expect("softmax keeps dz"), r);
-                            self.backend.softmax_backward(rows(y, r), dy, dz)?;
+                            self.backend
+                                .softmax_backward(&SoftmaxBackwardOp::new(rows(y, r), dy, dz))?;
                             dz
                         }
                         Activation::Linear => dy,
                         act => {
                             let dz = rows(dz.expect("non-linear layers keep dz"), r);
                             let z = rows(z.expect("non-linear layers keep z"), r);
-                            self.backend.activation_backward(dy, z, act, Some(dz), db)?;
+                            self.backend
+                                .activation_backward(&ActivationBackwardOp::new(dy, z, act).dz(dz).db(db))?;
                             dz
                         }
                     };
                     let bias_done = !matches!(d.activation, Activation::Softmax | Activation::Linear);
-                    if !bias_done && db.is_some() {
-                        self.backend.activation_backward(dz, dz, Activation::Linear, None, db)?;
+                    if !bias_done && let Some(db) = db {
+                        self.backend
+                            .activation_backward(&ActivationBackwardOp::bias_grad(dz, db))?;
                     }
                     self.backend
                         .matmul(&MatmulOp::new(input, dz, dw).transposed(true, false))?;
@@ -144,7 +151,8 @@ impl Model {
                         && d.rate > 0.0
                     {
                         let dx = rows(dx, r);
-                        self.backend.dropout_backward(dy, rows(mask, r), dx, d.rate)?;
+                        self.backend
+                            .dropout_backward(&DropoutBackwardOp::new(dy, rows(mask, r), dx, d.rate))?;
                         dy = dx;
                     }
                 }
@@ -160,13 +168,11 @@ impl Model {
         let wb = rows(plan.weights, r);
         let single = data.chunks.len() == 1;
         for c in &data.chunks {
-            self.backend
-                .gather_rows_chunk(c.x, c.row_base, data.order, first, x, single)?;
-            self.backend
-                .gather_rows_chunk(c.y, c.row_base, data.order, first, y, single)?;
+            let gather = |src, out| GatherRowsOp::new(src, data.order, first, out).chunk(c.row_base, single);
+            self.backend.gather_rows(&gather(c.x, x))?;
+            self.backend.gather_rows(&gather(c.y, y))?;
             if let Some(w) = c.weights {
-                self.backend
-                    .gather_rows_chunk(w, c.row_base, data.order, first, wb, single)?;
+                self.backend.gather_rows(&gather(w, wb))?;
             }
         }
         let weights = data.chunks[0].weights.map(|_| wb);
@@ -176,7 +182,7 @@ impl Model {
         self.score(&forward, y, weights, row_loss, Some(dpred), plan.acc)?;
         self.backward(plan, &forward, dpred)?;
         self.backend
-            .optimizer_step(&self.optimizer, step, self.params, self.grads, &self.slots)?;
+            .optimizer_step(&OptimizerStepOp::new(&self.optimizer, step, self.params, self.grads).slots(&self.slots))?;
         self.step = step;
         Ok(())
     }
@@ -193,22 +199,13 @@ impl Model {
         acc: Tensor,
     ) -> Result<()> {
         let loss = self.effective_loss();
-        self.backend.loss(&LossOp {
-            loss,
-            pred: forward.pred,
-            target,
-            weights,
-            row_loss,
-            grad,
-        })?;
-        let accuracy = Some(self.accuracy);
-        self.backend.accumulate_metrics(&MetricsOp {
-            accuracy,
-            pred: forward.output,
-            target,
-            row_loss,
-            acc,
-        })
+        self.backend.loss(
+            &LossOp::new(loss, forward.pred, target, row_loss)
+                .weights(weights)
+                .grad(grad),
+        )?;
+        self.backend
+            .accumulate_metrics(&MetricsOp::new(forward.output, target, row_loss, acc).accuracy(self.accuracy))
     }
 
     /// Records the forward pass, loss and metrics of rows `first .. first + r` of `data` (in

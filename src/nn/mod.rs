@@ -6,6 +6,7 @@ pub mod dropout;
 pub mod init;
 pub mod loss;
 pub mod optimizer;
+pub mod optimizer_slots;
 
 pub use activation::{ALL_ACTIVATIONS, Activation};
 pub use loss::{Accuracy, Loss};
