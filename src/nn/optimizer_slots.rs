@@ -10,6 +10,11 @@ use super::Optimizer;
 pub const STATE_BINDINGS: usize = 3;
 
 /// One state vector of an optimizer.
+///
+/// ```
+/// use wgtrain::nn::optimizer_slots::OptimizerSlot;
+/// assert_eq!((OptimizerSlot::AdamV.name(), OptimizerSlot::AdamV.binding()), ("v", 1));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OptimizerSlot {
     /// SGD's momentum buffer (kept when momentum ≠ 0).

@@ -143,6 +143,14 @@ macro_rules! kernel_table {
             [$($access:ident $binding:literal),* $(,)?];
     )*) => {
         /// The compute kernels (see the table in `kernels.rs`).
+        ///
+        /// ```
+        /// use wgtrain::backend::gpu::kernels::{Access, Kernel};
+        /// let spec = Kernel::Fill.spec();
+        /// assert_eq!((spec.name, spec.params.name), ("fill", "FillParams"));
+        /// assert_eq!(spec.bindings[0].access, Access::ReadWrite);
+        /// assert!(Kernel::ALL.iter().all(|k| k.spec().wgsl.contains(&format!("fn {}(", k.name()))));
+        /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Kernel {
             $($(#[$doc])* $variant,)*

@@ -1,6 +1,8 @@
 //! `BackendImpl` for the wgpu backend: each operation (checked by the seam) packs the shader's
 //! `Params` and records one dispatch; the only checks here are the device's own limits.
 
+use bytemuck::Zeroable;
+
 use super::GpuBackend;
 use super::params::*;
 use super::prelude::*;
@@ -8,10 +10,9 @@ use crate::backend::{
     ActivationBackwardOp, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp,
     MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
 };
-use bytemuck::Zeroable;
-
 use crate::nn::{Activation, Optimizer};
 use crate::{Error, Result};
+
 /// Element offsets and sizes travel as u32 in the uniforms.
 fn u32_of(what: &'static str, v: usize) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::LimitExceeded {

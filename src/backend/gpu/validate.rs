@@ -96,14 +96,20 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// use wgtrain::backend::gpu::kernels::ModuleSource;
 /// use wgtrain::backend::gpu::validate::{ShaderTarget, validate};
 /// let mut source = ModuleSource::new("broken");
-/// source.push("broken.wgsl", "fn f() -> u32 {\n    return 1.5;\n}\n");
+/// source.push("broken.wgsl", "fn f() -> u32 {\n    let x = ;\n}\n");
 /// let err = validate(&source, &ShaderTarget::default()).unwrap_err();
 /// assert!(matches!(err, wgtrain::Error::Shader { line: 2, .. }), "{err}");
 /// ```
 pub fn validate(source: &ModuleSource, target: &ShaderTarget) -> Result<naga::Module> {
     let text = source.text();
-    let module = naga::front::wgsl::parse_str(text)
-        .map_err(|e| shader_error(source, e.location(text), e.message().to_string()))?;
+    let module = naga::front::wgsl::parse_str(text).map_err(|e| {
+        // The first label is naga's primary position.
+        let message = match e.labels().next() {
+            Some((_, label)) if !label.is_empty() => format!("{} ({label})", e.message()),
+            _ => e.message().to_string(),
+        };
+        shader_error(source, e.location(text), message)
+    })?;
     Validator::new(ValidationFlags::all(), target.capabilities)
         .validate(&module)
         .map_err(|e| {

@@ -10,6 +10,12 @@ use crate::backend::tensor::Tensor;
 use crate::nn::Accuracy;
 
 /// One slot of the metric accumulator (an f32 each), in accumulator order.
+///
+/// ```
+/// use wgtrain::backend::{MetricSlot, metric_slot};
+/// assert_eq!(MetricSlot::NonFinite.index(), metric_slot::NON_FINITE);
+/// assert_eq!(MetricSlot::ALL.len(), metric_slot::USED);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MetricSlot {
     /// Σ wᵢ·ℓᵢ over the rows seen.
