@@ -478,7 +478,11 @@ fn a_tensor_of_another_cpu_backend_is_refused() {
     let mut first = CpuBackend::new();
     let theirs = first.upload(2, 2, &[9.0; 4]).unwrap();
     let mut second = CpuBackend::new();
+    // Views keep the identity of the tensor they view.
+    let view = theirs.view(1, 1, 2).unwrap();
+    assert_eq!((view.backend(), theirs.backend()), (first.id(), first.id()));
     refuses_foreign_tensor(&mut second, theirs);
+    refuses_foreign_tensor(&mut second, theirs.reshape(4, 1).unwrap().reshape(2, 2).unwrap());
     // The tensor is still good on its own backend (the refused free did not free it).
     assert_eq!(first.read(theirs).unwrap(), vec![9.0; 4]);
 }

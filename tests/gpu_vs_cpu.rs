@@ -592,10 +592,24 @@ fn gather_rows_matches_cpu() {
                     let (s, i) = (b.upload(src_rows, cols, &src).unwrap(), b.upload_u32(&idx).unwrap());
                     let out = b.zeros(out_rows, cols).unwrap();
                     b.gather_rows(&GatherRowsOp::new(s, i, first, out)).unwrap();
-                    vec![b.read(out).unwrap()]
+                    // As one chunk of a split set whose rows start at 1: rows outside are kept.
+                    let kept = b.upload(out_rows, cols, &vec![7.0; out_rows * cols]).unwrap();
+                    b.gather_rows(&GatherRowsOp::new(s, i, first, kept).chunk(1, false))
+                        .unwrap();
+                    vec![b.read(out).unwrap(), b.read(kept).unwrap()]
                 };
                 let (g, c) = both(&mut gpu.borrow_mut(), run);
                 prop_assert_eq!(&g[0], &c[0]);
+                prop_assert_eq!(&g[1], &c[1]);
+                for (r, &ix) in idx[first..].iter().enumerate() {
+                    let row = &g[1][r * cols..(r + 1) * cols];
+                    match (ix as usize).checked_sub(1) {
+                        Some(local) if local < src_rows => {
+                            prop_assert_eq!(row, &src[local * cols..(local + 1) * cols]);
+                        }
+                        _ => prop_assert!(row.iter().all(|&v| v == 7.0)),
+                    }
+                }
                 for (r, &ix) in idx[first..].iter().enumerate() {
                     let row = &g[0][r * cols..(r + 1) * cols];
                     if (ix as usize) < src_rows {
