@@ -775,3 +775,24 @@ fn steady_state_steps_allocate_nothing_and_flush_submits_once() {
     assert_ne!(first_loss, loss, "three Adam steps left the loss unchanged");
     println!("counters after the test: {:?}", gpu.counters());
 }
+
+/// The backend validates with the device's own target: every kernel passes it, and a broken
+/// module is the same typed error there as with the defaults.
+#[test]
+fn kernels_validate_against_the_devices_target() {
+    use wgtrain::backend::gpu::kernels::{Kernel, ModuleSource};
+    use wgtrain::backend::gpu::validate::validate;
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let target = gpu.shader_target();
+    for &kernel in Kernel::ALL {
+        validate(&kernel.spec().module_source(), &target).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut broken = ModuleSource::new("broken");
+    broken.push("broken.wgsl", "fn f() {\n    let x = ;\n}\n");
+    match validate(&broken, &target) {
+        Err(Error::Shader { kernel, line: 2, .. }) => assert_eq!(kernel, "broken"),
+        other => panic!("expected a shader error, got {other:?}"),
+    }
+}

@@ -121,6 +121,12 @@ impl GpuBackend {
         &self.ctx.summary
     }
 
+    /// What this device's shaders are validated against (see [`validate::validate`]), for
+    /// callers that generate WGSL of their own.
+    pub fn shader_target(&self) -> validate::ShaderTarget {
+        validate::ShaderTarget::of(&self.ctx)
+    }
+
     /// The open device, for callers that need it (fault injection in tests, interop).
     pub fn context(&self) -> &GpuContext {
         &self.ctx
