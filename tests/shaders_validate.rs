@@ -330,3 +330,41 @@ fn each_optimizer_keeps_its_slots_in_distinct_bindings() {
         assert_eq!(layout.len(), o.slots(), "{o:?}");
     }
 }
+
+/// No kernel repeats a switch code or flag bit as a bare number: codes come from the prelude.
+/// (The optimizer's `state` accessors switch on a binding index, 0..3, which is not a code.)
+#[test]
+fn shaders_name_their_codes_instead_of_repeating_numbers() {
+    let files = Kernel::ALL
+        .iter()
+        .map(|k| (k.name(), k.spec().wgsl))
+        .chain([("activation", ACTIVATION_LIBRARY)]);
+    for (name, text) in files {
+        let mut selector = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if let Some(rest) = code.trim_start().strip_prefix("switch ") {
+                selector = rest.trim_end_matches('{').trim().to_string();
+            }
+            let bare_after = |needle: &str| {
+                code.match_indices(needle)
+                    .any(|(at, _)| code[at + needle.len()..].starts_with(|c: char| c.is_ascii_digit()))
+            };
+            let case_is_bare = selector != "slot" && bare_after("case ");
+            let compared = [
+                "flags & ",
+                "kind == ",
+                "kind >= ",
+                "accuracy == ",
+                "mode == ",
+                "act == ",
+            ];
+            assert!(
+                !case_is_bare && !compared.iter().any(|n| bare_after(n)),
+                "{name}.wgsl:{}: a bare code in `{}`: use the prelude's constant",
+                i + 1,
+                line.trim()
+            );
+        }
+    }
+}
