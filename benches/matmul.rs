@@ -83,7 +83,7 @@ fn setup(be: &mut impl Backend, shape: (usize, usize, usize), trans_a: bool, tra
 
 fn release(be: &mut impl Backend, op: &MatmulOp) {
     for t in [op.a, op.b, op.out] {
-        be.free(t);
+        be.free(t).unwrap();
     }
 }
 

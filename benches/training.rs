@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use dot::{DotFigure, measure_dot};
-use wgtrain::backend::{Backend, CpuBackend, GpuBackend, LossOp, MatmulOp, Tensor};
+use wgtrain::backend::{
+    ActivationBackwardOp, Backend, CpuBackend, GpuBackend, LossOp, MatmulOp, OptimizerStepOp, Tensor,
+};
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
 /// The CPU `dot` figure, measured by the same code as `wgtrain bench`'s.
@@ -203,7 +205,11 @@ fn record(be: &mut dyn Backend, p: &Prepared) {
             be.matmul(&op).expect("matmul");
         }
         Kernel::ReluBackward { .. } => be
-            .activation_backward(t[0], t[1], Activation::Relu, Some(t[2]), Some(t[3]))
+            .activation_backward(
+                &ActivationBackwardOp::new(t[0], t[1], Activation::Relu)
+                    .dz(t[2])
+                    .db(t[3]),
+            )
             .expect("activation_backward"),
         Kernel::SoftmaxCe { .. } => be
             .loss(&LossOp {
@@ -217,7 +223,7 @@ fn record(be: &mut dyn Backend, p: &Prepared) {
             .expect("loss"),
         // A fixed step number: each call is the same amount of work.
         Kernel::Adam { .. } => be
-            .optimizer_step(&Optimizer::adam(), 10, t[0], t[1], &t[2..4])
+            .optimizer_step(&OptimizerStepOp::new(&Optimizer::adam(), 10, t[0], t[1]).slots(&t[2..4]))
             .expect("optimizer_step"),
     }
 }
@@ -228,7 +234,7 @@ fn result_once(be: &mut dyn Backend, kernel: Kernel) -> Vec<f32> {
     record(be, &p);
     let out = be.read(p.output).expect("read");
     for t in p.tensors {
-        be.free(t);
+        be.free(t).unwrap();
     }
     out
 }
@@ -287,7 +293,7 @@ fn bench_backend(c: &mut Criterion, be: &mut dyn Backend, backend: &'static str,
             })
         });
         for t in p.tensors {
-            be.free(t);
+            be.free(t).unwrap();
         }
         // The measured samples are the last SAMPLES calls (criterion's warm-up comes first).
         let measured = &samples[samples.len().saturating_sub(SAMPLES)..];

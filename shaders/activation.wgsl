@@ -1,8 +1,8 @@
 // activation.wgsl: activation functions shared by matmul.wgsl (forward epilogue) and
 // activation_backward.wgsl. A library with no entry point: the shader table prepends it to
-// those files. Codes match `Activation::code` in src/nn/activation.rs:
-// 0 linear, 1 relu, 2 leaky_relu(alpha), 3 sigmoid, 4 tanh, 5 gelu (erf), 6 gelu (tanh),
-// 7 elu(alpha).
+// those files. The codes are the prelude's ACT_* constants (`Activation::code` in
+// src/nn/activation.rs): linear, relu, leaky_relu(alpha), sigmoid, tanh, gelu (erf),
+// gelu_tanh, elu(alpha).
 
 const SQRT_HALF: f32 = 0.70710678118654752;
 const INV_SQRT_2PI: f32 = 0.39894228040143268;
@@ -46,44 +46,44 @@ fn expm1_accurate(z: f32) -> f32 {
 
 fn activate(code: u32, alpha: f32, z: f32) -> f32 {
     switch code {
-        case 1u: { return max(z, 0.0); }
-        case 2u: { return select(alpha * z, z, z >= 0.0); }
-        case 3u: { return sigmoid_stable(z); }
-        case 4u: { return tanh_stable(z); }
-        case 5u: { return 0.5 * z * erfc_fit(-z * SQRT_HALF); }
-        case 6u: {
+        case ACT_RELU: { return max(z, 0.0); }
+        case ACT_LEAKY_RELU: { return select(alpha * z, z, z >= 0.0); }
+        case ACT_SIGMOID: { return sigmoid_stable(z); }
+        case ACT_TANH: { return tanh_stable(z); }
+        case ACT_GELU: { return 0.5 * z * erfc_fit(-z * SQRT_HALF); }
+        case ACT_GELU_TANH: {
             let inner = GELU_TANH_SCALE * (z + 0.044715 * z * z * z);
             return 0.5 * z * (1.0 + tanh_stable(inner));
         }
-        case 7u: { return select(alpha * expm1_accurate(z), z, z > 0.0); }
+        case ACT_ELU: { return select(alpha * expm1_accurate(z), z, z > 0.0); }
         default: { return z; }
     }
 }
 
 fn activate_derivative(code: u32, alpha: f32, z: f32) -> f32 {
     switch code {
-        case 1u: { return select(0.0, 1.0, z > 0.0); }
-        case 2u: { return select(alpha, 1.0, z >= 0.0); }
-        case 3u: {
+        case ACT_RELU: { return select(0.0, 1.0, z > 0.0); }
+        case ACT_LEAKY_RELU: { return select(alpha, 1.0, z >= 0.0); }
+        case ACT_SIGMOID: {
             let s = sigmoid_stable(z);
             return s * (1.0 - s);
         }
-        case 4u: {
+        case ACT_TANH: {
             let t = tanh_stable(z);
             return 1.0 - t * t;
         }
-        case 5u: {
+        case ACT_GELU: {
             let cdf = 0.5 * erfc_fit(-z * SQRT_HALF);
             let pdf = exp(-0.5 * z * z) * INV_SQRT_2PI;
             return cdf + z * pdf;
         }
-        case 6u: {
+        case ACT_GELU_TANH: {
             let inner = GELU_TANH_SCALE * (z + 0.044715 * z * z * z);
             let t = tanh_stable(inner);
             let dinner = GELU_TANH_SCALE * (1.0 + 3.0 * 0.044715 * z * z);
             return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * dinner;
         }
-        case 7u: { return select(alpha * exp(z), 1.0, z > 0.0); }
+        case ACT_ELU: { return select(alpha * exp(z), 1.0, z > 0.0); }
         default: { return 1.0; }
     }
 }

@@ -2,7 +2,8 @@
 // column reduction over the batch, in the same pass.
 // Shapes: dy, z, dz: [rows, cols]; db: [cols]. Element offsets come in the uniform.
 // Bindings: 0 uniform Params; 1 dy (read); 2 z (read); 3 dz (read_write); 4 db (read_write).
-// flags: bit 0 write dz (off for a linear activation, where dz = dy); bit 1 write db.
+// flags: ACT_BWD_FLAG_DZ write dz (off for a linear activation, where dz = dy);
+// ACT_BWD_FLAG_DB write db (constants of the generated prelude).
 // A workgroup of 16×16 owns 16 columns; its 16 row lanes stride over the rows and their
 // partial sums are reduced in workgroup memory, so no atomics are needed.
 // Dispatch: (ceil(cols / 16), 1, 1).
@@ -33,7 +34,7 @@ var<workgroup> partial: array<f32, 256>;
 @compute @workgroup_size(16, 16, 1)
 fn activation_backward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let col = wid.x * 16u + lid.x;
-    let write_dz = (p.flags & 1u) != 0u;
+    let write_dz = (p.flags & ACT_BWD_FLAG_DZ) != 0u;
     var sum = 0.0;
     if (col < p.cols) {
         for (var row = lid.y; row < p.rows; row += 16u) {
@@ -46,7 +47,7 @@ fn activation_backward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
             sum += g;
         }
     }
-    if ((p.flags & 2u) == 0u) {
+    if ((p.flags & ACT_BWD_FLAG_DB) == 0u) {
         return;
     }
     let slot = lid.y * 16u + lid.x;

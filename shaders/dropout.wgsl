@@ -1,6 +1,6 @@
 // dropout.wgsl: inverted dropout with a counter-based mask, identical on every backend.
-// Forward (mode 0): keep = u(seed, step, i) ≥ rate; mask[i] = keep ? 1 : 0;
-//   out[i] = x[i]·mask[i] / (1 − rate). Backward (mode 1): out[i] = x[i]·mask[i] / (1 − rate)
+// Forward (mode DROPOUT_FORWARD): keep = u(seed, step, i) ≥ rate; mask[i] = keep ? 1 : 0;
+//   out[i] = x[i]·mask[i] / (1 − rate). Backward (DROPOUT_BACKWARD): out[i] = x[i]·mask[i] / (1 − rate)
 //   with the stored mask (x is then dy).
 // u is the top 24 bits of a hash of (seed, step, i) over 2^24; the hash is Wellons'
 // "lowbias32", mirrored by `dropout_keep` in src/nn/dropout.rs, so masks need no buffer
@@ -41,7 +41,7 @@ fn dropout(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
         return;
     }
     var m = 0.0;
-    if (p.mode == 0u) {
+    if (p.mode == DROPOUT_FORWARD) {
         let h = lowbias32(i ^ lowbias32(p.step ^ lowbias32(p.seed)));
         let u = f32(h >> 8u) / 16777216.0;
         m = select(0.0, 1.0, u >= p.rate);

@@ -3,11 +3,11 @@
 // sparse kinds; weights, row_loss: [rows]. Element offsets come in the uniform.
 // Bindings: 0 uniform Params; 1 pred (read); 2 targets (read); 3 weights (read);
 //   4 row_loss (read_write); 5 grad (read_write).
-// kind (as `Loss::code`): 0 mse, 1 mae, 2 bce, 3 bce from logits, 4 cce, 5 cce from logits
-// (softmax fused), 6 sparse cce, 7 sparse cce from logits. Probability forms clip to
+// kind: the prelude's LOSS_* codes (`Loss::code`): mse, mae, bce, bce from logits, cce, cce
+// from logits (softmax fused), sparse cce, sparse cce from logits. Probability forms clip to
 // [ε, 1 − ε] with ε = 1e-7 as Keras does (zero gradient where the clip is active), and cce
 // first divides each row by its sum. grad = wᵢ·dℓᵢ/dpred / rows (Keras's
-// sum_over_batch_size). flags: bit 0 has weights, bit 1 write grad.
+// sum_over_batch_size). flags: LOSS_FLAG_WEIGHTS has weights, LOSS_FLAG_GRAD write grad.
 // One invocation per row. Dispatch: 2-D over ceil(rows / 64) groups (see softmax.wgsl).
 
 struct Params {
@@ -44,7 +44,7 @@ fn sigmoid_of(z: f32) -> f32 {
 
 // Target of column j in row `row`: stored, or one-hot from the class_index index for sparse kinds.
 fn target_at(row: u32, j: u32) -> f32 {
-    if (p.kind >= 6u) {
+    if (p.kind == LOSS_SPARSE_CCE || p.kind == LOSS_SPARSE_CCE_LOGITS) {
         let class_index = u32(max(round(targets[p.target_off + row]), 0.0));
         return select(0.0, 1.0, j == class_index);
     }
@@ -52,7 +52,7 @@ fn target_at(row: u32, j: u32) -> f32 {
 }
 
 fn put_grad(e: u32, g: f32, scale: f32) {
-    if ((p.flags & 2u) != 0u) {
+    if ((p.flags & LOSS_FLAG_GRAD) != 0u) {
         grad[p.grad_off + e] = g * scale;
     }
 }
@@ -64,7 +64,7 @@ fn loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     var w = 1.0;
-    if ((p.flags & 1u) != 0u) {
+    if ((p.flags & LOSS_FLAG_WEIGHTS) != 0u) {
         w = weights[p.weight_off + row];
     }
     let base = row * p.cols;
@@ -73,20 +73,20 @@ fn loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let scale = w / f32(p.rows);
     var l = 0.0;
     switch p.kind {
-        case 0u, 1u, 2u, 3u: {
+        case LOSS_MSE, LOSS_MAE, LOSS_BCE, LOSS_BCE_LOGITS: {
             for (var j = 0u; j < p.cols; j++) {
                 let x = pred[p.pred_off + base + j];
                 let t = target_at(row, j);
                 var g = 0.0;
-                if (p.kind == 0u) {
+                if (p.kind == LOSS_MSE) {
                     let d = x - t;
                     l += d * d;
                     g = 2.0 * d;
-                } else if (p.kind == 1u) {
+                } else if (p.kind == LOSS_MAE) {
                     let d = x - t;
                     l += abs(d);
                     g = sign(d);
-                } else if (p.kind == 2u) {
+                } else if (p.kind == LOSS_BCE) {
                     let c = clamp(x, EPS, 1.0 - EPS);
                     l -= t * log(c) + (1.0 - t) * log(1.0 - c);
                     if (x > EPS && x < 1.0 - EPS) {
@@ -100,7 +100,7 @@ fn loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
             l *= inv_cols;
         }
-        case 5u, 7u: {
+        case LOSS_CCE_LOGITS, LOSS_SPARSE_CCE_LOGITS: {
             // Fused softmax + cross-entropy on logits: ℓ = lse·Σt − Σ t·z, dℓ/dz = softmax·Σt − t.
             var m = pred[p.pred_off + base];
             for (var j = 1u; j < p.cols; j++) {
@@ -123,7 +123,7 @@ fn loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
         default: {
-            // Probability-form (sparse) cce: q = p / Σp, c = clip(q); ℓ = −Σ t·ln c;
+            // LOSS_CCE, LOSS_SPARSE_CCE: probability-form (sparse) cce: q = p / Σp, c = clip(q); ℓ = −Σ t·ln c;
             // g_j = dℓ/dq_j, dℓ/dp_k = (g_k − Σ_j g_j·q_j) / Σp.
             var s = 0.0;
             for (var j = 0u; j < p.cols; j++) {

@@ -22,7 +22,7 @@ struct Params {
     bias_off: u32,
     out_off: u32,
     z_off: u32,
-    flags: u32,      // bit 0: add bias; bit 1: write z
+    flags: u32,      // MATMUL_FLAG_BIAS: add bias; MATMUL_FLAG_Z: write z
     act: u32,
     alpha: f32,
     _pad0: u32,
@@ -159,8 +159,8 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
     }
 
     // Epilogue: bias, keep z, activation.
-    let has_bias = (p.flags & 1u) != 0u;
-    let write_z = (p.flags & 2u) != 0u;
+    let has_bias = (p.flags & MATMUL_FLAG_BIAS) != 0u;
+    let write_z = (p.flags & MATMUL_FLAG_Z) != 0u;
     for (var r = 0u; r < 4u; r++) {
         let gi = row0 + lid.y * 4u + r;
         if (gi >= p.m) {

@@ -1,37 +1,20 @@
 // optimizer_step.wgsl: one optimizer step over a flat parameter vector, one invocation per
 // element, so every parameter of a model is updated in a single dispatch.
 // Shapes: param, grad, s0, s1, s2: [n] (element offsets in the uniform).
-// Bindings: 0 uniform Params; 1 param (read_write); 2 grad (read); 3..5 state slots
+// Bindings: 0 uniform Params; 1 param (read_write); 2 grad (read); 3..5 state bindings s0..s2
 //   (read_write; unused ones are bound to a dummy).
-// kind: 0 SGD (s0 = momentum buffer), 1 Adam/AdamW (s0 = m, s1 = v), 2 RMSprop (s0 = velocity,
-// s1 = momentum buffer, s2 = average gradient). Formulas: src/nn/optimizer.rs (Keras 3's).
-// flags: bit 0 nesterov, bit 1 momentum on, bit 2 centered, bit 3 weight decay on.
-// The learning rate of step t (from 1) is computed here from the schedule's parameters and t
-// (Keras evaluates its schedule at iterations = t - 1; formulas: src/nn/schedule.rs), so a
-// schedule costs no host work per step. Adam's bias-correction terms of t (sqrt(1 - beta_2^t),
-// 1 - beta_1^t) come in the uniform from the host, computed as Keras does: a GPU's pow is too
-// coarse where 1 - beta^t cancels.
+// kind: OPT_SGD, OPT_ADAM (Adam/AdamW) or OPT_RMSPROP. Which state binding holds which slot
+// (m, v, velocity …) is the prelude's SLOT_* constants (`OptimizerSlot::binding` in
+// src/nn/optimizer_slots.rs); the kernel reaches the state only through them.
+// Formulas: src/nn/optimizer.rs (Keras 3's). Hyper-parameters come in the uniform, never in
+// the shader text. The learning rate of step t (from 1) is computed here from the schedule's
+// parameters (sched_*, kind SCHED_*, flags SCHED_FLAG_*) and t: Keras evaluates its schedule at
+// iterations = t - 1 (formulas: src/nn/schedule.rs), so a schedule costs no host work per step.
+// Adam's bias corrections of t (sqrt(1 - beta_2^t), 1 - beta_1^t) come from the host,
+// computed as Keras does: a GPU's pow is too coarse where 1 - beta^t cancels.
+// Uniform arrays step by 16 bytes, so boundaries and values are packed four to a vec4. flags: OPT_FLAG_NESTEROV, OPT_FLAG_MOMENTUM (momentum on),
+// OPT_FLAG_CENTERED, OPT_FLAG_WEIGHT_DECAY.
 // Dispatch: 2-D over ceil(n / 64) groups (see softmax.wgsl).
-
-// Schedule kind: 0 constant, 1 ExponentialDecay, 2 InverseTimeDecay, 3 PolynomialDecay,
-// 4 CosineDecay, 5 PiecewiseConstantDecay. flags: bit 0 staircase, bit 1 cycle, bit 2 warmup.
-// Uniform arrays step by 16 bytes, so boundaries and values are packed four to a vec4.
-struct Schedule {
-    kind: u32,
-    flags: u32,
-    boundary_count: u32,
-    initial: f32,
-    decay_steps: f32,
-    decay_rate: f32,
-    log2_decay_rate: f32,
-    end_learning_rate: f32,
-    power: f32,
-    alpha: f32,
-    warmup_target: f32,
-    warmup_steps: f32,
-    boundaries: array<vec4<u32>, 4>,
-    values: array<vec4<f32>, 5>,
-}
 
 struct Params {
     n: u32,
@@ -50,7 +33,20 @@ struct Params {
     weight_decay: f32,
     sqrt_bias_2: f32,
     bias_1: f32,
-    schedule: Schedule,
+    sched_kind: u32,
+    sched_flags: u32,
+    sched_boundary_count: u32,
+    sched_initial: f32,
+    sched_decay_steps: f32,
+    sched_decay_rate: f32,
+    sched_log2_decay_rate: f32,
+    sched_end_learning_rate: f32,
+    sched_power: f32,
+    sched_alpha: f32,
+    sched_warmup_target: f32,
+    sched_warmup_steps: f32,
+    sched_boundaries: array<vec4<u32>, 4>,
+    sched_values: array<vec4<f32>, 5>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -60,12 +56,37 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> s1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> s2: array<f32>;
 
+// Element i of the state in binding `slot` (a SLOT_* constant).
+fn state(slot: u32, i: u32) -> f32 {
+    switch slot {
+        case 0u: { return s0[p.s0_off + i]; }
+        case 1u: { return s1[p.s1_off + i]; }
+        default: { return s2[p.s2_off + i]; }
+    }
+}
+
+fn set_state(slot: u32, i: u32, v: f32) {
+    switch slot {
+        case 0u: { s0[p.s0_off + i] = v; }
+        case 1u: { s1[p.s1_off + i] = v; }
+        default: { s2[p.s2_off + i] = v; }
+    }
+}
+
+fn has(flag: u32) -> bool {
+    return (p.flags & flag) != 0u;
+}
+
+fn schedule_has(flag: u32) -> bool {
+    return (p.sched_flags & flag) != 0u;
+}
+
 const PI: f32 = 3.14159265358979;
 
 // s / decay_steps, floored when staircase.
 fn progress(s: f32) -> f32 {
-    let q = s / p.schedule.decay_steps;
-    if ((p.schedule.flags & 1u) != 0u) {
+    let q = s / p.sched_decay_steps;
+    if (schedule_has(SCHED_FLAG_STAIRCASE)) {
         return floor(q);
     }
     return q;
@@ -74,7 +95,7 @@ fn progress(s: f32) -> f32 {
 // Keras's cosine decay factor, 1/2 (1 + cos(pi x)) scaled into [alpha, 1].
 fn cosine_factor(x: f32) -> f32 {
     let cosine = 0.5 * (1.0 + cos(PI * x));
-    return (1.0 - p.schedule.alpha) * cosine + p.schedule.alpha;
+    return (1.0 - p.sched_alpha) * cosine + p.sched_alpha;
 }
 
 // base^power for base in [0, 1] and power > 0: 0 at base 0 (where pow is undefined), exact at
@@ -92,18 +113,18 @@ fn unit_pow(base: f32, power: f32) -> f32 {
 // The learning rate of the update made after `iterations` earlier updates (Keras's step).
 fn scheduled_learning_rate(iterations: u32) -> f32 {
     let s = f32(iterations);
-    var lr = p.schedule.initial;
-    switch p.schedule.kind {
-        case 1u: {
-            lr = p.schedule.initial * exp2(progress(s) * p.schedule.log2_decay_rate);
+    let initial = p.sched_initial;
+    switch p.sched_kind {
+        case SCHED_EXPONENTIAL: {
+            return initial * exp2(progress(s) * p.sched_log2_decay_rate);
         }
-        case 2u: {
-            lr = p.schedule.initial / (1.0 + p.schedule.decay_rate * progress(s));
+        case SCHED_INVERSE_TIME: {
+            return initial / (1.0 + p.sched_decay_rate * progress(s));
         }
-        case 3u: {
-            var d = p.schedule.decay_steps;
+        case SCHED_POLYNOMIAL: {
+            var d = p.sched_decay_steps;
             var t = s;
-            if ((p.schedule.flags & 2u) != 0u) {
+            if (schedule_has(SCHED_FLAG_CYCLE)) {
                 var periods = 1.0;
                 if (s != 0.0) {
                     periods = ceil(s / d);
@@ -112,37 +133,37 @@ fn scheduled_learning_rate(iterations: u32) -> f32 {
             } else {
                 t = min(s, d);
             }
-            let end = p.schedule.end_learning_rate;
-            lr = (p.schedule.initial - end) * unit_pow(1.0 - t / d, p.schedule.power) + end;
+            let end = p.sched_end_learning_rate;
+            return (initial - end) * unit_pow(1.0 - t / d, p.sched_power) + end;
         }
-        case 4u: {
-            let d = p.schedule.decay_steps;
-            if ((p.schedule.flags & 4u) == 0u) {
-                lr = p.schedule.initial * cosine_factor(min(s, d) / d);
-            } else {
-                let w = p.schedule.warmup_steps;
-                let peak = p.schedule.warmup_target;
-                let t = min(s, d + w);
-                if (t < w) {
-                    lr = (peak - p.schedule.initial) * (t / w) + p.schedule.initial;
-                } else {
-                    lr = peak * cosine_factor((t - w) / d);
-                }
+        case SCHED_COSINE: {
+            let d = p.sched_decay_steps;
+            if (!schedule_has(SCHED_FLAG_WARMUP)) {
+                return initial * cosine_factor(min(s, d) / d);
             }
+            let w = p.sched_warmup_steps;
+            let peak = p.sched_warmup_target;
+            let t = min(s, d + w);
+            if (t < w) {
+                return (peak - initial) * (t / w) + initial;
+            }
+            return peak * cosine_factor((t - w) / d);
         }
-        case 5u: {
-            // values[i] for boundaries[i - 1] < s <= boundaries[i]; boundary_count <= 16.
+        case SCHED_PIECEWISE: {
+            // values[i] for boundaries[i - 1] < s <= boundaries[i]; at most 16 boundaries.
             var i = 0u;
-            for (var k = 0u; k < p.schedule.boundary_count; k++) {
-                if (iterations > p.schedule.boundaries[k / 4u][k % 4u]) {
+            for (var k = 0u; k < min(p.sched_boundary_count, 16u); k++) {
+                if (iterations > p.sched_boundaries[k / 4u][k % 4u]) {
                     i += 1u;
                 }
             }
-            lr = p.schedule.values[i / 4u][i % 4u];
+            return p.sched_values[i / 4u][i % 4u];
         }
-        default: {}
+        default: {
+            // SCHED_CONSTANT.
+            return initial;
+        }
     }
-    return lr;
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -155,49 +176,49 @@ fn optimizer_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let g = grad[p.grad_off + i];
     var x = param[pi];
     let lr = scheduled_learning_rate(p.step - 1u);
-    if ((p.flags & 8u) != 0u) {
+    if (has(OPT_FLAG_WEIGHT_DECAY)) {
         x -= x * p.weight_decay * lr;
     }
     switch p.kind {
-        case 0u: {
-            if ((p.flags & 2u) == 0u) {
+        case OPT_SGD: {
+            if (!has(OPT_FLAG_MOMENTUM)) {
                 x -= lr * g;
             } else {
-                let m = p.momentum * s0[p.s0_off + i] - lr * g;
-                s0[p.s0_off + i] = m;
-                if ((p.flags & 1u) != 0u) {
+                let m = p.momentum * state(SLOT_SGD_MOMENTUM, i) - lr * g;
+                set_state(SLOT_SGD_MOMENTUM, i, m);
+                if (has(OPT_FLAG_NESTEROV)) {
                     x += p.momentum * m - lr * g;
                 } else {
                     x += m;
                 }
             }
         }
-        case 1u: {
-            var m = s0[p.s0_off + i];
-            var v = s1[p.s1_off + i];
+        case OPT_ADAM: {
+            var m = state(SLOT_ADAM_M, i);
+            var v = state(SLOT_ADAM_V, i);
             m += (g - m) * (1.0 - p.beta_1);
             v += (g * g - v) * (1.0 - p.beta_2);
-            s0[p.s0_off + i] = m;
-            s1[p.s1_off + i] = v;
+            set_state(SLOT_ADAM_M, i, m);
+            set_state(SLOT_ADAM_V, i, v);
             // Keras's alpha_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), in its order.
             let alpha_t = lr * p.sqrt_bias_2 / p.bias_1;
             x -= alpha_t * m / (sqrt(v) + p.epsilon);
         }
         default: {
-            // RMSprop: beta_1 carries ρ.
+            // OPT_RMSPROP: beta_1 carries ρ.
             let rho = p.beta_1;
-            let v = rho * s0[p.s0_off + i] + (1.0 - rho) * g * g;
-            s0[p.s0_off + i] = v;
+            let v = rho * state(SLOT_RMS_VELOCITY, i) + (1.0 - rho) * g * g;
+            set_state(SLOT_RMS_VELOCITY, i, v);
             var denom = v + p.epsilon;
-            if ((p.flags & 4u) != 0u) {
-                let a = rho * s2[p.s2_off + i] + (1.0 - rho) * g;
-                s2[p.s2_off + i] = a;
+            if (has(OPT_FLAG_CENTERED)) {
+                let a = rho * state(SLOT_RMS_AVERAGE_GRADIENT, i) + (1.0 - rho) * g;
+                set_state(SLOT_RMS_AVERAGE_GRADIENT, i, a);
                 denom = v - a * a + p.epsilon;
             }
             let increment = lr * g / sqrt(denom);
-            if ((p.flags & 2u) != 0u) {
-                let s = p.momentum * s1[p.s1_off + i] + increment;
-                s1[p.s1_off + i] = s;
+            if (has(OPT_FLAG_MOMENTUM)) {
+                let s = p.momentum * state(SLOT_RMS_MOMENTUM, i) + increment;
+                set_state(SLOT_RMS_MOMENTUM, i, s);
                 x -= s;
             } else {
                 x -= increment;

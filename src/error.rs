@@ -2,6 +2,7 @@
 //! that does not fit, a GPU that is missing, lost or out of memory) is a variant here with the
 //! context a person needs to fix it. Panics are reserved for programmer bugs.
 
+use crate::backend::{BackendId, StorageId};
 use crate::data::DataError;
 
 /// Everything that can go wrong in wgtrain.
@@ -80,9 +81,42 @@ pub enum Error {
         /// What does not fit, with the shapes.
         detail: String,
     },
-    /// A tensor handle that this backend does not own or that was freed.
-    #[error("tensor {0} is not live on this backend (freed, or created by another backend)")]
-    UnknownTensor(u32),
+    /// A tensor whose storage was freed (or never existed on this backend).
+    #[error("{op} was given a tensor of storage {storage}, which was freed")]
+    UnknownTensor {
+        /// The operation.
+        op: &'static str,
+        /// The storage the tensor names.
+        storage: StorageId,
+    },
+    /// A tensor made by another backend instance: tensors belong to the backend that made
+    /// them (copy the values through the host to move them).
+    #[error(
+        "{op} on the {backend} was given a tensor of the {tensor_backend}; a tensor belongs to the backend that made it"
+    )]
+    ForeignTensor {
+        /// The operation.
+        op: &'static str,
+        /// The backend that made the tensor.
+        tensor_backend: BackendId,
+        /// The backend the operation was asked of.
+        backend: BackendId,
+    },
+    /// A WGSL module that naga rejects (a bug in a kernel, or a generated kernel the
+    /// adapter cannot run), found before wgpu sees it.
+    #[error("the `{kernel}` kernel does not compile: {part}:{line}:{column}: {message}")]
+    Shader {
+        /// The kernel (the module's name).
+        kernel: String,
+        /// The part of the module the position is in (a shader file or the generated prelude).
+        part: String,
+        /// Line in that part, from 1 (0 when naga gave no position).
+        line: u32,
+        /// Column in that line, from 1 (0 when naga gave no position).
+        column: u32,
+        /// naga's message.
+        message: String,
+    },
     /// An invalid argument (hyper-parameter out of range, bad option …).
     #[error("invalid {what}: {detail}")]
     InvalidArgument {

@@ -10,7 +10,10 @@ use std::cell::RefCell;
 use common::{Rng, Tolerance, assert_close, max_rel_error};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use wgtrain::backend::{Backend, CpuBackend, GpuBackend, LossOp, MatmulOp, MetricsOp, Tensor, metric_slot};
+use wgtrain::backend::{
+    ActivationBackwardOp, Backend, CpuBackend, DropoutBackwardOp, DropoutOp, GatherRowsOp, GpuBackend, LossOp,
+    MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, Tensor, metric_slot,
+};
 use wgtrain::nn::{ALL_ACTIVATIONS, Accuracy, Activation, Loss, Optimizer};
 
 /// Dimensions drawn for the property tests: 1, odd primes, tile edges ± 1 and random sizes.
@@ -215,10 +218,11 @@ fn activation_backward_and_bias_grad_match_cpu() {
                 let run = |b: &mut dyn Backend| {
                     let (dyt, zt) = (b.upload(rows, cols, &dy).unwrap(), b.upload(rows, cols, &z).unwrap());
                     let (dz, db) = (b.zeros(rows, cols).unwrap(), b.zeros(1, cols).unwrap());
-                    b.activation_backward(dyt, zt, act, Some(dz), Some(db)).unwrap();
+                    b.activation_backward(&ActivationBackwardOp::new(dyt, zt, act).dz(dz).db(db))
+                        .unwrap();
                     // The linear form: no dz written, db straight from dy.
                     let db_linear = b.zeros(1, cols).unwrap();
-                    b.activation_backward(dyt, zt, Activation::Linear, None, Some(db_linear))
+                    b.activation_backward(&ActivationBackwardOp::new(dyt, zt, Activation::Linear).db(db_linear))
                         .unwrap();
                     vec![b.read(dz).unwrap(), b.read(db).unwrap(), b.read(db_linear).unwrap()]
                 };
@@ -256,7 +260,7 @@ fn softmax_matches_cpu_and_is_stable() {
                 let z = Rng::new(seed).vec(rows * cols, -scale, scale);
                 let run = |b: &mut dyn Backend| {
                     let (zt, out) = (b.upload(rows, cols, &z).unwrap(), b.zeros(rows, cols).unwrap());
-                    b.softmax(zt, out).unwrap();
+                    b.softmax(&SoftmaxOp::new(zt, out)).unwrap();
                     vec![b.read(out).unwrap()]
                 };
                 let (g, c) = both(&mut gpu.borrow_mut(), run);
@@ -528,7 +532,8 @@ fn every_optimizer_matches_cpu_over_several_steps() {
                 let slots: Vec<Tensor> = (0..opt.slots()).map(|_| b.zeros(1, n).unwrap()).collect();
                 for (step, grad) in grads.iter().enumerate() {
                     b.write(g, grad).unwrap();
-                    b.optimizer_step(&opt, step as u64 + 1, p, g, &slots).unwrap();
+                    b.optimizer_step(&OptimizerStepOp::new(&opt, step as u64 + 1, p, g).slots(&slots))
+                        .unwrap();
                 }
                 let mut out = vec![b.read(p).unwrap()];
                 out.extend(slots.iter().map(|s| b.read(*s).unwrap()));
@@ -561,7 +566,8 @@ fn optimizer_over_more_elements_than_one_dispatch_dimension() {
     let run = |b: &mut dyn Backend| {
         let (p, g) = (b.upload(1, n, &p0).unwrap(), b.upload(1, n, &g0).unwrap());
         let slots = [b.zeros(1, n).unwrap(), b.zeros(1, n).unwrap()];
-        b.optimizer_step(&opt, 1, p, g, &slots).unwrap();
+        b.optimizer_step(&OptimizerStepOp::new(&opt, 1, p, g).slots(&slots))
+            .unwrap();
         vec![b.read(p).unwrap()]
     };
     let (g, c) = both(&mut gpu, run);
@@ -585,11 +591,25 @@ fn gather_rows_matches_cpu() {
                 let run = |b: &mut dyn Backend| {
                     let (s, i) = (b.upload(src_rows, cols, &src).unwrap(), b.upload_u32(&idx).unwrap());
                     let out = b.zeros(out_rows, cols).unwrap();
-                    b.gather_rows(s, i, first, out).unwrap();
-                    vec![b.read(out).unwrap()]
+                    b.gather_rows(&GatherRowsOp::new(s, i, first, out)).unwrap();
+                    // As one chunk of a split set whose rows start at 1: rows outside are kept.
+                    let kept = b.upload(out_rows, cols, &vec![7.0; out_rows * cols]).unwrap();
+                    b.gather_rows(&GatherRowsOp::new(s, i, first, kept).chunk(1, false))
+                        .unwrap();
+                    vec![b.read(out).unwrap(), b.read(kept).unwrap()]
                 };
                 let (g, c) = both(&mut gpu.borrow_mut(), run);
                 prop_assert_eq!(&g[0], &c[0]);
+                prop_assert_eq!(&g[1], &c[1]);
+                for (r, &ix) in idx[first..].iter().enumerate() {
+                    let row = &g[1][r * cols..(r + 1) * cols];
+                    match (ix as usize).checked_sub(1) {
+                        Some(local) if local < src_rows => {
+                            prop_assert_eq!(row, &src[local * cols..(local + 1) * cols]);
+                        }
+                        _ => prop_assert!(row.iter().all(|&v| v == 7.0)),
+                    }
+                }
                 for (r, &ix) in idx[first..].iter().enumerate() {
                     let row = &g[0][r * cols..(r + 1) * cols];
                     if (ix as usize) < src_rows {
@@ -644,15 +664,17 @@ fn softmax_backward_and_dropout_match_cpu() {
                 let run = |b: &mut dyn Backend| {
                     let (zt, dyt) = (b.upload(rows, cols, &z).unwrap(), b.upload(rows, cols, &dy).unwrap());
                     let (y, dz) = (b.zeros(rows, cols).unwrap(), b.zeros(rows, cols).unwrap());
-                    b.softmax(zt, y).unwrap();
-                    b.softmax_backward(y, dyt, dz).unwrap();
+                    b.softmax(&SoftmaxOp::new(zt, y)).unwrap();
+                    b.softmax_backward(&SoftmaxBackwardOp::new(y, dyt, dz)).unwrap();
                     let (mask, out, dx) = (
                         b.zeros(rows, cols).unwrap(),
                         b.zeros(rows, cols).unwrap(),
                         b.zeros(rows, cols).unwrap(),
                     );
-                    b.dropout(zt, mask, out, rate, seed as u32, step).unwrap();
-                    b.dropout_backward(dyt, mask, dx, rate).unwrap();
+                    b.dropout(&DropoutOp::new(zt, mask, out, rate).seed(seed as u32, step))
+                        .unwrap();
+                    b.dropout_backward(&DropoutBackwardOp::new(dyt, mask, dx, rate))
+                        .unwrap();
                     vec![
                         b.read(dz).unwrap(),
                         b.read(mask).unwrap(),

@@ -11,7 +11,7 @@ mod common;
 use common::{Rng, Tolerance, assert_close};
 use ndarray::Array2;
 use wgtrain::Error;
-use wgtrain::backend::{Backend, CpuBackend, Tensor};
+use wgtrain::backend::{Backend, CpuBackend, OptimizerStepOp, Tensor};
 use wgtrain::model::{Dense, Device, FitOptions, Model, ModelFile, ReduceLrOnPlateau, Sequential};
 use wgtrain::nn::{Activation, LearningRateSchedule as Lrs, Loss, MAX_BOUNDARIES, Optimizer, Warmup};
 
@@ -238,7 +238,8 @@ fn run_steps(b: &mut dyn Backend, opt: &Optimizer, p0: &[f32], grads: &[Vec<f32>
     let slots: Vec<Tensor> = (0..opt.slots()).map(|_| b.zeros(1, n).unwrap()).collect();
     for (i, grad) in grads.iter().enumerate() {
         b.write(g, grad).unwrap();
-        b.optimizer_step(opt, i as u64 + 1, p, g, &slots).unwrap();
+        b.optimizer_step(&OptimizerStepOp::new(opt, i as u64 + 1, p, g).slots(&slots))
+            .unwrap();
     }
     let mut out = vec![b.read(p).unwrap()];
     out.extend(slots.iter().map(|s| b.read(*s).unwrap()));
@@ -470,7 +471,7 @@ fn a_bad_schedule_fails_compile_and_the_optimizer_step() {
     let p = cpu.upload(1, 3, &[1.0, 2.0, 3.0]).unwrap();
     let g = cpu.upload(1, 3, &[1.0, 1.0, 1.0]).unwrap();
     assert!(
-        cpu.optimizer_step(&bad, 1, p, g, &[]).is_err(),
+        cpu.optimizer_step(&OptimizerStepOp::new(&bad, 1, p, g)).is_err(),
         "the backend refuses it"
     );
     assert_eq!(cpu.read(p).unwrap(), vec![1.0, 2.0, 3.0], "nothing was updated");

@@ -1,19 +1,18 @@
 //! The CPU backend on ndarray: the readable reference every GPU kernel is checked against,
 //! and an honest baseline. Matrix products go through ndarray's `general_mat_mul` (the
 //! matrixmultiply crate, threaded); everything else is plain loops over the scalar formulas
-//! of `crate::nn`.
+//! of `crate::nn`. It implements [`BackendImpl`]: the seam has checked every operand before
+//! a method here runs.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::cpu_loops::{apply_activation, check_len, metric_sums, multiply_derivative, small_product};
-use super::ops::{check_activation_backward, distinct_storages};
+use super::cpu_loops::{apply_activation, metric_sums, multiply_derivative, small_product};
 use super::{
-    Backend, BackendKind, Counters, LossOp, MatmulOp, MetricsOp, Tensor, check_gather, check_optimizer_step,
-    check_rate, check_same_shape3,
+    ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
+    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
 };
 use crate::nn::dropout::dropout_keep;
-use crate::nn::{Activation, Optimizer};
 use crate::{Error, Result};
 
 /// The ndarray CPU backend.
@@ -24,23 +23,42 @@ use crate::{Error, Result};
 /// let t = cpu.upload(1, 3, &[1.0, 2.0, 3.0]).unwrap();
 /// assert_eq!(cpu.read(t).unwrap(), vec![1.0, 2.0, 3.0]);
 /// ```
-#[derive(Default)]
 pub struct CpuBackend {
+    id: BackendId,
     storages: Vec<Option<Vec<f32>>>,
     counters: Counters,
 }
 
+impl Default for CpuBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The error of a storage lookup that the seam's checks make unreachable (kept so that a bug
+/// in this file is an error, not a panic).
+fn lost(storage: StorageId) -> Error {
+    Error::UnknownTensor {
+        op: "cpu storage lookup",
+        storage,
+    }
+}
+
 impl CpuBackend {
-    /// A new CPU backend.
+    /// A new CPU backend, with an identity of its own.
     pub fn new() -> Self {
-        Self::default()
+        CpuBackend {
+            id: BackendId::fresh(BackendKind::Cpu),
+            storages: Vec::new(),
+            counters: Counters::default(),
+        }
     }
 
     fn storage(&self, t: &Tensor) -> Result<&Vec<f32>> {
         self.storages
             .get(t.storage as usize)
             .and_then(Option::as_ref)
-            .ok_or(Error::UnknownTensor(t.storage))
+            .ok_or_else(|| lost(t.storage))
     }
 
     fn slice(&self, t: &Tensor) -> Result<&[f32]> {
@@ -52,7 +70,7 @@ impl CpuBackend {
         self.storages
             .get_mut(t.storage as usize)
             .and_then(Option::take)
-            .ok_or(Error::UnknownTensor(t.storage))
+            .ok_or_else(|| lost(t.storage))
     }
 
     fn put(&mut self, t: &Tensor, v: Vec<f32>) {
@@ -97,20 +115,20 @@ impl CpuBackend {
     }
 }
 
-impl Backend for CpuBackend {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Cpu
+impl BackendImpl for CpuBackend {
+    fn id_impl(&self) -> BackendId {
+        self.id
     }
 
-    fn name(&self) -> String {
+    fn name_impl(&self) -> String {
         "cpu (ndarray)".to_string()
     }
 
-    fn zeros(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
-        let len = rows.checked_mul(cols).ok_or(Error::Shape {
-            op: "zeros",
-            detail: format!("[{rows}, {cols}] overflows the address space"),
-        })?;
+    fn is_live_impl(&self, storage: StorageId) -> bool {
+        self.storages.get(storage as usize).is_some_and(Option::is_some)
+    }
+
+    fn zeros_impl(&mut self, rows: usize, cols: usize, len: usize) -> Result<Tensor> {
         let storage = u32::try_from(self.storages.len()).expect("fewer than 2^32 tensors");
         // A request the host cannot satisfy is an error, not an abort.
         let mut values = Vec::new();
@@ -121,63 +139,43 @@ impl Backend for CpuBackend {
         values.resize(len, 0.0);
         self.storages.push(Some(values));
         self.counters.buffer_allocations += 1;
-        Ok(Tensor {
-            storage,
-            offset: 0,
-            rows,
-            cols,
-        })
+        Ok(Tensor::whole(self.id, storage, rows, cols))
     }
 
-    fn write(&mut self, dst: Tensor, data: &[f32]) -> Result<()> {
-        check_len("write", &dst, data.len())?;
+    fn write_impl(&mut self, dst: Tensor, data: &[f32]) -> Result<()> {
         self.with_outputs([dst], |_, [out]| {
             out.copy_from_slice(data);
             Ok(())
         })
     }
 
-    fn write_u32(&mut self, dst: Tensor, data: &[u32]) -> Result<()> {
-        check_len("write_u32", &dst, data.len())?;
-        self.with_outputs([dst], |_, [out]| {
-            for (o, &d) in out.iter_mut().zip(data) {
-                *o = f32::from_bits(d);
-            }
-            Ok(())
-        })
-    }
-
-    fn read(&mut self, src: Tensor) -> Result<Vec<f32>> {
+    fn read_impl(&mut self, src: Tensor) -> Result<Vec<f32>> {
         self.counters.readbacks += 1;
         Ok(self.slice(&src)?.to_vec())
     }
 
-    fn free(&mut self, t: Tensor) {
-        if let Some(slot) = self.storages.get_mut(t.storage as usize) {
+    fn free_impl(&mut self, storage: StorageId) {
+        if let Some(slot) = self.storages.get_mut(storage as usize) {
             *slot = None;
         }
     }
 
-    fn fill(&mut self, dst: Tensor, value: f32) -> Result<()> {
+    fn fill_impl(&mut self, dst: Tensor, value: f32) -> Result<()> {
         self.with_outputs([dst], |_, [out]| {
             out.fill(value);
             Ok(())
         })
     }
 
-    fn copy(&mut self, src: Tensor, dst: Tensor) -> Result<()> {
-        check_len("copy", &dst, src.len())?;
-        distinct_storages("copy", &[src], &[dst])?;
+    fn copy_impl(&mut self, src: Tensor, dst: Tensor) -> Result<()> {
         self.with_outputs([dst], |me, [out]| {
             out.copy_from_slice(me.slice(&src)?);
             Ok(())
         })
     }
 
-    fn matmul(&mut self, op: &MatmulOp) -> Result<()> {
-        let (m, k, n) = op.dims()?;
-        let z = op.z.unwrap_or(op.out);
-        let outs = [op.out, z];
+    fn matmul_impl(&mut self, op: &MatmulOp, dims: MatmulDims) -> Result<()> {
+        let MatmulDims { m, k, n } = dims;
         let run = |me: &Self, out: &mut [f32], mut z_out: Option<&mut [f32]>| -> Result<()> {
             let a = me.view(&op.a, op.trans_a)?;
             let b = me.view(&op.b, op.trans_b)?;
@@ -201,22 +199,14 @@ impl Backend for CpuBackend {
             apply_activation(op.activation, out);
             Ok(())
         };
-        if op.z.is_some() {
-            self.with_outputs(outs, |me, [out, z]| run(me, out, Some(z)))
-        } else {
-            self.with_outputs([op.out], |me, [out]| run(me, out, None))
+        match op.z {
+            Some(z) => self.with_outputs([op.out, z], |me, [out, z]| run(me, out, Some(z))),
+            None => self.with_outputs([op.out], |me, [out]| run(me, out, None)),
         }
     }
 
-    fn activation_backward(
-        &mut self,
-        dy: Tensor,
-        z: Tensor,
-        activation: Activation,
-        dz: Option<Tensor>,
-        db: Option<Tensor>,
-    ) -> Result<()> {
-        check_activation_backward(&dy, &z, activation, dz.as_ref(), db.as_ref())?;
+    fn activation_backward_impl(&mut self, op: &ActivationBackwardOp) -> Result<()> {
+        let (dy, z, activation) = (op.dy, op.z, op.activation);
         let cols = dy.cols;
         let delta = |me: &Self, dz_out: Option<&mut [f32]>, db_out: Option<&mut [f32]>| -> Result<()> {
             let dy = me.slice(&dy)?;
@@ -237,7 +227,7 @@ impl Backend for CpuBackend {
             }
             Ok(())
         };
-        match (dz, db) {
+        match (op.dz, op.db) {
             (Some(dz), Some(db)) => self.with_outputs([dz, db], |me, [a, b]| delta(me, Some(a), Some(b))),
             (Some(dz), None) => self.with_outputs([dz], |me, [a]| delta(me, Some(a), None)),
             (None, Some(db)) => self.with_outputs([db], |me, [b]| delta(me, None, Some(b))),
@@ -245,10 +235,9 @@ impl Backend for CpuBackend {
         }
     }
 
-    fn softmax(&mut self, z: Tensor, out: Tensor) -> Result<()> {
-        super::ops::expect_shape("softmax", "out", &out, z.rows, z.cols)?;
-        distinct_storages("softmax", &[z], &[out])?;
-        self.with_outputs([out], |me, [out]| {
+    fn softmax_impl(&mut self, op: &SoftmaxOp) -> Result<()> {
+        let z = op.z;
+        self.with_outputs([op.out], |me, [out]| {
             let zs = me.slice(&z)?;
             for (zr, or) in zs.chunks(z.cols.max(1)).zip(out.chunks_mut(z.cols.max(1))) {
                 let max = zr.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -265,10 +254,10 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn softmax_backward(&mut self, y: Tensor, dy: Tensor, dz: Tensor) -> Result<()> {
-        check_same_shape3("softmax_backward", &y, &dy, &dz, false)?;
+    fn softmax_backward_impl(&mut self, op: &SoftmaxBackwardOp) -> Result<()> {
+        let (y, dy) = (op.y, op.dy);
         let cols = y.cols.max(1);
-        self.with_outputs([dz], |me, [dz]| {
+        self.with_outputs([op.dz], |me, [dz]| {
             let (ys, dys) = (me.slice(&y)?, me.slice(&dy)?);
             for ((yr, gr), out) in ys.chunks(cols).zip(dys.chunks(cols)).zip(dz.chunks_mut(cols)) {
                 let dot: f32 = yr.iter().zip(gr).map(|(a, b)| a * b).sum();
@@ -280,11 +269,12 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn dropout(&mut self, x: Tensor, mask: Tensor, out: Tensor, rate: f32, seed: u32, step: u32) -> Result<()> {
-        check_same_shape3("dropout", &x, &mask, &out, true)?;
-        check_rate(rate)?;
+    fn dropout_impl(&mut self, op: &DropoutOp) -> Result<()> {
+        let DropoutOp {
+            x, rate, seed, step, ..
+        } = *op;
         let scale = 1.0 / (1.0 - rate);
-        self.with_outputs([mask, out], |me, [mask, out]| {
+        self.with_outputs([op.mask, op.out], |me, [mask, out]| {
             let xs = me.slice(&x)?;
             for (i, ((m, o), &v)) in mask.iter_mut().zip(out.iter_mut()).zip(xs).enumerate() {
                 *m = if dropout_keep(seed, step, i as u32, rate) {
@@ -298,11 +288,10 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn dropout_backward(&mut self, dy: Tensor, mask: Tensor, dx: Tensor, rate: f32) -> Result<()> {
-        check_same_shape3("dropout_backward", &dy, &mask, &dx, false)?;
-        check_rate(rate)?;
-        let scale = 1.0 / (1.0 - rate);
-        self.with_outputs([dx], |me, [dx]| {
+    fn dropout_backward_impl(&mut self, op: &DropoutBackwardOp) -> Result<()> {
+        let (dy, mask) = (op.dy, op.mask);
+        let scale = 1.0 / (1.0 - op.rate);
+        self.with_outputs([op.dx], |me, [dx]| {
             for ((o, &g), &m) in dx.iter_mut().zip(me.slice(&dy)?).zip(me.slice(&mask)?) {
                 *o = g * m * scale;
             }
@@ -310,8 +299,7 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn loss(&mut self, op: &LossOp) -> Result<()> {
-        op.check()?;
+    fn loss_impl(&mut self, op: &LossOp) -> Result<()> {
         let (b, c) = (op.pred.rows, op.pred.cols);
         let tc = op.target.cols;
         let scale = 1.0 / b as f32;
@@ -344,8 +332,7 @@ impl Backend for CpuBackend {
         }
     }
 
-    fn accumulate_metrics(&mut self, op: &MetricsOp) -> Result<()> {
-        op.check()?;
+    fn accumulate_metrics_impl(&mut self, op: &MetricsOp) -> Result<()> {
         let (b, c) = (op.pred.rows, op.pred.cols);
         self.with_outputs([op.acc], |me, [acc]| {
             let pred = me.slice(&op.pred)?;
@@ -359,19 +346,12 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn optimizer_step(
-        &mut self,
-        optimizer: &Optimizer,
-        step: u64,
-        param: Tensor,
-        grad: Tensor,
-        slots: &[Tensor],
-    ) -> Result<()> {
-        check_optimizer_step(optimizer, step, &param, &grad, slots)?;
-        // The parameters and state are taken out of the table (the checks above proved them
+    fn optimizer_step_impl(&mut self, op: &OptimizerStepOp) -> Result<()> {
+        let (param, grad, slots) = (op.param, op.grad, op.slots);
+        // The parameters and state are taken out of the table (the checks proved them
         // distinct from the gradient), so the gradient is read in place, not copied.
         let mut p = self.take(&param)?;
-        let mut states = Vec::new();
+        let mut states = Vec::with_capacity(slots.len());
         for s in slots {
             match self.take(s) {
                 Ok(v) => states.push(v),
@@ -390,7 +370,8 @@ impl Backend for CpuBackend {
                 .zip(slots)
                 .map(|(v, s)| &mut v[s.offset..s.offset + s.len()])
                 .collect();
-            optimizer.update(step, &mut p[param.offset..param.offset + param.len()], g, &mut views);
+            op.optimizer
+                .update(op.step, &mut p[param.offset..param.offset + param.len()], g, &mut views);
         });
         self.put(&param, p);
         for (s, v) in slots.iter().zip(states) {
@@ -400,18 +381,17 @@ impl Backend for CpuBackend {
         result
     }
 
-    fn gather_rows_chunk(
-        &mut self,
-        src: Tensor,
-        row_base: usize,
-        indices: Tensor,
-        first: usize,
-        out: Tensor,
-        zero_outside: bool,
-    ) -> Result<()> {
-        check_gather(&src, &indices, first, &out)?;
+    fn gather_rows_impl(&mut self, op: &GatherRowsOp) -> Result<()> {
+        let GatherRowsOp {
+            src,
+            indices,
+            first,
+            row_base,
+            zero_outside,
+            ..
+        } = *op;
         let cols = src.cols;
-        self.with_outputs([out], |me, [out]| {
+        self.with_outputs([op.out], |me, [out]| {
             let s = me.slice(&src)?;
             let idx = me.slice(&indices)?;
             for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {
@@ -426,15 +406,15 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn flush(&mut self) -> Result<()> {
+    fn flush_impl(&mut self) -> Result<()> {
         Ok(())
     }
 
-    fn synchronize(&mut self) -> Result<()> {
+    fn synchronize_impl(&mut self) -> Result<()> {
         Ok(())
     }
 
-    fn counters(&self) -> Counters {
+    fn counters_impl(&self) -> Counters {
         self.counters
     }
 }

@@ -5,9 +5,7 @@
 use ndarray::ArrayView2;
 
 use super::metric_slot;
-use super::tensor::Tensor;
 use crate::nn::{Accuracy, Activation};
-use crate::{Error, Result};
 
 /// Sums of one batch for the metric accumulator (see `metric_slot`), in f64.
 pub(super) fn metric_sums(
@@ -99,14 +97,4 @@ pub(super) fn argmax(v: &[f32]) -> usize {
         }
     }
     best
-}
-
-pub(super) fn check_len(op: &'static str, t: &Tensor, len: usize) -> Result<()> {
-    if t.len() != len {
-        return Err(Error::Shape {
-            op,
-            detail: format!("{len} values given for a tensor of {}", t.len()),
-        });
-    }
-    Ok(())
 }

@@ -9,7 +9,7 @@
 
 use super::layer::{Layer, StepContext, not_ready};
 use crate::Result;
-use crate::backend::{LossOp, MetricsOp, Tensor};
+use crate::backend::{LossOp, MetricsOp, SoftmaxOp, Tensor};
 use crate::nn::{Accuracy, Activation, Loss};
 
 /// The loss head of a compiled model.
@@ -104,7 +104,7 @@ impl LossHead {
         match self.buffers()?.2 {
             Some(probs) => {
                 let probs = ctx.batch_rows(probs)?;
-                ctx.backend.softmax(pred, probs)?;
+                ctx.backend.softmax(&SoftmaxOp::new(pred, probs))?;
                 Ok(probs)
             }
             None => Ok(pred),
@@ -125,21 +125,13 @@ impl LossHead {
         let row_loss = ctx.batch_rows(row_loss)?;
         let grad = gradient.then(|| ctx.batch_rows(dpred)).transpose()?;
         let output = self.output(ctx, pred)?;
-        ctx.backend.loss(&LossOp {
-            loss: self.computed,
-            pred,
-            target: targets.values,
-            weights: targets.weights,
-            row_loss,
-            grad,
-        })?;
-        ctx.backend.accumulate_metrics(&MetricsOp {
-            accuracy: Some(self.accuracy),
-            pred: output,
-            target: targets.values,
-            row_loss,
-            acc,
-        })?;
+        ctx.backend.loss(
+            &LossOp::new(self.computed, pred, targets.values, row_loss)
+                .weights(targets.weights)
+                .grad(grad),
+        )?;
+        ctx.backend
+            .accumulate_metrics(&MetricsOp::new(output, targets.values, row_loss, acc).accuracy(self.accuracy))?;
         Ok(grad)
     }
 }

@@ -7,6 +7,7 @@ pub mod dropout;
 pub mod init;
 pub mod loss;
 pub mod optimizer;
+pub mod optimizer_slots;
 pub mod schedule;
 
 pub use activation::{ALL_ACTIVATIONS, Activation};

@@ -12,8 +12,9 @@
 //! itself on both backends. The decoupled weight decay uses the same scheduled lr, as Keras's.
 //!
 //! `update` below is the readable reference the CPU backend runs; `shaders/optimizer_step.wgsl`
-//! mirrors it.
+//! mirrors it. Which state slot is which lives in `optimizer_slots.rs`.
 
+use super::optimizer_slots::OptimizerSlot;
 use super::schedule::LearningRateSchedule;
 use crate::{Error, Result};
 
@@ -225,31 +226,15 @@ impl Optimizer {
         }
     }
 
-    /// How many state vectors of the parameters' size the optimizer keeps (0 to 3).
+    /// How many state vectors of the parameters' size the optimizer keeps (0 to 3; see
+    /// [`Optimizer::slot_layout`]).
     pub fn slots(&self) -> usize {
-        match *self {
-            Optimizer::Sgd { momentum, .. } => usize::from(momentum != 0.0),
-            Optimizer::Adam { .. } => 2,
-            Optimizer::RmsProp { momentum, centered, .. } => 1 + usize::from(momentum != 0.0) + usize::from(centered),
-        }
+        self.slot_layout().len()
     }
 
     /// Names of the state slots in order (`m`, `v`, `momentum` …), for model files.
     pub fn slot_names(&self) -> Vec<&'static str> {
-        match *self {
-            Optimizer::Sgd { .. } => vec!["momentum"; self.slots()],
-            Optimizer::Adam { .. } => vec!["m", "v"],
-            Optimizer::RmsProp { momentum, centered, .. } => {
-                let mut names = vec!["velocity"];
-                if momentum != 0.0 {
-                    names.push("momentum");
-                }
-                if centered {
-                    names.push("average_gradient");
-                }
-                names
-            }
-        }
+        self.slot_layout().iter().map(OptimizerSlot::name).collect()
     }
 
     /// Checks hyper-parameters (and the learning-rate schedule's) are in range.
@@ -316,6 +301,8 @@ impl Optimizer {
     /// (each the length of `p`, `self.slots()` of them). The CPU reference.
     pub fn update(&self, step: u64, p: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         let lr = self.learning_rate_at(step);
+        let mut state = self.slot_layout().by_binding(slots.iter_mut().map(|s| &mut **s));
+        let kept = "the slot layout keeps this slot";
         if let Some(wd) = self.weight_decay() {
             for x in p.iter_mut() {
                 *x -= *x * wd * lr;
@@ -328,7 +315,7 @@ impl Optimizer {
                         *x -= lr * gi;
                     }
                 } else {
-                    let m = &mut *slots[0];
+                    let m = state.take(OptimizerSlot::SgdMomentum).expect(kept);
                     for i in 0..p.len() {
                         m[i] = momentum * m[i] - lr * g[i];
                         p[i] += if nesterov { momentum * m[i] - lr * g[i] } else { m[i] };
@@ -342,8 +329,8 @@ impl Optimizer {
                 ..
             } => {
                 let alpha = self.adam_step_size(step);
-                let (m, rest) = slots.split_at_mut(1);
-                let (m, v) = (&mut *m[0], &mut *rest[0]);
+                let m = state.take(OptimizerSlot::AdamM).expect(kept);
+                let v = state.take(OptimizerSlot::AdamV).expect(kept);
                 for i in 0..p.len() {
                     m[i] += (g[i] - m[i]) * (1.0 - beta_1);
                     v[i] += (g[i] * g[i] - v[i]) * (1.0 - beta_2);
@@ -351,22 +338,11 @@ impl Optimizer {
                 }
             }
             Optimizer::RmsProp {
-                rho,
-                momentum,
-                epsilon,
-                centered,
-                ..
+                rho, momentum, epsilon, ..
             } => {
-                let (v, rest) = slots.split_at_mut(1);
-                let v = &mut *v[0];
-                let (mut mom, mut avg) = (None, None);
-                let mut rest = rest.iter_mut();
-                if momentum != 0.0 {
-                    mom = rest.next();
-                }
-                if centered {
-                    avg = rest.next();
-                }
+                let v = state.take(OptimizerSlot::RmsVelocity).expect(kept);
+                let mut mom = state.take(OptimizerSlot::RmsMomentum);
+                let mut avg = state.take(OptimizerSlot::RmsAverageGradient);
                 for i in 0..p.len() {
                     v[i] = rho * v[i] + (1.0 - rho) * g[i] * g[i];
                     let denom = match avg.as_deref_mut() {

@@ -4,7 +4,7 @@
 
 use ndarray::Array2;
 use serde_json::Value;
-use wgtrain::backend::{Backend, LossOp, MatmulOp, Tensor};
+use wgtrain::backend::{ActivationBackwardOp, Backend, LossOp, MatmulOp, OptimizerStepOp, SoftmaxOp, Tensor};
 use wgtrain::model::{Dense, FitOptions, Sequential};
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
@@ -88,7 +88,8 @@ pub fn activations(device: TestDevice) {
         let (y, z, dz) = (b.zeros(n, 1).unwrap(), b.zeros(n, 1).unwrap(), b.zeros(n, 1).unwrap());
         b.matmul(&MatmulOp::new(xt, one, y).epilogue(None, act, Some(z)))
             .unwrap();
-        b.activation_backward(ones, z, act, Some(dz), None).unwrap();
+        b.activation_backward(&ActivationBackwardOp::new(ones, z, act).dz(dz))
+            .unwrap();
         assert_close(&format!("{name} y"), &b.read(y).unwrap(), &data(&v["y"]), ELEMENTWISE);
         let mut got = b.read(dz).unwrap();
         let want = data(&v["dy_dx"]);
@@ -108,7 +109,7 @@ pub fn softmax(device: TestDevice) {
     let g = golden("softmax");
     let z = upload(b, &g["z"]);
     let out = b.zeros(z.rows(), z.cols()).unwrap();
-    b.softmax(z, out).unwrap();
+    b.softmax(&SoftmaxOp::new(z, out)).unwrap();
     assert_close("softmax", &b.read(out).unwrap(), &data(&g["softmax"]), ELEMENTWISE);
 }
 
@@ -178,7 +179,8 @@ pub fn dense(device: TestDevice) {
         b.matmul(&MatmulOp::new(x, w, y).epilogue(Some(bias), act, Some(z)))
             .unwrap();
         let (dz, db) = (b.zeros(batch, units).unwrap(), b.zeros(1, units).unwrap());
-        b.activation_backward(dy, z, act, Some(dz), Some(db)).unwrap();
+        b.activation_backward(&ActivationBackwardOp::new(dy, z, act).dz(dz).db(db))
+            .unwrap();
         let (dx, dw) = (b.zeros(batch, inputs).unwrap(), b.zeros(inputs, units).unwrap());
         b.matmul(&MatmulOp::new(dz, w, dx).transposed(false, true)).unwrap();
         b.matmul(&MatmulOp::new(x, dz, dw).transposed(true, false)).unwrap();
@@ -264,7 +266,8 @@ pub fn optimizers(device: TestDevice) {
         let slots: Vec<Tensor> = (0..opt.slots()).map(|_| b.zeros(1, params0.len()).unwrap()).collect();
         for (step, expected) in v["params_after_step"].as_array().unwrap().iter().enumerate() {
             b.write(gt, &grads[step]).unwrap();
-            b.optimizer_step(&opt, step as u64 + 1, p, gt, &slots).unwrap();
+            b.optimizer_step(&OptimizerStepOp::new(&opt, step as u64 + 1, p, gt).slots(&slots))
+                .unwrap();
             assert_close(
                 &format!("{name} step {}", step + 1),
                 &b.read(p).unwrap(),

@@ -10,7 +10,7 @@
 //! L = Σ dy ⊙ act(x·W + b), so dL/dy = dy and the backward pass gives dx, dW, db.
 //! Losses: L = Σᵢ row_lossᵢ / B (row_lossᵢ = wᵢ·ℓᵢ), whose gradient `LossOp` writes.
 
-use wgtrain::backend::{Backend, CpuBackend, LossOp, Tensor};
+use wgtrain::backend::{Backend, CpuBackend, LossOp, SoftmaxBackwardOp, SoftmaxOp, Tensor};
 use wgtrain::model::{Dense, LayerPosition, LayerSpec, LayerStep, StepContext};
 use wgtrain::nn::{ALL_ACTIVATIONS, Activation, Loss};
 
@@ -174,7 +174,7 @@ impl DenseUnderTest {
         let mut ctx = self.context(backend);
         let y = self.layer.forward(&mut ctx, xt).unwrap();
         let out = backend.read(y).unwrap();
-        backend.free(xt);
+        backend.free(xt).unwrap();
         out
     }
 
@@ -456,7 +456,7 @@ fn run_loss(cpu: &mut CpuBackend, case: &LossCase, pred: &[f32], with_grad: bool
     let rows = cpu.read(row_loss).unwrap();
     let g = grad.map(|g| cpu.read(g).unwrap());
     for x in [Some(p), Some(t), w, Some(row_loss), grad].into_iter().flatten() {
-        cpu.free(x);
+        cpu.free(x).unwrap();
     }
     (rows, g)
 }
@@ -512,7 +512,7 @@ pub fn softmax_backward_matches_finite_differences() {
     let dy: Vec<f32> = (0..rows * cols).map(|i| ((i * 3 % 7) as f32 - 3.0) * 0.3).collect();
     let loss = |b: &mut CpuBackend, z: &[f32]| -> f64 {
         let (zt, y) = (b.upload(rows, cols, z).unwrap(), b.zeros(rows, cols).unwrap());
-        b.softmax(zt, y).unwrap();
+        b.softmax(&SoftmaxOp::new(zt, y)).unwrap();
         b.read(y).unwrap().iter().zip(&dy).map(|(a, g)| f64::from(a * g)).sum()
     };
     let (zt, y, dyt, dz) = (
@@ -521,8 +521,8 @@ pub fn softmax_backward_matches_finite_differences() {
         b.upload(rows, cols, &dy).unwrap(),
         b.zeros(rows, cols).unwrap(),
     );
-    b.softmax(zt, y).unwrap();
-    b.softmax_backward(y, dyt, dz).unwrap();
+    b.softmax(&SoftmaxOp::new(zt, y)).unwrap();
+    b.softmax_backward(&SoftmaxBackwardOp::new(y, dyt, dz)).unwrap();
     let analytic = b.read(dz).unwrap();
     let h = 1e-2f32;
     for i in 0..z.len() {

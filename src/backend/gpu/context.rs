@@ -204,6 +204,8 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// What the adapter is.
     pub summary: AdapterSummary,
+    /// The adapter's downlevel flags (with the features, what naga validates shaders for).
+    pub downlevel: wgpu::DownlevelFlags,
     pub(crate) fault: FaultSlot,
     /// The operation being recorded, so a validation error reported through the callback can
     /// name it.
@@ -267,6 +269,7 @@ impl GpuContext {
             return Err(Error::NoAdapter { requested, hint });
         };
         let summary = summarize(index, adapter);
+        let downlevel = adapter.get_downlevel_capabilities().flags;
         let required_limits = limits.unwrap_or_else(|| adapter.limits());
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("wgtrain"),
@@ -303,6 +306,7 @@ impl GpuContext {
             queue,
             limits: required_limits,
             summary,
+            downlevel,
             fault,
             current_op,
         })

@@ -1,146 +1,233 @@
-//! Compute pipelines: one per kernel, each with an explicit bind-group layout (binding 0 the
-//! `Params` uniform with a dynamic offset into the per-submit uniform arena, then the storage
-//! buffers with read-only flags where the kernel only reads), all built once when the backend
-//! is created, through the on-disk pipeline cache where the adapter supports one.
+//! The kernel table, one entry per compute kernel: its name (= shader file = entry point),
+//! its WGSL source, its `Params` uniform, its storage bindings with their access, and whether
+//! the activation library is prepended. The [`Kernel`] enum, [`Kernel::ALL`], the table and the
+//! link from each `Params` struct to its kernel are all generated from the one list below, so
+//! they cannot drift apart. Every module is the generated prelude (`prelude.rs`), then the
+//! activation library where asked, then the kernel's file.
 
-use super::pipeline_cache;
-use super::shaders::KERNELS;
+use super::params::{
+    ActivationBackwardParams, DropoutParams, FillParams, GatherParams, KernelParams, LossParams, MatmulParams,
+    MetricsParams, OptimizerParams, ParamsLayout, SoftmaxBackwardParams, SoftmaxParams, UniformParams,
+};
+use super::prelude;
 
-/// The kernels, in the order of the shader table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Kernel {
-    Matmul,
-    ActivationBackward,
-    Softmax,
-    Loss,
-    AccumulateMetrics,
-    OptimizerStep,
-    GatherRows,
-    Fill,
-    SoftmaxBackward,
-    Dropout,
+/// Activation functions, a library prepended to the kernels that apply them.
+pub const ACTIVATION_LIBRARY: &str = include_str!("../../../shaders/activation.wgsl");
+
+/// How a kernel uses a storage binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read only (`var<storage, read>`).
+    Read,
+    /// Read and written (`var<storage, read_write>`).
+    ReadWrite,
 }
 
-/// Storage bindings 1.. of each kernel: true where the kernel writes.
-fn storage_bindings(kernel: Kernel) -> &'static [bool] {
-    match kernel {
-        Kernel::Matmul => &[false, false, false, true, true],
-        Kernel::ActivationBackward => &[false, false, true, true],
-        Kernel::Softmax => &[false, true],
-        Kernel::Loss => &[false, false, false, true, true],
-        Kernel::AccumulateMetrics => &[false, false, false, true],
-        Kernel::OptimizerStep => &[true, false, true, true, true],
-        Kernel::GatherRows => &[false, false, true],
-        Kernel::Fill => &[true],
-        Kernel::SoftmaxBackward => &[false, false, true],
-        Kernel::Dropout => &[false, true, true],
+/// A storage binding of a kernel (bindings 1.., after the `Params` uniform at 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The WGSL variable's name.
+    pub name: &'static str,
+    /// How the kernel uses it.
+    pub access: Access,
+}
+
+/// One compute kernel's entry in the table.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelSpec {
+    /// Name of the file (`shaders/<name>.wgsl`), of the entry point and of the backend method.
+    pub name: &'static str,
+    /// The kernel's own WGSL.
+    pub wgsl: &'static str,
+    /// Whether the activation library is prepended.
+    pub uses_activations: bool,
+    /// The layout of the kernel's `Params` uniform as the Rust struct has it.
+    pub params: &'static ParamsLayout,
+    /// Storage bindings 1.., in binding order.
+    pub bindings: &'static [Binding],
+}
+
+/// One part of a module's source (the prelude, a library, a kernel file), for positions.
+#[derive(Clone, Debug)]
+struct Part {
+    name: String,
+    first_line: u32,
+}
+
+/// The complete source of one WGSL module, remembering which part each line comes from so
+/// that a compiler position can be reported in the file it belongs to.
+///
+/// ```
+/// use wgtrain::backend::gpu::kernels::ModuleSource;
+/// let mut source = ModuleSource::new("demo");
+/// source.push("prelude", "const A: u32 = 1u;\n");
+/// source.push("demo.wgsl", "fn f() {}\nfn g() {}\n");
+/// assert_eq!(source.locate(3), ("demo.wgsl", 2));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ModuleSource {
+    kernel: String,
+    text: String,
+    parts: Vec<Part>,
+}
+
+impl ModuleSource {
+    /// An empty module named `kernel`.
+    pub fn new(kernel: &str) -> Self {
+        ModuleSource {
+            kernel: kernel.to_string(),
+            text: String::new(),
+            parts: Vec::new(),
+        }
     }
+
+    /// Appends `text` as the part `name` (a newline is added when it lacks one).
+    pub fn push(&mut self, name: &str, text: &str) {
+        let first_line = self.text.matches('\n').count() as u32 + 1;
+        self.parts.push(Part {
+            name: name.to_string(),
+            first_line,
+        });
+        self.text.push_str(text);
+        if !text.ends_with('\n') {
+            self.text.push('\n');
+        }
+    }
+
+    /// The module's name.
+    pub fn kernel(&self) -> &str {
+        &self.kernel
+    }
+
+    /// The whole source.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The part holding line `line` (from 1) of the whole source, and the line within it.
+    pub fn locate(&self, line: u32) -> (&str, u32) {
+        match self.parts.iter().rev().find(|p| p.first_line <= line) {
+            Some(part) => (&part.name, line - part.first_line + 1),
+            None => (&self.kernel, line),
+        }
+    }
+}
+
+impl KernelSpec {
+    /// The complete module handed to the compiler: the prelude, the activation library when
+    /// the kernel uses it, then the kernel.
+    pub fn module_source(&self) -> ModuleSource {
+        let mut source = ModuleSource::new(self.name);
+        source.push("generated prelude", prelude::wgsl());
+        if self.uses_activations {
+            source.push("shaders/activation.wgsl", ACTIVATION_LIBRARY);
+        }
+        source.push(&format!("shaders/{}.wgsl", self.name), self.wgsl);
+        source
+    }
+}
+
+macro_rules! access {
+    (read) => {
+        Access::Read
+    };
+    (read_write) => {
+        Access::ReadWrite
+    };
+}
+
+macro_rules! kernel_table {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:literal, $params:ident, activations: $acts:expr,
+            [$($access:ident $binding:literal),* $(,)?];
+    )*) => {
+        /// The compute kernels (see the table in `kernels.rs`).
+        ///
+        /// ```
+        /// use wgtrain::backend::gpu::kernels::{Access, Kernel};
+        /// let spec = Kernel::Fill.spec();
+        /// assert_eq!((spec.name, spec.params.name), ("fill", "FillParams"));
+        /// assert_eq!(spec.bindings[0].access, Access::ReadWrite);
+        /// assert!(Kernel::ALL.iter().all(|k| k.spec().wgsl.contains(&format!("fn {}(", k.name()))));
+        /// ```
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kernel {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Kernel {
+            /// Every kernel, in table order.
+            pub const ALL: &[Kernel] = &[$(Kernel::$variant),*];
+
+            /// The kernel's entry in the table.
+            pub fn spec(self) -> &'static KernelSpec {
+                &TABLE[self as usize]
+            }
+        }
+
+        static TABLE: [KernelSpec; Kernel::ALL.len()] = [$(
+            KernelSpec {
+                name: $name,
+                wgsl: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
+                uses_activations: $acts,
+                params: &<$params as UniformParams>::LAYOUT,
+                bindings: &[$(Binding { name: $binding, access: access!($access) }),*],
+            },
+        )*];
+
+        $(impl KernelParams for $params {
+            const KERNEL: Kernel = Kernel::$variant;
+        })*
+    };
+}
+
+kernel_table! {
+    /// out = act(op(A)·op(B) + bias), keeping z.
+    Matmul = "matmul", MatmulParams, activations: true,
+        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+    /// dz = dy ⊙ act′(z) and db = Σ_rows dz.
+    ActivationBackward = "activation_backward", ActivationBackwardParams, activations: true,
+        [read "dy", read "z", read_write "dz", read_write "db"];
+    /// Row softmax.
+    Softmax = "softmax", SoftmaxParams, activations: false,
+        [read "z", read_write "out"];
+    /// Per-row losses and their gradient.
+    Loss = "loss", LossParams, activations: false,
+        [read "pred", read "targets", read "weights", read_write "row_loss", read_write "grad"];
+    /// The metric accumulator.
+    AccumulateMetrics = "accumulate_metrics", MetricsParams, activations: false,
+        [read "pred", read "targets", read "row_loss", read_write "acc"];
+    /// One optimizer step over a flat parameter vector.
+    OptimizerStep = "optimizer_step", OptimizerParams, activations: false,
+        [read_write "param", read "grad", read_write "s0", read_write "s1", read_write "s2"];
+    /// The row gather.
+    GatherRows = "gather_rows", GatherParams, activations: false,
+        [read "src", read "indices", read_write "out"];
+    /// out[i] = value.
+    Fill = "fill", FillParams, activations: false,
+        [read_write "out"];
+    /// Gradient through a row softmax.
+    SoftmaxBackward = "softmax_backward", SoftmaxBackwardParams, activations: false,
+        [read "y", read "dy", read_write "dz"];
+    /// Inverted dropout and its gradient.
+    Dropout = "dropout", DropoutParams, activations: false,
+        [read "x", read_write "mask", read_write "out"];
 }
 
 impl Kernel {
-    /// Every kernel.
-    pub(crate) const ALL: [Kernel; 10] = [
-        Kernel::Matmul,
-        Kernel::ActivationBackward,
-        Kernel::Softmax,
-        Kernel::Loss,
-        Kernel::AccumulateMetrics,
-        Kernel::OptimizerStep,
-        Kernel::GatherRows,
-        Kernel::Fill,
-        Kernel::SoftmaxBackward,
-        Kernel::Dropout,
-    ];
+    /// The kernel's name (its file and entry point).
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
 
     /// How many storage buffers the kernel binds.
-    pub(crate) fn storage_count(self) -> usize {
-        storage_bindings(self).len()
+    pub fn storage_count(self) -> usize {
+        self.spec().bindings.len()
     }
-}
 
-/// A built kernel.
-pub(crate) struct Pipeline {
-    pub pipeline: wgpu::ComputePipeline,
-    pub layout: wgpu::BindGroupLayout,
-}
-
-/// A fingerprint of every kernel's name and source (part of the pipeline cache's key).
-fn kernels_fingerprint() -> u64 {
-    KERNELS.iter().fold(pipeline_cache::FNV_START, |h, k| {
-        pipeline_cache::fnv1a(
-            pipeline_cache::fnv1a(h, k.name.as_bytes()),
-            k.module_source().as_bytes(),
-        )
-    })
-}
-
-/// Builds every pipeline, through the on-disk cache when it is enabled and supported. A build
-/// that fails with the cache is redone without it, so a cache problem never fails training
-/// (a kernel error then shows up as it would have without a cache).
-pub(crate) fn build_pipelines(device: &wgpu::Device) -> Vec<Pipeline> {
-    if let Some(open) = pipeline_cache::open(device, kernels_fingerprint()) {
-        let (pipelines, error) = pipeline_cache::catching(device, || build_with(device, Some(&open.cache)));
-        match error {
-            None => {
-                open.save();
-                return pipelines;
-            }
-            Some(e) => pipeline_cache::record_failure(format!("building pipelines with the cache: {e}")),
-        }
+    /// The kernel's position in [`Kernel::ALL`] (and in the built pipelines).
+    pub(crate) fn index(self) -> usize {
+        self as usize
     }
-    build_with(device, None)
-}
-
-fn build_with(device: &wgpu::Device, cache: Option<&wgpu::PipelineCache>) -> Vec<Pipeline> {
-    Kernel::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, &kernel)| {
-            let source = &KERNELS[i];
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(source.name),
-                source: wgpu::ShaderSource::Wgsl(source.module_source().into()),
-            });
-            let mut entries = vec![wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: true,
-                    min_binding_size: None,
-                },
-                count: None,
-            }];
-            for (b, &writes) in storage_bindings(kernel).iter().enumerate() {
-                entries.push(wgpu::BindGroupLayoutEntry {
-                    binding: b as u32 + 1,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: !writes },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                });
-            }
-            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(source.name),
-                entries: &entries,
-            });
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(source.name),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(source.name),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(source.name),
-                compilation_options: wgpu::PipelineCompilationOptions::default(),
-                cache,
-            });
-            Pipeline { pipeline, layout }
-        })
-        .collect()
 }

@@ -9,22 +9,23 @@
 //! no binding-offset alignment.
 
 pub mod context;
-mod kernels;
+pub mod kernels;
 mod ops;
-mod params;
+pub mod params;
 pub mod pipeline_cache;
-pub mod shaders;
+mod pipelines;
+pub mod prelude;
+pub mod validate;
 
 use std::collections::HashMap;
 
-use bytemuck::Pod;
-
 use context::convert_error;
 pub use context::{ADAPTER_ENV, AdapterChoice, AdapterSummary, GpuContext, list_adapters};
-use kernels::{Kernel, Pipeline, build_pipelines};
-use params::MAX_PARAMS_SIZE;
+use kernels::Kernel;
+use params::{KernelParams, MAX_PARAMS_SIZE};
+use pipelines::{Pipeline, build_pipelines};
 
-use super::{Counters, StorageId, Tensor};
+use super::{BackendId, BackendKind, Counters, StorageId, Tensor};
 use crate::{Error, Result};
 
 /// Bytes of uniform arena per submit; a submit is forced when it fills.
@@ -46,6 +47,7 @@ struct Storage {
 /// assert_eq!(gpu.read(t).unwrap(), vec![1.0, 2.0]);
 /// ```
 pub struct GpuBackend {
+    id: BackendId,
     ctx: GpuContext,
     pipelines: Vec<Pipeline>,
     storages: Vec<Option<Storage>>,
@@ -75,9 +77,10 @@ impl GpuBackend {
         Self::from_context(GpuContext::new(choice)?)
     }
 
-    /// A backend on an already opened device.
+    /// A backend on an already opened device. Every kernel is validated by naga first: a
+    /// kernel the device cannot run is [`Error::Shader`].
     pub fn from_context(ctx: GpuContext) -> Result<Self> {
-        let pipelines = build_pipelines(&ctx.device);
+        let pipelines = build_pipelines(&ctx)?;
         let uniform = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("wgtrain uniform arena"),
             size: UNIFORM_ARENA_BYTES,
@@ -89,6 +92,7 @@ impl GpuBackend {
             .min_uniform_buffer_offset_alignment
             .max(MAX_PARAMS_SIZE as u32) as usize;
         let mut backend = GpuBackend {
+            id: BackendId::fresh(BackendKind::Gpu),
             ctx,
             pipelines,
             storages: Vec::new(),
@@ -115,6 +119,12 @@ impl GpuBackend {
     /// What the adapter is.
     pub fn adapter(&self) -> &AdapterSummary {
         &self.ctx.summary
+    }
+
+    /// What this device's shaders are validated against (see [`validate::validate`]), for
+    /// callers that generate WGSL of their own.
+    pub fn shader_target(&self) -> validate::ShaderTarget {
+        validate::ShaderTarget::of(&self.ctx)
     }
 
     /// The open device, for callers that need it (fault injection in tests, interop).
@@ -173,12 +183,7 @@ impl GpuBackend {
         self.counters.buffer_allocations += 1;
         let storage = u32::try_from(self.storages.len()).expect("fewer than 2^32 tensors");
         self.storages.push(Some(Storage { buffer }));
-        Ok(Tensor {
-            storage,
-            offset: 0,
-            rows: 1,
-            cols: len,
-        })
+        Ok(Tensor::whole(self.id, storage, 1, len))
     }
 
     fn buffer(&self, id: StorageId) -> Result<&wgpu::Buffer> {
@@ -186,7 +191,10 @@ impl GpuBackend {
             .get(id as usize)
             .and_then(Option::as_ref)
             .map(|s| &s.buffer)
-            .ok_or(Error::UnknownTensor(id))
+            .ok_or(Error::UnknownTensor {
+                op: "gpu storage lookup",
+                storage: id,
+            })
     }
 
     /// The encoder, for copies and clears: ends the open compute pass first.
@@ -200,17 +208,17 @@ impl GpuBackend {
         })
     }
 
-    /// Records one dispatch of `kernel` over `storages` (in binding order; `None` binds a
-    /// dummy) with `params`, as `groups` workgroups.
-    fn dispatch<P: Pod>(
+    /// Records one dispatch of the kernel that reads `params` over `storages` (in binding
+    /// order; `None` binds a dummy), as `groups` workgroups.
+    fn dispatch<P: KernelParams>(
         &mut self,
-        kernel: Kernel,
         params: &P,
         storages: &[Option<StorageId>],
         groups: (u32, u32, u32),
     ) -> Result<()> {
+        let kernel = P::KERNEL;
         debug_assert_eq!(storages.len(), kernel.storage_count());
-        self.ctx.set_current_op(shaders::KERNELS[kernel as usize].name);
+        self.ctx.set_current_op(kernel.name());
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max || groups.2 > max {
             return Err(Error::LimitExceeded {
@@ -252,7 +260,7 @@ impl GpuBackend {
             self.pass = Some(pass.forget_lifetime());
         }
         let bind_group = &self.bind_groups[&(kernel, key)];
-        let pipeline = &self.pipelines[kernel as usize].pipeline;
+        let pipeline = &self.pipelines[kernel.index()].pipeline;
         let pass = self.pass.as_mut().expect("a pass is open");
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, bind_group, &[offset as u32]);
@@ -278,7 +286,7 @@ impl GpuBackend {
         }
         let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &self.pipelines[kernel as usize].layout,
+            layout: &self.pipelines[kernel.index()].layout,
             entries: &entries,
         });
         self.counters.bind_groups += 1;
@@ -356,9 +364,5 @@ impl GpuBackend {
         staging.unmap();
         self.counters.readbacks += 1;
         Ok(data)
-    }
-
-    fn counters_inner(&self) -> Counters {
-        self.counters
     }
 }

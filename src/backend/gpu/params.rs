@@ -1,207 +1,276 @@
 //! Uniform parameter blocks, one per kernel, laid out exactly as the `Params` struct at the top
-//! of each shader (u32/f32 fields, padded to a multiple of 16 bytes; the optimizer's also holds
-//! a nested schedule struct with 16-byte-strided arrays, as WGSL's uniform layout requires).
+//! of each shader (u32/f32 fields only, padding fields named `_padN` on both sides, a multiple
+//! of 16 bytes). Each is declared through `params!`, which also records its layout (field
+//! names, offsets by `offset_of!`, scalar types, size) so a test can compare it with the
+//! layout naga reflects from the WGSL.
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::nn::MAX_BOUNDARIES;
+use super::kernels::Kernel;
 
-/// `shaders/matmul.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct MatmulParams {
-    pub m: u32,
-    pub n: u32,
-    pub k: u32,
-    pub trans_a: u32,
-    pub trans_b: u32,
-    pub a_off: u32,
-    pub b_off: u32,
-    pub bias_off: u32,
-    pub out_off: u32,
-    pub z_off: u32,
-    pub flags: u32,
-    pub act: u32,
-    pub alpha: f32,
-    pub _pad: [u32; 3],
+/// The type of a uniform field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scalar {
+    /// `u32`.
+    U32,
+    /// `f32`.
+    F32,
+    /// `array<vec4<u32>, n>` (Rust `[u32; 4n]`: uniform arrays step by 16 bytes).
+    U32x4Array(usize),
+    /// `array<vec4<f32>, n>` (Rust `[f32; 4n]`).
+    F32x4Array(usize),
 }
 
-/// `shaders/activation_backward.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct ActivationBackwardParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub dy_off: u32,
-    pub z_off: u32,
-    pub dz_off: u32,
-    pub db_off: u32,
-    pub act: u32,
-    pub alpha: f32,
-    pub flags: u32,
-    pub _pad: [u32; 3],
+/// One field of a `Params` struct as Rust lays it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamsField {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its byte offset.
+    pub offset: usize,
+    /// Its type.
+    pub scalar: Scalar,
 }
 
-/// `shaders/softmax.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct SoftmaxParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub z_off: u32,
-    pub out_off: u32,
+/// The layout of a `#[repr(C)]` `Params` struct.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamsLayout {
+    /// The Rust struct's name.
+    pub name: &'static str,
+    /// `size_of` the struct.
+    pub size: usize,
+    /// Its fields in declaration order.
+    pub fields: &'static [ParamsField],
 }
 
-/// `shaders/loss.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct LossParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub kind: u32,
-    pub flags: u32,
-    pub pred_off: u32,
-    pub target_off: u32,
-    pub weight_off: u32,
-    pub row_loss_off: u32,
-    pub grad_off: u32,
-    pub _pad: [u32; 3],
+/// A uniform block with a recorded layout.
+pub(crate) trait UniformParams: Pod {
+    /// The struct's layout.
+    const LAYOUT: ParamsLayout;
 }
 
-/// `shaders/accumulate_metrics.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct MetricsParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub accuracy: u32,
-    pub threshold: f32,
-    pub pred_off: u32,
-    pub target_off: u32,
-    pub row_loss_off: u32,
-    pub acc_off: u32,
+/// The uniform block of one kernel (the link is made by the kernel table).
+pub(crate) trait KernelParams: UniformParams {
+    /// The kernel that reads this block.
+    const KERNEL: Kernel;
 }
 
-/// `shaders/optimizer_step.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct OptimizerParams {
-    pub n: u32,
-    pub kind: u32,
-    pub flags: u32,
-    pub step: u32,
-    pub param_off: u32,
-    pub grad_off: u32,
-    pub s0_off: u32,
-    pub s1_off: u32,
-    pub s2_off: u32,
-    pub beta_1: f32,
-    pub beta_2: f32,
-    pub epsilon: f32,
-    pub momentum: f32,
-    pub weight_decay: f32,
-    /// √(1 − β₂ᵗ), Adam's bias correction of step t (1 for other optimizers).
-    pub sqrt_bias_2: f32,
-    /// 1 − β₁ᵗ.
-    pub bias_1: f32,
-    /// The learning rate, evaluated per step by the kernel.
-    pub schedule: ScheduleParams,
+trait ScalarOf {
+    const SCALAR: Scalar;
 }
 
-/// The learning-rate schedule inside [`OptimizerParams`] (`Schedule` in
-/// `shaders/optimizer_step.wgsl`; formulas in `src/nn/schedule.rs`). Fields a schedule does not
-/// use are 0.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct ScheduleParams {
-    /// 0 constant, 1 ExponentialDecay, 2 InverseTimeDecay, 3 PolynomialDecay, 4 CosineDecay,
-    /// 5 PiecewiseConstantDecay.
-    pub kind: u32,
-    /// Bit 0 staircase, bit 1 cycle, bit 2 warmup.
-    pub flags: u32,
-    pub boundary_count: u32,
-    /// The constant rate, or the schedule's initial rate.
-    pub initial: f32,
-    pub decay_steps: f32,
-    /// InverseTimeDecay's rate.
-    pub decay_rate: f32,
-    /// log₂ of ExponentialDecay's rate (computed on the host in f64, once per schedule).
-    pub log2_decay_rate: f32,
-    pub end_learning_rate: f32,
-    pub power: f32,
-    pub alpha: f32,
-    pub warmup_target: f32,
-    pub warmup_steps: f32,
-    /// PiecewiseConstantDecay's boundaries (`array<vec4<u32>, 4>`: uniform arrays step by 16
-    /// bytes, so scalars are packed four to an element).
-    pub boundaries: [u32; MAX_BOUNDARIES],
-    /// Its values (`array<vec4<f32>, 5>`; 17 used).
-    pub values: [f32; 20],
+impl ScalarOf for u32 {
+    const SCALAR: Scalar = Scalar::U32;
 }
 
-/// `shaders/gather_rows.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct GatherParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub src_rows: u32,
-    pub first: u32,
-    pub src_off: u32,
-    pub idx_off: u32,
-    pub out_off: u32,
-    pub row_base: u32,
-    pub zero_outside: u32,
-    pub _pad: [u32; 3],
+impl ScalarOf for f32 {
+    const SCALAR: Scalar = Scalar::F32;
 }
 
-/// `shaders/fill.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct FillParams {
-    pub n: u32,
-    pub out_off: u32,
-    pub value: f32,
-    pub _pad: u32,
+impl<const N: usize> ScalarOf for [u32; N] {
+    const SCALAR: Scalar = {
+        assert!(N.is_multiple_of(4), "uniform arrays hold whole vec4s");
+        Scalar::U32x4Array(N / 4)
+    };
 }
 
-/// `shaders/softmax_backward.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct SoftmaxBackwardParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub y_off: u32,
-    pub dy_off: u32,
-    pub dz_off: u32,
-    pub _pad: [u32; 3],
+impl<const N: usize> ScalarOf for [f32; N] {
+    const SCALAR: Scalar = {
+        assert!(N.is_multiple_of(4), "uniform arrays hold whole vec4s");
+        Scalar::F32x4Array(N / 4)
+    };
 }
 
-/// `shaders/dropout.wgsl`.
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-pub(crate) struct DropoutParams {
-    pub n: u32,
-    pub mode: u32,
-    pub seed: u32,
-    pub step: u32,
-    pub rate: f32,
-    pub x_off: u32,
-    pub mask_off: u32,
-    pub out_off: u32,
+macro_rules! params {
+    ($($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty),* $(,)? })*) => {$(
+        $(#[$doc])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Pod, Zeroable)]
+        pub(crate) struct $name {
+            $(pub $field: $ty,)*
+        }
+
+        impl UniformParams for $name {
+            const LAYOUT: ParamsLayout = ParamsLayout {
+                name: stringify!($name),
+                size: size_of::<$name>(),
+                fields: &[$(ParamsField {
+                    name: stringify!($field),
+                    offset: std::mem::offset_of!($name, $field),
+                    scalar: <$ty as ScalarOf>::SCALAR,
+                }),*],
+            };
+        }
+
+        const _: () = assert!(size_of::<$name>() % 16 == 0 && size_of::<$name>() as u64 <= MAX_PARAMS_SIZE);
+    )*};
 }
 
-/// The largest parameter block (the optimizer's, with its schedule); every uniform binding is
-/// this size. A power of two, so it is a multiple of any adapter's uniform offset alignment.
+/// The largest parameter block (the optimizer's, with its learning-rate schedule); every
+/// uniform binding is this size.
 pub(crate) const MAX_PARAMS_SIZE: u64 = 256;
 
-const _: () = {
-    assert!(size_of::<MatmulParams>() == 64);
-    assert!(size_of::<OptimizerParams>() == 256);
-    assert!(size_of::<ScheduleParams>() == 192);
-    assert!(std::mem::offset_of!(OptimizerParams, schedule) == 64);
-    assert!(std::mem::offset_of!(ScheduleParams, boundaries) == 48);
-    assert!(MAX_BOUNDARIES == 16);
-    assert!(size_of::<ActivationBackwardParams>() == 48);
-    assert!(size_of::<LossParams>() == 48);
-};
+/// Boundaries of a piecewise-constant schedule the optimizer's uniform holds.
+const SCHEDULE_BOUNDARIES: usize = crate::nn::MAX_BOUNDARIES;
+/// Values of a piecewise-constant schedule, padded to whole vec4s (17 used).
+const SCHEDULE_VALUES: usize = (crate::nn::MAX_BOUNDARIES + 1).div_ceil(4) * 4;
+
+params! {
+    /// `shaders/matmul.wgsl`.
+    MatmulParams {
+        m: u32,
+        n: u32,
+        k: u32,
+        trans_a: u32,
+        trans_b: u32,
+        a_off: u32,
+        b_off: u32,
+        bias_off: u32,
+        out_off: u32,
+        z_off: u32,
+        flags: u32,
+        act: u32,
+        alpha: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+
+    /// `shaders/activation_backward.wgsl`.
+    ActivationBackwardParams {
+        rows: u32,
+        cols: u32,
+        dy_off: u32,
+        z_off: u32,
+        dz_off: u32,
+        db_off: u32,
+        act: u32,
+        alpha: f32,
+        flags: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+
+    /// `shaders/softmax.wgsl`.
+    SoftmaxParams {
+        rows: u32,
+        cols: u32,
+        z_off: u32,
+        out_off: u32,
+    }
+
+    /// `shaders/loss.wgsl`.
+    LossParams {
+        rows: u32,
+        cols: u32,
+        kind: u32,
+        flags: u32,
+        pred_off: u32,
+        target_off: u32,
+        weight_off: u32,
+        row_loss_off: u32,
+        grad_off: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+
+    /// `shaders/accumulate_metrics.wgsl`.
+    MetricsParams {
+        rows: u32,
+        cols: u32,
+        accuracy: u32,
+        threshold: f32,
+        pred_off: u32,
+        target_off: u32,
+        row_loss_off: u32,
+        acc_off: u32,
+    }
+
+    /// `shaders/optimizer_step.wgsl`.
+    OptimizerParams {
+        n: u32,
+        kind: u32,
+        flags: u32,
+        step: u32,
+        param_off: u32,
+        grad_off: u32,
+        s0_off: u32,
+        s1_off: u32,
+        s2_off: u32,
+        beta_1: f32,
+        beta_2: f32,
+        epsilon: f32,
+        momentum: f32,
+        weight_decay: f32,
+        // Adam's bias corrections of step t, √(1 − β₂ᵗ) and 1 − β₁ᵗ (1 for other optimizers).
+        sqrt_bias_2: f32,
+        bias_1: f32,
+        // The learning-rate schedule, evaluated per step by the kernel (nn/schedule.rs):
+        // SCHED_* kind, SCHED_FLAG_* flags, and the parameters of every kind.
+        sched_kind: u32,
+        sched_flags: u32,
+        sched_boundary_count: u32,
+        sched_initial: f32,
+        sched_decay_steps: f32,
+        sched_decay_rate: f32,
+        // log₂ of ExponentialDecay's rate, computed once on the host in f64.
+        sched_log2_decay_rate: f32,
+        sched_end_learning_rate: f32,
+        sched_power: f32,
+        sched_alpha: f32,
+        sched_warmup_target: f32,
+        sched_warmup_steps: f32,
+        sched_boundaries: [u32; SCHEDULE_BOUNDARIES],
+        sched_values: [f32; SCHEDULE_VALUES],
+    }
+
+    /// `shaders/gather_rows.wgsl`.
+    GatherParams {
+        rows: u32,
+        cols: u32,
+        src_rows: u32,
+        first: u32,
+        src_off: u32,
+        idx_off: u32,
+        out_off: u32,
+        row_base: u32,
+        zero_outside: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+
+    /// `shaders/fill.wgsl`.
+    FillParams {
+        n: u32,
+        out_off: u32,
+        value: f32,
+        _pad0: u32,
+    }
+
+    /// `shaders/softmax_backward.wgsl`.
+    SoftmaxBackwardParams {
+        rows: u32,
+        cols: u32,
+        y_off: u32,
+        dy_off: u32,
+        dz_off: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+
+    /// `shaders/dropout.wgsl`.
+    DropoutParams {
+        n: u32,
+        mode: u32,
+        seed: u32,
+        step: u32,
+        rate: f32,
+        x_off: u32,
+        mask_off: u32,
+        out_off: u32,
+    }
+}

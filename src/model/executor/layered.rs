@@ -7,7 +7,7 @@
 //! uses the first r rows of every buffer.
 
 use super::{EpochControl, Executor, RunContext};
-use crate::backend::Tensor;
+use crate::backend::{GatherRowsOp, OptimizerStepOp, Tensor};
 use crate::model::head::Targets;
 use crate::model::layer::StepContext;
 use crate::model::network::Network;
@@ -133,13 +133,11 @@ impl Executor for LayeredExecutor {
             let r = batch.min(data.rows - first);
             let (x, y, w) = (px.rows_range(0, r)?, py.rows_range(0, r)?, pw.rows_range(0, r)?);
             for c in &data.chunks {
-                run.backend
-                    .gather_rows_chunk(c.x, c.row_base, data.order, first, x, single)?;
-                run.backend
-                    .gather_rows_chunk(c.y, c.row_base, data.order, first, y, single)?;
+                let gather = |src, out| GatherRowsOp::new(src, data.order, first, out).chunk(c.row_base, single);
+                run.backend.gather_rows(&gather(c.x, x))?;
+                run.backend.gather_rows(&gather(c.y, y))?;
                 if let Some(cw) = c.weights {
-                    run.backend
-                        .gather_rows_chunk(cw, c.row_base, data.order, first, w, single)?;
+                    run.backend.gather_rows(&gather(cw, w))?;
                 }
             }
             let targets = Targets {
@@ -150,7 +148,7 @@ impl Executor for LayeredExecutor {
             let (mut ctx, network) = step_context(run, r, Some(step as u32));
             network.step(&mut ctx, x, targets, acc)?;
             run.backend
-                .optimizer_step(run.optimizer, step, run.params, run.grads, run.slots)?;
+                .optimizer_step(&OptimizerStepOp::new(run.optimizer, step, run.params, run.grads).slots(run.slots))?;
             *run.step = step;
             steps_in_submit += 1;
             if steps_in_submit >= control.steps_per_submit {

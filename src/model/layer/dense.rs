@@ -5,7 +5,7 @@
 
 use super::{LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout, not_ready};
 use crate::Result;
-use crate::backend::{MatmulOp, Tensor};
+use crate::backend::{ActivationBackwardOp, MatmulOp, SoftmaxBackwardOp, SoftmaxOp, Tensor};
 use crate::nn::Activation;
 use crate::nn::init::Initializer;
 use crate::rng::SeededRng;
@@ -215,7 +215,7 @@ impl LayerStep for DenseLayer {
                 let (z, y) = (ctx.batch_rows(z)?, ctx.batch_rows(y)?);
                 ctx.backend
                     .matmul(&MatmulOp::new(x, w, z).epilogue(b, Activation::Linear, None))?;
-                ctx.backend.softmax(z, y)?;
+                ctx.backend.softmax(&SoftmaxOp::new(z, y))?;
                 Ok(y)
             }
         }
@@ -229,21 +229,24 @@ impl LayerStep for DenseLayer {
         let (w, dw, db) = (self.kernel(ctx.params)?, self.kernel(ctx.grads)?, self.bias(ctx.grads)?);
         let dz = match buffers {
             Buffers::Linear { .. } => {
-                if db.is_some() {
-                    ctx.backend.activation_backward(dy, dy, Activation::Linear, None, db)?;
+                if let Some(db) = db {
+                    ctx.backend
+                        .activation_backward(&ActivationBackwardOp::bias_grad(dy, db))?;
                 }
                 dy
             }
             Buffers::Elementwise { z, dz, .. } => {
                 let (z, dz) = (ctx.batch_rows(z)?, ctx.batch_rows(dz)?);
-                ctx.backend.activation_backward(dy, z, self.computed, Some(dz), db)?;
+                ctx.backend
+                    .activation_backward(&ActivationBackwardOp::new(dy, z, self.computed).dz(dz).db(db))?;
                 dz
             }
             Buffers::Softmax { y, dz, .. } => {
                 let (y, dz) = (ctx.batch_rows(y)?, ctx.batch_rows(dz)?);
-                ctx.backend.softmax_backward(y, dy, dz)?;
-                if db.is_some() {
-                    ctx.backend.activation_backward(dz, dz, Activation::Linear, None, db)?;
+                ctx.backend.softmax_backward(&SoftmaxBackwardOp::new(y, dy, dz))?;
+                if let Some(db) = db {
+                    ctx.backend
+                        .activation_backward(&ActivationBackwardOp::bias_grad(dz, db))?;
                 }
                 dz
             }

@@ -5,7 +5,7 @@
 
 use super::{LayerPosition, LayerSpec, LayerStep, StepContext, not_ready};
 use crate::Result;
-use crate::backend::Tensor;
+use crate::backend::{DropoutBackwardOp, DropoutOp, Tensor};
 use crate::nn::dropout::lowbias32;
 
 /// Inverted dropout: during `fit`, each value is zeroed with probability `rate` and the rest
@@ -100,7 +100,8 @@ impl LayerStep for DropoutLayer {
         match ctx.training_step {
             Some(step) if self.rate > 0.0 => {
                 let (mask, y) = (ctx.batch_rows(mask)?, ctx.batch_rows(y)?);
-                ctx.backend.dropout(x, mask, y, self.rate, self.seed, step)?;
+                ctx.backend
+                    .dropout(&DropoutOp::new(x, mask, y, self.rate).seed(self.seed, step))?;
                 self.active = true;
                 Ok(y)
             }
@@ -116,7 +117,8 @@ impl LayerStep for DropoutLayer {
             None => Ok(None),
             Some(dx) if self.active => {
                 let (mask, dx) = (ctx.batch_rows(mask)?, ctx.batch_rows(dx)?);
-                ctx.backend.dropout_backward(dy, mask, dx, self.rate)?;
+                ctx.backend
+                    .dropout_backward(&DropoutBackwardOp::new(dy, mask, dx, self.rate))?;
                 Ok(Some(dx))
             }
             Some(_) => Ok(Some(dy)),

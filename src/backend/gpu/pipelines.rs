@@ -1,0 +1,108 @@
+//! Compute pipelines: one per kernel of the table, each with an explicit bind-group layout
+//! (binding 0 the `Params` uniform with a dynamic offset into the per-submit uniform arena,
+//! then the storage buffers with read-only flags where the kernel only reads), all built once
+//! when the backend is created, through the on-disk pipeline cache where the adapter supports
+//! one. Every module is validated by naga (`validate.rs`) before wgpu sees any of them.
+
+use super::context::GpuContext;
+use super::kernels::{Access, Kernel, ModuleSource};
+use super::pipeline_cache;
+use super::validate::{ShaderTarget, validate};
+use crate::Result;
+
+/// A built kernel.
+pub(crate) struct Pipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// A fingerprint of every kernel's name and module source (part of the pipeline cache's key).
+fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
+    sources.iter().fold(pipeline_cache::FNV_START, |h, s| {
+        pipeline_cache::fnv1a(pipeline_cache::fnv1a(h, s.kernel().as_bytes()), s.text().as_bytes())
+    })
+}
+
+/// Validates every kernel's module, then builds every pipeline (in [`Kernel::ALL`] order),
+/// through the on-disk cache when it is enabled and supported. A build that fails with the
+/// cache is redone without it, so a cache problem never fails training (a kernel error then
+/// shows up as it would have without a cache).
+pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<Vec<Pipeline>> {
+    let target = ShaderTarget::of(ctx);
+    let sources = Kernel::ALL
+        .iter()
+        .map(|k| {
+            let source = k.spec().module_source();
+            validate(&source, &target)?;
+            Ok(source)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let device = &ctx.device;
+    if let Some(open) = pipeline_cache::open(device, kernels_fingerprint(&sources)) {
+        let (pipelines, error) = pipeline_cache::catching(device, || build_with(device, &sources, Some(&open.cache)));
+        match error {
+            None => {
+                open.save();
+                return Ok(pipelines);
+            }
+            Some(e) => pipeline_cache::record_failure(format!("building pipelines with the cache: {e}")),
+        }
+    }
+    Ok(build_with(device, &sources, None))
+}
+
+fn build_with(device: &wgpu::Device, sources: &[ModuleSource], cache: Option<&wgpu::PipelineCache>) -> Vec<Pipeline> {
+    Kernel::ALL
+        .iter()
+        .zip(sources)
+        .map(|(&kernel, source)| {
+            let spec = kernel.spec();
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(spec.name),
+                source: wgpu::ShaderSource::Wgsl(source.text().into()),
+            });
+            let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: None,
+                },
+                count: None,
+            }];
+            for (b, binding) in spec.bindings.iter().enumerate() {
+                entries.push(wgpu::BindGroupLayoutEntry {
+                    binding: b as u32 + 1,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage {
+                            read_only: binding.access == Access::Read,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                });
+            }
+            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some(spec.name),
+                entries: &entries,
+            });
+            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(spec.name),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(spec.name),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(spec.name),
+                compilation_options: wgpu::PipelineCompilationOptions::default(),
+                cache,
+            });
+            Pipeline { pipeline, layout }
+        })
+        .collect()
+}

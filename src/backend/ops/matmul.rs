@@ -1,0 +1,150 @@
+//! The matrix product with its fused epilogue: out = act(op(A)·op(B) + bias).
+//!
+//! Shape letters: A is [M, K] (stored [K, M] when `trans_a`), B is [K, N] (stored [N, K] when
+//! `trans_b`), out and z are [M, N], bias is [N].
+
+use super::distinct_storages;
+use crate::backend::tensor::Tensor;
+use crate::nn::Activation;
+use crate::{Error, Result};
+
+/// out = act(op(A)·op(B) + bias); z (optional) receives the pre-activation op(A)·op(B) + bias.
+///
+/// ```
+/// use wgtrain::backend::{Backend, CpuBackend, MatmulOp};
+/// use wgtrain::nn::Activation;
+/// let mut cpu = CpuBackend::new();
+/// let x = cpu.upload(1, 2, &[1., -2.]).unwrap();
+/// let w = cpu.upload(2, 1, &[1., 1.]).unwrap();
+/// let (z, y) = (cpu.zeros(1, 1).unwrap(), cpu.zeros(1, 1).unwrap());
+/// cpu.matmul(&MatmulOp::new(x, w, y).epilogue(None, Activation::Relu, Some(z))).unwrap();
+/// assert_eq!((cpu.read(z).unwrap(), cpu.read(y).unwrap()), (vec![-1.], vec![0.]));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct MatmulOp {
+    /// Left operand.
+    pub a: Tensor,
+    /// Use Aᵀ (A stored [K, M]).
+    pub trans_a: bool,
+    /// Right operand.
+    pub b: Tensor,
+    /// Use Bᵀ (B stored [N, K]).
+    pub trans_b: bool,
+    /// Bias added to every row, [N] (any shape with N elements).
+    pub bias: Option<Tensor>,
+    /// Activation applied in the epilogue.
+    pub activation: Activation,
+    /// Where to keep the pre-activation values, [M, N].
+    pub z: Option<Tensor>,
+    /// Result, [M, N].
+    pub out: Tensor,
+}
+
+/// The dimensions of a checked product: op(A) is [m, k], op(B) is [k, n].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatmulDims {
+    /// Rows of op(A) and of the result.
+    pub m: usize,
+    /// The inner dimension.
+    pub k: usize,
+    /// Columns of op(B) and of the result.
+    pub n: usize,
+}
+
+impl MatmulOp {
+    /// The operation's name in errors.
+    pub(crate) const NAME: &'static str = "matmul";
+
+    /// A plain product out = A·B.
+    pub fn new(a: Tensor, b: Tensor, out: Tensor) -> Self {
+        MatmulOp {
+            a,
+            trans_a: false,
+            b,
+            trans_b: false,
+            bias: None,
+            activation: Activation::Linear,
+            z: None,
+            out,
+        }
+    }
+
+    /// Sets the transpose flags.
+    pub fn transposed(mut self, trans_a: bool, trans_b: bool) -> Self {
+        self.trans_a = trans_a;
+        self.trans_b = trans_b;
+        self
+    }
+
+    /// Adds the fused bias + activation epilogue.
+    pub fn epilogue(mut self, bias: Option<Tensor>, activation: Activation, z: Option<Tensor>) -> Self {
+        self.bias = bias;
+        self.activation = activation;
+        self.z = z;
+        self
+    }
+
+    /// Every tensor the operation names.
+    pub(crate) fn tensors(&self) -> impl Iterator<Item = Tensor> {
+        [Some(self.a), Some(self.b), self.bias, Some(self.out), self.z]
+            .into_iter()
+            .flatten()
+    }
+
+    /// Checks the shapes, the activation and the storages; returns the dimensions.
+    pub fn check(&self) -> Result<MatmulDims> {
+        let (m, k) = if self.trans_a {
+            (self.a.cols, self.a.rows)
+        } else {
+            (self.a.rows, self.a.cols)
+        };
+        let (k2, n) = if self.trans_b {
+            (self.b.cols, self.b.rows)
+        } else {
+            (self.b.rows, self.b.cols)
+        };
+        let shape_err = |detail: String| Err(Error::Shape { op: Self::NAME, detail });
+        if k != k2 {
+            return shape_err(format!(
+                "inner dimensions differ: op(A) is [{m}, {k}] and op(B) is [{k2}, {n}] (A {}, B {})",
+                describe(&self.a, self.trans_a),
+                describe(&self.b, self.trans_b)
+            ));
+        }
+        if (self.out.rows, self.out.cols) != (m, n) {
+            return shape_err(format!(
+                "out is [{}, {}] but the product is [{m}, {n}]",
+                self.out.rows, self.out.cols
+            ));
+        }
+        if let Some(z) = self.z
+            && (z.rows, z.cols) != (m, n)
+        {
+            return shape_err(format!("z is [{}, {}] but the product is [{m}, {n}]", z.rows, z.cols));
+        }
+        if let Some(bias) = self.bias
+            && bias.len() != n
+        {
+            return shape_err(format!(
+                "bias has {} elements but the product has {n} columns",
+                bias.len()
+            ));
+        }
+        if !self.activation.is_elementwise() {
+            return Err(Error::InvalidArgument {
+                what: "matmul activation",
+                detail: "softmax is row-wise: run the product linear, then `softmax`".into(),
+            });
+        }
+        distinct_storages(
+            Self::NAME,
+            &[Some(self.a), Some(self.b), self.bias],
+            &[Some(self.out), self.z],
+        )?;
+        Ok(MatmulDims { m, k, n })
+    }
+}
+
+fn describe(t: &Tensor, trans: bool) -> String {
+    format!("[{}, {}]{}", t.rows, t.cols, if trans { " transposed" } else { "" })
+}

@@ -1,0 +1,263 @@
+//! [`Backend`]: the methods everything above the seam calls. Each checks its operands once —
+//! the tensors belong to this backend and are live, then the operation's own checks
+//! (shapes, storages, arguments) — and only then calls the [`BackendImpl`] method. The trait
+//! is implemented for every `BackendImpl` by the blanket impl below, so no backend can skip
+//! a check or word one differently.
+
+use super::ops::distinct_storages;
+use super::{
+    ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
+    LossOp, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, Tensor,
+};
+use crate::{Error, Result};
+
+/// Every tensor must come from `backend` (a foreign one would name one of its storages) and be
+/// live.
+fn check_operands<B: BackendImpl + ?Sized>(
+    backend: &B,
+    op: &'static str,
+    tensors: impl IntoIterator<Item = Tensor>,
+) -> Result<()> {
+    let id = backend.id_impl();
+    for t in tensors {
+        if t.backend != id {
+            return Err(Error::ForeignTensor {
+                op,
+                tensor_backend: t.backend,
+                backend: id,
+            });
+        }
+        if !backend.is_live_impl(t.storage) {
+            return Err(Error::UnknownTensor { op, storage: t.storage });
+        }
+    }
+    Ok(())
+}
+
+/// `len` values given for `t`.
+fn check_len(op: &'static str, t: &Tensor, len: usize) -> Result<()> {
+    if t.len() != len {
+        return Err(Error::Shape {
+            op,
+            detail: format!("{len} values given for a tensor of {} elements", t.len()),
+        });
+    }
+    Ok(())
+}
+
+/// rows × cols, or a shape error naming `op`.
+fn element_count(op: &'static str, rows: usize, cols: usize) -> Result<usize> {
+    rows.checked_mul(cols).ok_or(Error::Shape {
+        op,
+        detail: format!("[{rows}, {cols}] overflows the address space"),
+    })
+}
+
+/// The operations a multi-layer perceptron needs to train, on one device. Implemented for
+/// every [`BackendImpl`]; each method checks its operands, then runs the implementation.
+///
+/// ```
+/// use wgtrain::backend::{Backend, CpuBackend, MatmulOp};
+/// let mut cpu = CpuBackend::new();
+/// let a = cpu.upload(2, 2, &[1., 2., 3., 4.]).unwrap();
+/// let b = cpu.upload(2, 1, &[1., 1.]).unwrap();
+/// let c = cpu.zeros(2, 1).unwrap();
+/// cpu.matmul(&MatmulOp::new(a, b, c)).unwrap();
+/// assert_eq!(cpu.read(c).unwrap(), vec![3., 7.]);
+/// // A tensor of another backend is refused, not mistaken for one of this backend's.
+/// let mut other = CpuBackend::new();
+/// assert!(matches!(other.read(c), Err(wgtrain::Error::ForeignTensor { .. })));
+/// ```
+pub trait Backend: BackendImpl {
+    /// This instance's identity, recorded in every tensor it makes.
+    fn id(&self) -> BackendId {
+        self.id_impl()
+    }
+
+    /// Which implementation this is.
+    fn kind(&self) -> BackendKind {
+        self.id_impl().kind()
+    }
+
+    /// A human-readable name: "cpu (ndarray)" or the adapter's name and API.
+    fn name(&self) -> String {
+        self.name_impl()
+    }
+
+    /// The largest tensor one storage can hold, in bytes, and the device limit that sets it
+    /// (unlimited on the CPU). Data sets larger than this are split into chunks.
+    fn max_tensor_bytes(&self) -> (u64, &'static str) {
+        self.max_tensor_bytes_impl()
+    }
+
+    /// Allocates a zero-filled [rows, cols] tensor in a storage of its own.
+    fn zeros(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
+        let len = element_count("zeros", rows, cols)?;
+        self.zeros_impl(rows, cols, len)
+    }
+
+    /// Allocates a [rows, cols] tensor holding `data` (row-major, rows × cols values).
+    fn upload(&mut self, rows: usize, cols: usize, data: &[f32]) -> Result<Tensor> {
+        let len = element_count("upload", rows, cols)?;
+        if len != data.len() {
+            return Err(Error::Shape {
+                op: "upload",
+                detail: format!("{} values given for a tensor of {len} elements", data.len()),
+            });
+        }
+        let t = self.zeros_impl(rows, cols, len)?;
+        match self.write_impl(t, data) {
+            Ok(()) => Ok(t),
+            Err(e) => {
+                self.free_impl(t.storage);
+                Err(e)
+            }
+        }
+    }
+
+    /// Allocates a tensor of `data.len()` u32 values (row indices for `gather_rows`).
+    fn upload_u32(&mut self, data: &[u32]) -> Result<Tensor> {
+        self.upload(1, data.len(), bytemuck::cast_slice(data))
+    }
+
+    /// Overwrites the elements of `dst` with `data` (exactly `dst.len()` values).
+    fn write(&mut self, dst: Tensor, data: &[f32]) -> Result<()> {
+        check_operands(self, "write", [dst])?;
+        check_len("write", &dst, data.len())?;
+        self.write_impl(dst, data)
+    }
+
+    /// Overwrites the elements of `dst` with the bit patterns of `data` (u32 indices).
+    fn write_u32(&mut self, dst: Tensor, data: &[u32]) -> Result<()> {
+        check_operands(self, "write_u32", [dst])?;
+        check_len("write_u32", &dst, data.len())?;
+        self.write_impl(dst, bytemuck::cast_slice(data))
+    }
+
+    /// Reads the elements of `src` back to the host (on the GPU: flushes and waits).
+    fn read(&mut self, src: Tensor) -> Result<Vec<f32>> {
+        check_operands(self, "read", [src])?;
+        self.read_impl(src)
+    }
+
+    /// Releases the storage `t` lives in; every view of it becomes invalid. Freeing a storage
+    /// twice does nothing; freeing a tensor of another backend is an error.
+    fn free(&mut self, t: Tensor) -> Result<()> {
+        if t.backend != self.id_impl() {
+            return Err(Error::ForeignTensor {
+                op: "free",
+                tensor_backend: t.backend,
+                backend: self.id_impl(),
+            });
+        }
+        self.free_impl(t.storage);
+        Ok(())
+    }
+
+    /// Sets every element of `dst` to `value`.
+    fn fill(&mut self, dst: Tensor, value: f32) -> Result<()> {
+        check_operands(self, "fill", [dst])?;
+        self.fill_impl(dst, value)
+    }
+
+    /// Copies `src` into `dst` (same number of elements, different storages).
+    fn copy(&mut self, src: Tensor, dst: Tensor) -> Result<()> {
+        check_operands(self, "copy", [src, dst])?;
+        check_len("copy", &dst, src.len())?;
+        distinct_storages("copy", &[Some(src)], &[Some(dst)])?;
+        self.copy_impl(src, dst)
+    }
+
+    /// out = act(op(A)·op(B) + bias), keeping the pre-activation in z when asked.
+    fn matmul(&mut self, op: &MatmulOp) -> Result<()> {
+        check_operands(self, MatmulOp::NAME, op.tensors())?;
+        let dims = op.check()?;
+        self.matmul_impl(op, dims)
+    }
+
+    /// dz = dy ⊙ act′(z) and db = Σ_rows dz (see [`ActivationBackwardOp`]).
+    fn activation_backward(&mut self, op: &ActivationBackwardOp) -> Result<()> {
+        check_operands(self, ActivationBackwardOp::NAME, op.tensors())?;
+        op.check()?;
+        if op.dz.is_none() && op.db.is_none() {
+            return Ok(());
+        }
+        self.activation_backward_impl(op)
+    }
+
+    /// Row-wise softmax (see [`SoftmaxOp`]).
+    fn softmax(&mut self, op: &SoftmaxOp) -> Result<()> {
+        check_operands(self, SoftmaxOp::NAME, op.tensors())?;
+        op.check()?;
+        self.softmax_impl(op)
+    }
+
+    /// Gradient through a row softmax (see [`SoftmaxBackwardOp`]).
+    fn softmax_backward(&mut self, op: &SoftmaxBackwardOp) -> Result<()> {
+        check_operands(self, SoftmaxBackwardOp::NAME, op.tensors())?;
+        op.check()?;
+        self.softmax_backward_impl(op)
+    }
+
+    /// Inverted dropout at training time (see [`DropoutOp`]).
+    fn dropout(&mut self, op: &DropoutOp) -> Result<()> {
+        check_operands(self, DropoutOp::NAME, op.tensors())?;
+        op.check()?;
+        self.dropout_impl(op)
+    }
+
+    /// Gradient of dropout with the stored mask (see [`DropoutBackwardOp`]).
+    fn dropout_backward(&mut self, op: &DropoutBackwardOp) -> Result<()> {
+        check_operands(self, DropoutBackwardOp::NAME, op.tensors())?;
+        op.check()?;
+        self.dropout_backward_impl(op)
+    }
+
+    /// Per-row losses and the gradient of the batch-mean loss (see [`LossOp`]).
+    fn loss(&mut self, op: &LossOp) -> Result<()> {
+        check_operands(self, LossOp::NAME, op.tensors())?;
+        op.check()?;
+        self.loss_impl(op)
+    }
+
+    /// Adds a batch's loss sum, sample count, correct predictions and error sums to an
+    /// accumulator that stays on the device until read once per epoch (see [`MetricsOp`]).
+    fn accumulate_metrics(&mut self, op: &MetricsOp) -> Result<()> {
+        check_operands(self, MetricsOp::NAME, op.tensors())?;
+        op.check()?;
+        self.accumulate_metrics_impl(op)
+    }
+
+    /// One optimizer step over a flat parameter vector, in one dispatch (see
+    /// [`OptimizerStepOp`]).
+    fn optimizer_step(&mut self, op: &OptimizerStepOp) -> Result<()> {
+        check_operands(self, OptimizerStepOp::NAME, op.tensors())?;
+        op.check()?;
+        self.optimizer_step_impl(op)
+    }
+
+    /// Gathers rows by index: a shuffled mini-batch from a data set resident on the device
+    /// (see [`GatherRowsOp`]).
+    fn gather_rows(&mut self, op: &GatherRowsOp) -> Result<()> {
+        check_operands(self, GatherRowsOp::NAME, op.tensors())?;
+        op.check()?;
+        self.gather_rows_impl(op)
+    }
+
+    /// Submits the recorded work (a no-op on the CPU).
+    fn flush(&mut self) -> Result<()> {
+        self.flush_impl()
+    }
+
+    /// Submits the recorded work and waits until the device has finished it (for timing).
+    fn synchronize(&mut self) -> Result<()> {
+        self.synchronize_impl()
+    }
+
+    /// Work counters since the backend was created.
+    fn counters(&self) -> Counters {
+        self.counters_impl()
+    }
+}
+
+impl<B: BackendImpl + ?Sized> Backend for B {}
