@@ -2,11 +2,10 @@
 //! both backends, the same seed gives the same weights on both backends and on reruns, the
 //! plan allocates nothing per step, and the callbacks behave as Keras's.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{Rng, Tolerance, assert_close};
+use crate::common::harness::TestDevice;
+use crate::common::{self, Rng, Tolerance, assert_close};
 use ndarray::{Array2, array};
 use wgtrain::Error;
 use wgtrain::model::{
@@ -16,15 +15,6 @@ use wgtrain::model::{
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
 const BCE: Loss = Loss::BinaryCrossentropy { from_logits: false };
-
-/// Both devices, the GPU one only when an adapter exists (or required).
-fn devices() -> Vec<Device> {
-    let mut d = vec![Device::Cpu];
-    if common::gpu().is_some() {
-        d.push(Device::Gpu(Default::default()));
-    }
-    d
-}
 
 /// Two interleaved half circles with a little noise.
 fn two_moons(n: usize, seed: u64) -> (Array2<f32>, Array2<f32>) {
@@ -61,77 +51,68 @@ fn blobs(n: usize, seed: u64) -> (Array2<f32>, Array2<f32>) {
     (x, y)
 }
 
-#[test]
-fn xor_reaches_full_accuracy_on_both_backends() {
+pub fn xor_reaches_full_accuracy(d: TestDevice) {
     let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
     let y = array![[0.0f32], [1.0], [1.0], [0.0]];
-    for device in devices() {
-        let mut model = Sequential::new(2)
-            .add(Dense::new(8, Activation::Tanh))
-            .add(Dense::new(1, Activation::Sigmoid))
-            .seed(1)
-            .compile(
-                BCE,
-                Optimizer::adam().with_learning_rate(0.05),
-                &[Metric::Accuracy],
-                device.clone(),
-            )
-            .unwrap();
-        model.fit(x.view(), y.view(), FitOptions::new(300, 4)).unwrap();
-        let logs = model.evaluate(x.view(), y.view(), 4).unwrap();
-        println!("xor on {}: {logs:?}", model.backend_name());
-        assert!(logs["accuracy"] >= 0.97, "{device:?}: {logs:?}");
-    }
+    let mut model = Sequential::new(2)
+        .add(Dense::new(8, Activation::Tanh))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .seed(1)
+        .compile(
+            BCE,
+            Optimizer::adam().with_learning_rate(0.05),
+            &[Metric::Accuracy],
+            d.device(),
+        )
+        .unwrap();
+    model.fit(x.view(), y.view(), FitOptions::new(300, 4)).unwrap();
+    let logs = model.evaluate(x.view(), y.view(), 4).unwrap();
+    println!("xor on {}: {logs:?}", model.backend_name());
+    assert!(logs["accuracy"] >= 0.97, "{d:?}: {logs:?}");
 }
 
-#[test]
-fn two_moons_reach_97_percent_on_both_backends() {
+pub fn two_moons_reach_97_percent(d: TestDevice) {
     let (x, y) = two_moons(400, 3);
     let (xt, yt) = two_moons(200, 4);
-    for device in devices() {
-        let mut model = Sequential::new(2)
-            .add(Dense::new(32, Activation::Relu))
-            .add(Dense::new(32, Activation::Relu))
-            .add(Dense::new(1, Activation::Sigmoid))
-            .seed(2)
-            .compile(
-                BCE,
-                Optimizer::adam().with_learning_rate(0.01),
-                &[Metric::Accuracy],
-                device.clone(),
-            )
-            .unwrap();
-        model.fit(x.view(), y.view(), FitOptions::new(60, 16).seed(5)).unwrap();
-        let logs = model.evaluate(xt.view(), yt.view(), 64).unwrap();
-        println!("two moons on {}: {logs:?}", model.backend_name());
-        assert!(logs["accuracy"] >= 0.97, "{device:?}: {logs:?}");
-    }
+    let mut model = Sequential::new(2)
+        .add(Dense::new(32, Activation::Relu))
+        .add(Dense::new(32, Activation::Relu))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .seed(2)
+        .compile(
+            BCE,
+            Optimizer::adam().with_learning_rate(0.01),
+            &[Metric::Accuracy],
+            d.device(),
+        )
+        .unwrap();
+    model.fit(x.view(), y.view(), FitOptions::new(60, 16).seed(5)).unwrap();
+    let logs = model.evaluate(xt.view(), yt.view(), 64).unwrap();
+    println!("two moons on {}: {logs:?}", model.backend_name());
+    assert!(logs["accuracy"] >= 0.97, "{d:?}: {logs:?}");
 }
 
-#[test]
-fn softmax_with_sparse_cross_entropy_learns_three_classes() {
+pub fn softmax_with_sparse_cross_entropy_learns_three_classes(d: TestDevice) {
     let (x, y) = blobs(300, 8);
-    for device in devices() {
-        let mut model = Sequential::new(2)
-            .add(Dense::new(16, Activation::Relu))
-            .add(Dense::new(3, Activation::Softmax))
-            .seed(3)
-            .compile(
-                Loss::SparseCategoricalCrossentropy { from_logits: false },
-                Optimizer::adam().with_learning_rate(0.02),
-                &[Metric::Accuracy],
-                device.clone(),
-            )
-            .unwrap();
-        let history = model.fit(x.view(), y.view(), FitOptions::new(40, 32)).unwrap();
-        let logs = model.evaluate(x.view(), y.view(), 32).unwrap();
-        println!("blobs on {}: {logs:?}", model.backend_name());
-        assert!(logs["accuracy"] >= 0.9, "{device:?}: {logs:?}");
-        assert!(history.last("loss").unwrap() < history.get("loss").unwrap()[0] / 2.0);
-        let p = model.predict(x.view(), 50).unwrap();
-        for row in p.rows() {
-            assert!((row.sum() - 1.0).abs() < 1e-5, "softmax rows sum to 1");
-        }
+    let mut model = Sequential::new(2)
+        .add(Dense::new(16, Activation::Relu))
+        .add(Dense::new(3, Activation::Softmax))
+        .seed(3)
+        .compile(
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            Optimizer::adam().with_learning_rate(0.02),
+            &[Metric::Accuracy],
+            d.device(),
+        )
+        .unwrap();
+    let history = model.fit(x.view(), y.view(), FitOptions::new(40, 32)).unwrap();
+    let logs = model.evaluate(x.view(), y.view(), 32).unwrap();
+    println!("blobs on {}: {logs:?}", model.backend_name());
+    assert!(logs["accuracy"] >= 0.9, "{d:?}: {logs:?}");
+    assert!(history.last("loss").unwrap() < history.get("loss").unwrap()[0] / 2.0);
+    let p = model.predict(x.view(), 50).unwrap();
+    for row in p.rows() {
+        assert!((row.sum() - 1.0).abs() < 1e-5, "softmax rows sum to 1");
     }
 }
 
@@ -151,11 +132,7 @@ fn flat_weights(model: &mut Model) -> Vec<f32> {
     common::flatten_weights(model.weights().unwrap())
 }
 
-#[test]
-fn gpu_and_cpu_weights_agree_after_20_steps_of_each_optimizer() {
-    if common::gpu().is_none() {
-        return;
-    }
+pub fn gpu_and_cpu_weights_agree_after_20_steps_of_each_optimizer() {
     let mut rng = Rng::new(9);
     let x = Array2::from_shape_vec((100, 5), rng.vec(500, -1.0, 1.0)).unwrap();
     let y = x
@@ -210,70 +187,63 @@ fn gpu_and_cpu_weights_agree_after_20_steps_of_each_optimizer() {
     }
 }
 
-#[test]
-fn same_seed_repeats_exactly_on_each_backend() {
+pub fn same_seed_repeats_exactly(d: TestDevice) {
     let (x, y) = two_moons(64, 1);
-    for device in devices() {
-        let run = || {
-            let mut m = small_model(Optimizer::adam(), device.clone(), true);
-            let x5 = ndarray::concatenate![ndarray::Axis(1), x, x, x.slice(ndarray::s![.., 0..1])];
-            m.fit(
-                x5.view(),
-                y.view(),
-                FitOptions::new(3, 10).seed(7).validation_split(0.25),
-            )
-            .unwrap();
-            flat_weights(&mut m)
-        };
-        assert_eq!(run(), run(), "{device:?}");
-    }
+    let run = || {
+        let mut m = small_model(Optimizer::adam(), d.device(), true);
+        let x5 = ndarray::concatenate![ndarray::Axis(1), x, x, x.slice(ndarray::s![.., 0..1])];
+        m.fit(
+            x5.view(),
+            y.view(),
+            FitOptions::new(3, 10).seed(7).validation_split(0.25),
+        )
+        .unwrap();
+        flat_weights(&mut m)
+    };
+    assert_eq!(run(), run(), "{d:?}");
 }
 
-#[test]
-fn a_steady_state_step_allocates_nothing_and_reads_nothing_back() {
+pub fn a_steady_state_step_allocates_nothing_and_reads_nothing_back(d: TestDevice) {
     let (x, y) = two_moons(200, 2);
-    for device in devices() {
-        let mut model = Sequential::new(2)
-            .add(Dense::new(16, Activation::Relu))
-            .add(Dense::new(1, Activation::Sigmoid))
-            .compile(BCE, Optimizer::adam(), &[Metric::Accuracy], device.clone())
-            .unwrap();
-        // Warm up: builds the plan and every bind group.
-        model.fit(x.view(), y.view(), FitOptions::new(1, 10)).unwrap();
-        let measure = |model: &mut Model, epochs: usize| {
-            let before = model.counters();
-            model.fit(x.view(), y.view(), FitOptions::new(epochs, 10)).unwrap();
-            model.counters().since(&before)
-        };
-        let one = measure(&mut model, 1);
-        let five = measure(&mut model, 5);
-        let per_epoch = |a: u64, b: u64| (b - a) / 4;
-        println!(
-            "{}: per epoch (20 steps): {} allocations, {} read-backs, {} submits, {} dispatches, {} bind groups; per fit call: {} allocations (data upload)",
-            model.backend_name(),
-            per_epoch(one.buffer_allocations, five.buffer_allocations),
-            per_epoch(one.readbacks, five.readbacks),
-            per_epoch(one.submits, five.submits),
-            per_epoch(one.dispatches, five.dispatches),
-            per_epoch(one.bind_groups, five.bind_groups),
-            one.buffer_allocations,
-        );
-        assert_eq!(
-            one.buffer_allocations, five.buffer_allocations,
-            "epochs allocate nothing"
-        );
-        assert_eq!(five.readbacks - one.readbacks, 4, "one read-back per epoch");
-        if device != Device::Cpu {
-            // Bind groups are per (kernel, buffers): the data set is new each fit call, so only
-            // the gathers get new ones, and never per epoch.
-            assert_eq!(one.bind_groups, five.bind_groups, "epochs create no bind group");
-            assert!(five.submits - one.submits <= 8, "about one submit per epoch");
-        }
+    let mut model = Sequential::new(2)
+        .add(Dense::new(16, Activation::Relu))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .compile(BCE, Optimizer::adam(), &[Metric::Accuracy], d.device())
+        .unwrap();
+    // Warm up: builds the plan and every bind group.
+    model.fit(x.view(), y.view(), FitOptions::new(1, 10)).unwrap();
+    let measure = |model: &mut Model, epochs: usize| {
+        let before = model.counters();
+        model.fit(x.view(), y.view(), FitOptions::new(epochs, 10)).unwrap();
+        model.counters().since(&before)
+    };
+    let one = measure(&mut model, 1);
+    let five = measure(&mut model, 5);
+    let per_epoch = |a: u64, b: u64| (b - a) / 4;
+    println!(
+        "{}: per epoch (20 steps): {} allocations, {} read-backs, {} submits, {} dispatches, {} bind groups; per fit call: {} allocations (data upload)",
+        model.backend_name(),
+        per_epoch(one.buffer_allocations, five.buffer_allocations),
+        per_epoch(one.readbacks, five.readbacks),
+        per_epoch(one.submits, five.submits),
+        per_epoch(one.dispatches, five.dispatches),
+        per_epoch(one.bind_groups, five.bind_groups),
+        one.buffer_allocations,
+    );
+    assert_eq!(
+        one.buffer_allocations, five.buffer_allocations,
+        "epochs allocate nothing"
+    );
+    assert_eq!(five.readbacks - one.readbacks, 4, "one read-back per epoch");
+    if d == TestDevice::Gpu {
+        // Bind groups are per (kernel, buffers): the data set is new each fit call, so only
+        // the gathers get new ones, and never per epoch.
+        assert_eq!(one.bind_groups, five.bind_groups, "epochs create no bind group");
+        assert!(five.submits - one.submits <= 8, "about one submit per epoch");
     }
 }
 
-#[test]
-fn short_last_batch_is_trained() {
+pub fn short_last_batch_is_trained() {
     let (x, y) = two_moons(10, 1);
     let mut model = Sequential::new(2)
         .add(Dense::new(4, Activation::Relu))
@@ -284,92 +254,85 @@ fn short_last_batch_is_trained() {
     assert_eq!(model.steps(), 6, "10 rows at batch 4: 3 steps per epoch");
 }
 
-#[test]
-fn early_stopping_stops_and_restores_the_best_weights() {
+pub fn early_stopping_stops_and_restores_the_best_weights(d: TestDevice) {
     let (x, y) = two_moons(100, 5);
-    for device in devices() {
-        let mut model = Sequential::new(2)
-            .add(Dense::new(8, Activation::Relu))
-            .add(Dense::new(1, Activation::Sigmoid))
-            .compile(
-                BCE,
-                Optimizer::sgd().with_learning_rate(0.0),
-                &[Metric::Accuracy],
-                device.clone(),
-            )
-            .unwrap();
-        // A zero learning rate never improves the loss (beyond summation-order noise, hence the
-        // min_delta): patience 2 stops after epoch 3.
-        let es = EarlyStopping::new("loss")
-            .patience(2)
-            .min_delta(1e-4)
-            .restore_best_weights(true);
-        let history = model
-            .fit(x.view(), y.view(), FitOptions::new(50, 10).early_stopping(es))
-            .unwrap();
-        assert_eq!(history.epochs, 3, "{device:?}");
+    let mut model = Sequential::new(2)
+        .add(Dense::new(8, Activation::Relu))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .compile(
+            BCE,
+            Optimizer::sgd().with_learning_rate(0.0),
+            &[Metric::Accuracy],
+            d.device(),
+        )
+        .unwrap();
+    // A zero learning rate never improves the loss (beyond summation-order noise, hence the
+    // min_delta): patience 2 stops after epoch 3.
+    let es = EarlyStopping::new("loss")
+        .patience(2)
+        .min_delta(1e-4)
+        .restore_best_weights(true);
+    let history = model
+        .fit(x.view(), y.view(), FitOptions::new(50, 10).early_stopping(es))
+        .unwrap();
+    assert_eq!(history.epochs, 3, "{d:?}");
 
-        // A learning rate so large the validation loss worsens: the best weights come back.
-        let mut model = Sequential::new(2)
-            .add(Dense::new(8, Activation::Relu))
-            .add(Dense::new(1, Activation::Sigmoid))
-            .seed(4)
-            .compile(
-                BCE,
-                Optimizer::adam().with_learning_rate(0.05),
-                &[Metric::Accuracy],
-                device.clone(),
-            )
-            .unwrap();
-        let es = EarlyStopping::new("val_loss").patience(3).restore_best_weights(true);
-        let history = model
-            .fit(
-                x.view(),
-                y.view(),
-                FitOptions::new(200, 5).validation_split(0.3).seed(1).early_stopping(es),
-            )
-            .unwrap();
-        let val = history.get("val_loss").unwrap();
-        let best = val.iter().copied().fold(f32::INFINITY, f32::min);
-        if history.epochs < 200 {
-            // Stopped early: the model now scores the best epoch's validation loss.
-            let idx = val.iter().position(|&v| v == best).unwrap();
-            assert_eq!(history.epochs, idx + 4, "stopped patience epochs after the best");
-        }
+    // A learning rate so large the validation loss worsens: the best weights come back.
+    let mut model = Sequential::new(2)
+        .add(Dense::new(8, Activation::Relu))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .seed(4)
+        .compile(
+            BCE,
+            Optimizer::adam().with_learning_rate(0.05),
+            &[Metric::Accuracy],
+            d.device(),
+        )
+        .unwrap();
+    let es = EarlyStopping::new("val_loss").patience(3).restore_best_weights(true);
+    let history = model
+        .fit(
+            x.view(),
+            y.view(),
+            FitOptions::new(200, 5).validation_split(0.3).seed(1).early_stopping(es),
+        )
+        .unwrap();
+    let val = history.get("val_loss").unwrap();
+    let best = val.iter().copied().fold(f32::INFINITY, f32::min);
+    if history.epochs < 200 {
+        // Stopped early: the model now scores the best epoch's validation loss.
+        let idx = val.iter().position(|&v| v == best).unwrap();
+        assert_eq!(history.epochs, idx + 4, "stopped patience epochs after the best");
     }
 }
 
-#[test]
-fn nan_loss_stops_with_the_epoch_and_keeps_the_last_good_weights() {
+pub fn nan_loss_stops_with_the_epoch_and_keeps_the_last_good_weights(d: TestDevice) {
     let (x, y) = two_moons(100, 6);
-    for device in devices() {
-        let mut model = Sequential::new(2)
-            .add(Dense::new(8, Activation::Relu))
-            .add(Dense::new(1, Activation::Linear))
-            .compile(
-                Loss::MeanSquaredError,
-                Optimizer::sgd().with_learning_rate(1e3),
-                &[Metric::MeanAbsoluteError],
-                device.clone(),
-            )
-            .unwrap();
-        let y_big = y.mapv(|v| v * 1e6);
-        let err = model.fit(x.view(), y_big.view(), FitOptions::new(100, 10)).unwrap_err();
-        let Error::Diverged { epoch, .. } = err else {
-            panic!("{device:?}: expected Diverged, got {err:?}")
-        };
-        assert!(epoch >= 1);
-        assert!(err.to_string().contains(&format!("epoch {epoch}")), "{err}");
-        let w = flat_weights(&mut model);
-        assert!(
-            w.iter().all(|v| v.is_finite()),
-            "{device:?}: weights rolled back to finite ones"
-        );
-    }
+    let mut model = Sequential::new(2)
+        .add(Dense::new(8, Activation::Relu))
+        .add(Dense::new(1, Activation::Linear))
+        .compile(
+            Loss::MeanSquaredError,
+            Optimizer::sgd().with_learning_rate(1e3),
+            &[Metric::MeanAbsoluteError],
+            d.device(),
+        )
+        .unwrap();
+    let y_big = y.mapv(|v| v * 1e6);
+    let err = model.fit(x.view(), y_big.view(), FitOptions::new(100, 10)).unwrap_err();
+    let Error::Diverged { epoch, .. } = err else {
+        panic!("{d:?}: expected Diverged, got {err:?}")
+    };
+    assert!(epoch >= 1);
+    assert!(err.to_string().contains(&format!("epoch {epoch}")), "{err}");
+    let w = flat_weights(&mut model);
+    assert!(
+        w.iter().all(|v| v.is_finite()),
+        "{d:?}: weights rolled back to finite ones"
+    );
 }
 
-#[test]
-fn hooks_and_stop_handles_stop_training() {
+pub fn hooks_and_stop_handles_stop_training() {
     let (x, y) = two_moons(50, 7);
     let mut model = Sequential::new(2)
         .add(Dense::new(4, Activation::Relu))
@@ -395,8 +358,7 @@ fn hooks_and_stop_handles_stop_training() {
     assert_eq!(h.epochs, 1, "stopped at the first batch boundary");
 }
 
-#[test]
-fn reduce_lr_on_plateau_lowers_the_rate() {
+pub fn reduce_lr_on_plateau_lowers_the_rate() {
     let (x, y) = two_moons(40, 8);
     // A learning rate too small to move the loss: a plateau from the start.
     let mut model = Sequential::new(2)
@@ -417,8 +379,7 @@ fn reduce_lr_on_plateau_lowers_the_rate() {
     );
 }
 
-#[test]
-fn class_weights_and_validation_data_are_used() {
+pub fn class_weights_and_validation_data_are_used() {
     let (x, y) = two_moons(60, 9);
     let build = || {
         Sequential::new(2)
@@ -452,8 +413,7 @@ fn class_weights_and_validation_data_are_used() {
     assert!(h.get("val_loss").is_some() && h.get("val_recall").is_some());
 }
 
-#[test]
-fn bad_inputs_are_typed_errors() {
+pub fn bad_inputs_are_typed_errors() {
     let model = || {
         Sequential::new(2)
             .add(Dense::new(3, Activation::Relu))
@@ -509,8 +469,7 @@ fn bad_inputs_are_typed_errors() {
     );
 }
 
-#[test]
-fn summary_lists_layers_parameters_and_memory() {
+pub fn summary_lists_layers_parameters_and_memory() {
     let model = Sequential::new(8)
         .add(Dense::new(10, Activation::Relu))
         .add(Dropout::new(0.2))
@@ -524,8 +483,7 @@ fn summary_lists_layers_parameters_and_memory() {
     );
 }
 
-#[test]
-fn accuracy_with_a_regression_loss_is_binary_accuracy_as_in_keras() {
+pub fn accuracy_with_a_regression_loss_is_binary_accuracy_as_in_keras() {
     let (x, y) = two_moons(100, 10);
     let mut model = Sequential::new(2)
         .add(Dense::new(16, Activation::Relu))

@@ -3,12 +3,11 @@
 //! with unknown or missing names is an error naming the field, and damaged files are errors,
 //! never panics.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use common::{Rng, Tolerance, assert_close};
+use crate::common::harness::TestDevice;
+use crate::common::{self, Rng, Tolerance, assert_close};
 use ndarray::Array2;
 use wgtrain::Error;
 use wgtrain::data::{ColumnRole, MissingPolicy, Scaling, Task};
@@ -46,8 +45,7 @@ fn flat(m: &mut Model) -> Vec<f32> {
     common::flatten_weights(m.weights().unwrap())
 }
 
-#[test]
-fn save_and_load_round_trip_every_value() {
+pub fn save_and_load_round_trip_every_value() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     let (x, y) = data(1);
@@ -87,7 +85,14 @@ fn save_and_load_round_trip_every_value() {
     );
 }
 
-fn five_plus_five_equals_ten(device: Device, tol: Option<Tolerance>) {
+/// Five epochs, a save, and five more from the file equal ten straight: exactly on the CPU
+/// (one summation order), within rounding on the GPU.
+pub fn training_5_saving_and_5_more_equals_10(d: TestDevice) {
+    let device = d.device();
+    let tol = match d {
+        TestDevice::Cpu => None,
+        TestDevice::Gpu => Some(Tolerance::new(1e-4, 1e-6)),
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("half.safetensors");
     let (x, y) = data(2);
@@ -125,21 +130,7 @@ fn five_plus_five_equals_ten(device: Device, tol: Option<Tolerance>) {
     }
 }
 
-#[test]
-fn training_5_saving_and_5_more_equals_10_on_the_cpu_exactly() {
-    five_plus_five_equals_ten(Device::Cpu, None);
-}
-
-#[test]
-fn training_5_saving_and_5_more_equals_10_on_the_gpu() {
-    if common::gpu().is_none() {
-        return;
-    }
-    five_plus_five_equals_ten(Device::Gpu(Default::default()), Some(Tolerance::new(1e-4, 1e-6)));
-}
-
-#[test]
-fn init_from_a_file_of_another_shape_is_a_clear_error() {
+pub fn init_from_a_file_of_another_shape_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     model(Device::Cpu, Optimizer::adam()).save(&path, None).unwrap();
@@ -157,8 +148,7 @@ fn init_from_a_file_of_another_shape_is_a_clear_error() {
     assert!(err.to_string().contains("do not fit"), "{err}");
 }
 
-#[test]
-fn damaged_files_are_errors_never_panics() {
+pub fn damaged_files_are_errors_never_panics() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     model(Device::Cpu, Optimizer::rmsprop()).save(&path, None).unwrap();
@@ -269,8 +259,7 @@ fn check_v1_weights_and_predictions(name: &str, file: &ModelFile, csv: &Path) {
     assert_eq!(again.preprocessing, file.preprocessing);
 }
 
-#[test]
-fn v1_seed_model_written_by_the_command_still_loads() {
+pub fn v1_seed_model_written_by_the_command_still_loads() {
     let file = ModelFile::read(&fixture("model_v1.safetensors")).unwrap();
     let expected = Sequential::new(8)
         .add(Dense::new(10, Activation::Relu))
@@ -296,8 +285,7 @@ fn v1_seed_model_written_by_the_command_still_loads() {
     check_v1_weights_and_predictions("model_v1", &file, &seed_csv);
 }
 
-#[test]
-fn v1_model_with_text_columns_dropout_and_rmsprop_still_loads() {
+pub fn v1_model_with_text_columns_dropout_and_rmsprop_still_loads() {
     let file = ModelFile::read(&fixture("mixed_v1.safetensors")).unwrap();
     let expected = Sequential::new(5)
         .add(
@@ -352,8 +340,7 @@ fn v1_model_with_text_columns_dropout_and_rmsprop_still_loads() {
     check_v1_weights_and_predictions("mixed_v1", &file, &fixture("mixed_v1.csv"));
 }
 
-#[test]
-fn v1_regression_model_with_sgd_still_loads() {
+pub fn v1_regression_model_with_sgd_still_loads() {
     let file = ModelFile::read(&fixture("regression_v1.safetensors")).unwrap();
     let expected = Sequential::new(3)
         .add(
@@ -415,8 +402,7 @@ fn metadata_error(bytes: &[u8]) -> (String, String) {
     }
 }
 
-#[test]
-fn unknown_or_missing_names_in_the_metadata_are_errors_naming_the_field() {
+pub fn unknown_or_missing_names_in_the_metadata_are_errors_naming_the_field() {
     let good = std::fs::read(fixture("mixed_v1.safetensors")).unwrap();
     let cases: [(&str, &str, &str, &str, &[&str]); 7] = [
         (

@@ -2,9 +2,8 @@
 //! crash between writing and renaming a checkpoint, and two models training at once on one
 //! device. Each checks the message and that nothing was lost.
 
-mod common;
-
-use common::Rng;
+use crate::common::harness::gpu_backend;
+use crate::common::{self, Rng};
 use ndarray::Array2;
 use wgtrain::Error;
 use wgtrain::backend::GpuBackend;
@@ -40,9 +39,8 @@ fn compile_on(backend: GpuBackend) -> Model {
         .unwrap()
 }
 
-#[test]
-fn a_device_lost_mid_training_is_an_error_and_the_last_good_weights_can_be_saved() {
-    let Some(gpu) = common::gpu() else { return };
+pub fn a_device_lost_mid_training_is_an_error_and_the_last_good_weights_can_be_saved() {
+    let gpu = gpu_backend();
     let device = gpu.context().device.clone();
     let mut model = compile_on(gpu);
     let (x, y) = data(200, 1);
@@ -94,11 +92,7 @@ fn a_device_lost_mid_training_is_an_error_and_the_last_good_weights_can_be_saved
     assert!(model.predict(x.view(), 10).is_err());
 }
 
-#[test]
-fn a_model_too_large_for_the_device_names_the_limit() {
-    if common::gpu().is_none() {
-        return;
-    }
+pub fn a_model_too_large_for_the_device_names_the_limit() {
     let adapter = GpuContext::new(&AdapterChoice::Auto).unwrap();
     let mut limits = adapter.limits.clone();
     limits.max_storage_buffer_binding_size = 256 * 1024;
@@ -127,8 +121,7 @@ fn a_model_too_large_for_the_device_names_the_limit() {
 
 /// Runs the command, so it needs the `cli` feature that builds it.
 #[cfg(feature = "cli")]
-#[test]
-fn a_crash_between_writing_and_renaming_leaves_the_previous_file_intact() {
+pub fn a_crash_between_writing_and_renaming_leaves_the_previous_file_intact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
     let p = path.to_str().unwrap();
@@ -164,9 +157,8 @@ fn a_crash_between_writing_and_renaming_leaves_the_previous_file_intact() {
     println!("after the crash the directory holds {leftovers:?}");
 }
 
-#[test]
-fn two_models_train_at_once_on_one_device_as_they_would_alone() {
-    let Some(gpu) = common::gpu() else { return };
+pub fn two_models_train_at_once_on_one_device_as_they_would_alone() {
+    let gpu = gpu_backend();
     let ctx = gpu.context().clone();
     drop(gpu);
     let (xa, ya) = data(300, 2);
@@ -187,11 +179,7 @@ fn two_models_train_at_once_on_one_device_as_they_would_alone() {
     assert_eq!(together_b, alone_b);
 }
 
-#[test]
-fn a_data_set_larger_than_one_binding_trains_in_chunks_as_on_the_cpu() {
-    if common::gpu().is_none() {
-        return;
-    }
+pub fn a_data_set_larger_than_one_binding_trains_in_chunks_as_on_the_cpu() {
     let adapter = GpuContext::new(&AdapterChoice::Auto).unwrap();
     let mut limits = adapter.limits.clone();
     limits.max_storage_buffer_binding_size = 16 * 1024;

@@ -6,9 +6,8 @@
 //! `PiecewiseConstantDecay`), re-implemented below in f64 straight from its `__call__` methods,
 //! and Keras's optimizers evaluating the schedule at `iterations` (0 at the first update).
 
-mod common;
-
-use common::{Rng, Tolerance, assert_close};
+use crate::common::harness::{TestDevice, gpu_backend};
+use crate::common::{self, Rng, Tolerance, assert_close};
 use ndarray::Array2;
 use wgtrain::Error;
 use wgtrain::backend::{Backend, CpuBackend, OptimizerStepOp, Tensor};
@@ -142,8 +141,7 @@ fn schedules() -> Vec<Lrs> {
     ]
 }
 
-#[test]
-fn every_schedule_equals_keras_at_many_steps() {
+pub fn every_schedule_equals_keras_at_many_steps() {
     let mut steps: Vec<u64> = (0..=120).collect();
     // Far past every decay_steps (growth schedules excepted, which overflow in time).
     steps.extend([1000, 12_345, 1_000_000]);
@@ -161,8 +159,7 @@ fn every_schedule_equals_keras_at_many_steps() {
     }
 }
 
-#[test]
-fn piecewise_boundaries_follow_keras_comparisons_exactly() {
+pub fn piecewise_boundaries_follow_keras_comparisons_exactly() {
     // Keras's docstring: 1.0 for the first 100001 steps, 0.5 for the next 10000, then 0.1.
     let s = piecewise(&[100_000, 110_000], &[1.0, 0.5, 0.1]);
     assert_eq!(s.value_at(0), 1.0);
@@ -185,8 +182,7 @@ fn piecewise_boundaries_follow_keras_comparisons_exactly() {
     }
 }
 
-#[test]
-fn schedules_hold_their_end_values_past_decay_steps() {
+pub fn schedules_hold_their_end_values_past_decay_steps() {
     let cos = Lrs::cosine_decay(0.1, 30, 0.2);
     assert_eq!(cos.value_at(0), 0.1);
     for s in [30, 31, 1000] {
@@ -209,8 +205,7 @@ fn schedules_hold_their_end_values_past_decay_steps() {
     assert!((cyc.value_at(12) - 0.01).abs() < 1e-9);
 }
 
-#[test]
-fn the_optimizer_evaluates_its_schedule_at_keras_iterations() {
+pub fn the_optimizer_evaluates_its_schedule_at_keras_iterations() {
     let schedule = Lrs::exponential_decay(0.1, 10, 0.5);
     let opt = Optimizer::adam().with_schedule(schedule);
     assert!(opt.is_scheduled() && !Optimizer::adam().is_scheduled());
@@ -263,9 +258,8 @@ fn optimizers() -> Vec<Optimizer> {
     ]
 }
 
-#[test]
-fn scheduled_steps_agree_on_gpu_and_cpu_and_differ_from_a_constant_rate() {
-    let Some(mut gpu) = common::gpu() else { return };
+pub fn scheduled_steps_agree_on_gpu_and_cpu_and_differ_from_a_constant_rate() {
+    let mut gpu = gpu_backend();
     // 257: not a multiple of the kernel's 64-wide workgroup.
     let n = 257;
     let mut rng = Rng::new(5);
@@ -299,13 +293,12 @@ fn scheduled_steps_agree_on_gpu_and_cpu_and_differ_from_a_constant_rate() {
     println!("scheduled optimizer steps: largest GPU/CPU difference {worst:.3e} (values of magnitude ≤ 4)");
 }
 
-#[test]
-fn scheduled_sgd_equals_hand_computed_updates() {
+pub fn scheduled_sgd_equals_hand_computed_updates(d: TestDevice) {
     let n = 33;
     let mut rng = Rng::new(17);
     let p0 = rng.vec(n, -1.0, 1.0);
     let grads: Vec<Vec<f32>> = (0..15).map(|_| rng.vec(n, -1.0, 1.0)).collect();
-    let mut gpu = common::gpu();
+    let mut backend = d.backend();
     for schedule in schedules() {
         for wd in [None, Some(0.1f32)] {
             let opt = Optimizer::sgd().with_weight_decay(wd).with_schedule(schedule);
@@ -322,12 +315,8 @@ fn scheduled_sgd_equals_hand_computed_updates() {
             }
             let tol = Tolerance::new(1e-6, 1e-6);
             let what = format!("SGD (weight decay {wd:?}) with {schedule}");
-            let cpu = run_steps(&mut CpuBackend::new(), &opt, &p0, &grads);
-            assert_close(&format!("{what} on the CPU"), &cpu[0], &want, tol);
-            if let Some(gpu) = gpu.as_mut() {
-                let g = run_steps(gpu, &opt, &p0, &grads);
-                assert_close(&format!("{what} on the GPU"), &g[0], &want, tol);
-            }
+            let got = run_steps(backend.as_mut(), &opt, &p0, &grads);
+            assert_close(&format!("{what} on the {}", d.name()), &got[0], &want, tol);
         }
     }
 }
@@ -354,48 +343,64 @@ fn weights(m: &mut Model) -> Vec<f32> {
     common::flatten_weights(m.weights().unwrap())
 }
 
-#[test]
-fn training_with_each_schedule_agrees_on_gpu_and_cpu() {
+/// 50 rows at batch 10 = 5 steps per epoch, 3 epochs = 15 steps.
+fn fit_options() -> FitOptions {
+    FitOptions::new(3, 10).seed(1)
+}
+
+/// The optimizers the training tests schedule.
+fn scheduled_bases() -> [Optimizer; 2] {
+    [Optimizer::sgd(), Optimizer::adam()]
+}
+
+pub fn training_with_each_schedule_logs_its_rates_and_differs_from_a_constant_rate(d: TestDevice) {
     let (x, y) = moons(50);
-    let has_gpu = common::gpu().is_some();
     for schedule in schedules() {
-        for base in [Optimizer::sgd(), Optimizer::adam()] {
+        for base in scheduled_bases() {
             let opt = base.with_schedule(schedule);
-            // 50 rows at batch 10 = 5 steps per epoch, 3 epochs = 15 steps.
-            let options = || FitOptions::new(3, 10).seed(1);
-            let mut cpu = model(opt, Device::Cpu);
-            let h = cpu.fit(x.view(), y.view(), options()).unwrap();
-            assert_eq!(cpu.steps(), 15);
+            let mut m = model(opt, d.device());
+            let h = m.fit(x.view(), y.view(), fit_options()).unwrap();
+            assert_eq!(m.steps(), 15);
             // The logged rate is Keras's `optimizer.learning_rate` after the epoch: the next step's.
             let logged = h.get("learning_rate").unwrap();
             for (e, &lr) in logged.iter().enumerate() {
                 assert_eq!(
                     lr,
                     opt.learning_rate_at(5 * (e as u64 + 1) + 1),
-                    "{schedule}: epoch {e}"
+                    "{schedule} on the {}: epoch {e}",
+                    d.name()
                 );
             }
-            let wc = weights(&mut cpu);
-            let mut constant = model(base.with_learning_rate(schedule.value_at(0)), Device::Cpu);
-            constant.fit(x.view(), y.view(), options()).unwrap();
+            let w = weights(&mut m);
+            let mut constant = model(base.with_learning_rate(schedule.value_at(0)), d.device());
+            constant.fit(x.view(), y.view(), fit_options()).unwrap();
             let wk = weights(&mut constant);
-            let moved = wc.iter().zip(&wk).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let moved = w.iter().zip(&wk).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
             assert!(
                 moved > 1e-5,
-                "{} with {schedule}: same weights as a constant rate",
-                opt.name()
+                "{} with {schedule} on the {}: same weights as a constant rate",
+                opt.name(),
+                d.name()
             );
-            if has_gpu {
-                let mut gpu = model(opt, Device::Gpu(Default::default()));
-                gpu.fit(x.view(), y.view(), options()).unwrap();
-                let wg = weights(&mut gpu);
-                assert_close(
-                    &format!("{} with {schedule}: weights after 15 steps", opt.name()),
-                    &wg,
-                    &wc,
-                    Tolerance::new(1e-5, 1e-6),
-                );
-            }
+        }
+    }
+}
+
+pub fn training_with_each_schedule_agrees_on_gpu_and_cpu() {
+    let (x, y) = moons(50);
+    for schedule in schedules() {
+        for base in scheduled_bases() {
+            let opt = base.with_schedule(schedule);
+            let mut cpu = model(opt, Device::Cpu);
+            cpu.fit(x.view(), y.view(), fit_options()).unwrap();
+            let mut gpu = model(opt, Device::Gpu(Default::default()));
+            gpu.fit(x.view(), y.view(), fit_options()).unwrap();
+            assert_close(
+                &format!("{} with {schedule}: weights after 15 steps", opt.name()),
+                &weights(&mut gpu),
+                &weights(&mut cpu),
+                Tolerance::new(1e-5, 1e-6),
+            );
         }
     }
 }
@@ -407,8 +412,7 @@ fn invalid_detail(r: Result<(), Error>) -> String {
     }
 }
 
-#[test]
-fn bad_schedules_are_typed_errors_that_say_why() {
+pub fn bad_schedules_are_typed_errors_that_say_why() {
     let cases: Vec<(Lrs, &str)> = vec![
         (Lrs::exponential_decay(0.1, 0, 0.5), "decay_steps must be > 0"),
         (Lrs::exponential_decay(f32::NAN, 10, 0.5), "initial_learning_rate"),
@@ -457,8 +461,7 @@ fn bad_schedules_are_typed_errors_that_say_why() {
     assert!(Lrs::piecewise_constant_decay(&most, &[0.1; 17]).is_ok());
 }
 
-#[test]
-fn a_bad_schedule_fails_compile_and_the_optimizer_step() {
+pub fn a_bad_schedule_fails_compile_and_the_optimizer_step() {
     let bad = Optimizer::sgd().with_schedule(Lrs::cosine_decay(0.1, 0, 0.0));
     let r = Sequential::new(2).add(Dense::new(1, Activation::Sigmoid)).compile(
         Loss::BinaryCrossentropy { from_logits: false },
@@ -477,8 +480,7 @@ fn a_bad_schedule_fails_compile_and_the_optimizer_step() {
     assert_eq!(cpu.read(p).unwrap(), vec![1.0, 2.0, 3.0], "nothing was updated");
 }
 
-#[test]
-fn a_scheduled_rate_cannot_be_set_nor_reduced_on_plateau() {
+pub fn a_scheduled_rate_cannot_be_set_nor_reduced_on_plateau() {
     let (x, y) = moons(20);
     let schedule = Lrs::exponential_decay(0.1, 10, 0.5);
     let mut m = model(Optimizer::sgd().with_schedule(schedule), Device::Cpu);
@@ -504,8 +506,7 @@ fn a_scheduled_rate_cannot_be_set_nor_reduced_on_plateau() {
     assert_eq!(c.optimizer().learning_rate(), 0.5);
 }
 
-#[test]
-fn a_scheduled_model_saves_and_loads_with_its_schedule() {
+pub fn a_scheduled_model_saves_and_loads_with_its_schedule() {
     let dir = tempfile::tempdir().unwrap();
     for (i, schedule) in schedules().into_iter().enumerate() {
         let optimizer = Optimizer::adam().with_schedule(schedule);
