@@ -10,9 +10,13 @@
 // accuracy: ACC_NONE, ACC_BINARY (pred > threshold against a 0/1 target, averaged over the
 // row's outputs), ACC_CATEGORICAL (argmax against argmax), ACC_SPARSE_CATEGORICAL (argmax
 // against the index).
-// One workgroup of 256 invocations strides over the rows and reduces in workgroup memory;
-// being alone, it can read-modify-write the accumulator without atomics.
-// Dispatch: (1, 1, 1).
+// Workgroup g of 256 invocations takes rows [g·rows_per_group, (g + 1)·rows_per_group), its
+// lanes striding over them, and reduces in workgroup memory. A single workgroup adds its sums
+// to the accumulator itself (being alone, without atomics); with METRICS_FLAG_PARTIAL each
+// workgroup writes its sums to acc[g·METRIC_COUNT ..] of a scratch buffer instead, and
+// sum_partials adds them to the accumulator. The host bounds rows_per_group so no invocation
+// loops too long (src/backend/gpu/bounds.rs).
+// Dispatch: (groups, 1, 1).
 
 struct Params {
     rows: u32,
@@ -23,6 +27,10 @@ struct Params {
     target_off: u32,
     row_loss_off: u32,
     acc_off: u32,
+    rows_per_group: u32,
+    flags: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -51,12 +59,14 @@ fn argmax_pred(base: u32) -> u32 {
 }
 
 @compute @workgroup_size(256, 1, 1)
-fn accumulate_metrics(@builtin(local_invocation_id) lid: vec3<u32>) {
+fn accumulate_metrics(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     var s: array<f32, METRIC_SLOTS_USED>;
     for (var q = 0u; q < METRIC_SLOTS_USED; q++) {
         s[q] = 0.0;
     }
-    for (var row = lid.x; row < p.rows; row += LANES) {
+    let first = wid.x * p.rows_per_group;
+    let end = min(first + p.rows_per_group, p.rows);
+    for (var row = first + lid.x; row < end; row += LANES) {
         let l = row_loss[p.row_loss_off + row];
         s[METRIC_LOSS_SUM] += l;
         s[METRIC_SAMPLES] += 1.0;
@@ -119,6 +129,10 @@ fn accumulate_metrics(@builtin(local_invocation_id) lid: vec3<u32>) {
         workgroupBarrier();
     }
     if (lid.x < METRIC_SLOTS_USED) {
-        acc[p.acc_off + lid.x] += partial[lid.x * LANES];
+        if ((p.flags & METRICS_FLAG_PARTIAL) != 0u) {
+            acc[p.acc_off + wid.x * METRIC_COUNT + lid.x] = partial[lid.x * LANES];
+        } else {
+            acc[p.acc_off + lid.x] += partial[lid.x * LANES];
+        }
     }
 }

@@ -179,11 +179,18 @@ impl BackendImpl for CpuBackend {
         let run = |me: &Self, out: &mut [f32], mut z_out: Option<&mut [f32]>| -> Result<()> {
             let a = me.view(&op.a, op.trans_a)?;
             let b = me.view(&op.b, op.trans_b)?;
+            let (product, ones) = out.split_at_mut(m * n);
             if m * k * n <= SMALL_PRODUCT {
-                small_product(&a, &b, out);
+                small_product(&a, &b, product);
             } else {
-                let mut c = ArrayViewMut2::from_shape((m, n).strides((n, 1)), &mut *out).expect("out fits");
+                let mut c = ArrayViewMut2::from_shape((m, n).strides((n, 1)), product).expect("out fits");
                 general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+            }
+            // The ones row of op(A): the column sums of op(B).
+            if op.ones_row {
+                for (j, o) in ones.iter_mut().enumerate() {
+                    *o = b.column(j).sum();
+                }
             }
             // The epilogue, one pass per stage: most products (every backward one) have none.
             if let Some(bias) = op.bias.map(|b| me.slice(&b)).transpose()? {

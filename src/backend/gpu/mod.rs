@@ -8,6 +8,7 @@
 //! storage buffers, and the element offsets of the views travel in the uniform, so views need
 //! no binding-offset alignment.
 
+pub mod bounds;
 pub mod context;
 pub mod kernels;
 mod ops;
@@ -15,10 +16,12 @@ pub mod params;
 pub mod pipeline_cache;
 mod pipelines;
 pub mod prelude;
+mod product;
 pub mod validate;
 
 use std::collections::HashMap;
 
+use bounds::LoopBound;
 use context::convert_error;
 pub use context::{ADAPTER_ENV, AdapterChoice, AdapterSummary, GpuContext, list_adapters};
 use kernels::Kernel;
@@ -63,6 +66,10 @@ pub struct GpuBackend {
     /// Dummy storages bound where a kernel's optional operand is absent (one per binding slot,
     /// so no buffer is bound twice in one dispatch).
     dummies: [StorageId; 5],
+    /// The partial sums of split reductions (split-K products, metric sums): one buffer the
+    /// backend owns, grown to the largest split it has recorded (so once per plan, never in
+    /// a steady step).
+    scratch: Option<Tensor>,
     counters: Counters,
 }
 
@@ -104,6 +111,7 @@ impl GpuBackend {
             pass: None,
             staging: None,
             dummies: [0; 5],
+            scratch: None,
             counters: Counters {
                 buffer_allocations: 1,
                 ..Counters::default()
@@ -186,6 +194,31 @@ impl GpuBackend {
         Ok(Tensor::whole(self.id, storage, 1, len))
     }
 
+    /// The most f32 values one buffer bound as storage may hold.
+    fn max_scratch_len(&self) -> u64 {
+        let limits = &self.ctx.limits;
+        limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4
+    }
+
+    /// The scratch buffer, at least `len` values long (grown, never shrunk).
+    fn scratch(&mut self, len: usize) -> Result<Tensor> {
+        if let Some(t) = self.scratch
+            && t.len() >= len
+        {
+            return Ok(t);
+        }
+        if let Some(old) = self.scratch.take() {
+            use crate::backend::BackendImpl;
+            self.free_impl(old.storage);
+        }
+        let len = (len.next_power_of_two() as u64)
+            .min(self.max_scratch_len())
+            .max(len as u64) as usize;
+        let t = self.alloc(len, "the partial sums of a split reduction")?;
+        self.scratch = Some(t);
+        Ok(t)
+    }
+
     fn buffer(&self, id: StorageId) -> Result<&wgpu::Buffer> {
         self.storages
             .get(id as usize)
@@ -210,7 +243,7 @@ impl GpuBackend {
 
     /// Records one dispatch of the kernel that reads `params` over `storages` (in binding
     /// order; `None` binds a dummy), as `groups` workgroups.
-    fn dispatch<P: KernelParams>(
+    fn dispatch<P: KernelParams + LoopBound>(
         &mut self,
         params: &P,
         storages: &[Option<StorageId>],
@@ -230,6 +263,16 @@ impl GpuBackend {
         }
         if groups.0 == 0 || groups.1 == 0 || groups.2 == 0 {
             return Ok(());
+        }
+        // A loop past lavapipe's limit ends silently: refuse the dispatch instead.
+        let bound = params.loop_bound();
+        if bound > bounds::LOOP_BUDGET {
+            return Err(Error::LimitExceeded {
+                what: format!("a {kernel:?} dispatch"),
+                limit: "loop iterations per invocation (bounded loops)",
+                max: bounds::LOOP_BUDGET,
+                requested: bound,
+            });
         }
         if self.uniform_bytes.len() + self.uniform_align > UNIFORM_ARENA_BYTES as usize {
             self.flush_inner()?;

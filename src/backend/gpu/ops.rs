@@ -3,19 +3,20 @@
 
 use bytemuck::Zeroable;
 
-use super::GpuBackend;
 use super::params::*;
 use super::prelude::*;
+use super::product::Product;
+use super::{GpuBackend, bounds};
 use crate::backend::{
     ActivationBackwardOp, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp,
-    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor, metric_slot,
 };
 use crate::nn::schedule::log2_decay_rate;
 use crate::nn::{Activation, LearningRateSchedule, Optimizer};
 use crate::{Error, Result};
 
 /// Element offsets and sizes travel as u32 in the uniforms.
-fn u32_of(what: &'static str, v: usize) -> Result<u32> {
+pub(super) fn u32_of(what: &'static str, v: usize) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::LimitExceeded {
         what: what.to_string(),
         limit: "u32 element index",
@@ -29,7 +30,7 @@ fn flag(on: bool, bit: u32) -> u32 {
     if on { bit } else { 0 }
 }
 
-fn off(t: &Tensor) -> Result<u32> {
+pub(super) fn off(t: &Tensor) -> Result<u32> {
     u32_of("tensor offset", t.offset + t.len())?;
     Ok(t.offset as u32)
 }
@@ -125,32 +126,18 @@ impl BackendImpl for GpuBackend {
     }
 
     fn matmul_impl(&mut self, op: &MatmulOp, dims: MatmulDims) -> Result<()> {
-        let MatmulDims { m, k, n } = dims;
-        let params = MatmulParams {
-            m: u32_of("rows", m)?,
-            n: u32_of("columns", n)?,
-            k: u32_of("inner dimension", k)?,
-            trans_a: u32::from(op.trans_a),
-            trans_b: u32::from(op.trans_b),
-            a_off: off(&op.a)?,
-            b_off: off(&op.b)?,
-            bias_off: op.bias.as_ref().map_or(Ok(0), off)?,
-            out_off: off(&op.out)?,
-            z_off: op.z.as_ref().map_or(Ok(0), off)?,
-            flags: flag(op.bias.is_some(), MATMUL_FLAG_BIAS) | flag(op.z.is_some(), MATMUL_FLAG_Z),
-            act: op.activation.code(),
-            alpha: op.activation.alpha(),
-            ..Zeroable::zeroed()
-        };
-        let storages = [
-            Some(op.a.storage),
-            Some(op.b.storage),
-            op.bias.map(|b| b.storage),
-            Some(op.out.storage),
-            op.z.map(|z| z.storage),
-        ];
-        let groups = (n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1);
-        self.dispatch(&params, &storages, groups)
+        self.record_product(&Product {
+            rows: dims.m + usize::from(op.ones_row),
+            a_rows: dims.m,
+            k: dims.k,
+            n: dims.n,
+            a: Some((op.a, op.trans_a)),
+            b: (op.b, op.trans_b),
+            bias: op.bias,
+            activation: op.activation,
+            out: op.out,
+            z: op.z,
+        })
     }
 
     fn activation_backward_impl(&mut self, op: &ActivationBackwardOp) -> Result<()> {
@@ -161,28 +148,36 @@ impl BackendImpl for GpuBackend {
             dz,
             db,
         } = *op;
-        let params = ActivationBackwardParams {
-            rows: u32_of("rows", dy.rows)?,
-            cols: u32_of("columns", dy.cols)?,
-            dy_off: off(&dy)?,
-            z_off: off(&z)?,
-            dz_off: dz.as_ref().map_or(Ok(0), off)?,
-            db_off: db.as_ref().map_or(Ok(0), off)?,
-            act: activation.code(),
-            alpha: activation.alpha(),
-            flags: flag(dz.is_some(), ACT_BWD_FLAG_DZ) | flag(db.is_some(), ACT_BWD_FLAG_DB),
-            ..Zeroable::zeroed()
-        };
-        // z is only read for a non-linear activation; otherwise a dummy keeps dy and z apart.
-        let z_binding = (activation != Activation::Linear).then_some(z.storage);
-        let storages = [
-            Some(dy.storage),
-            z_binding,
-            dz.map(|t| t.storage),
-            db.map(|t| t.storage),
-        ];
-        let groups = (dy.cols.div_ceil(16) as u32, 1, 1);
-        self.dispatch(&params, &storages, groups)
+        if let Some(dz) = dz {
+            let params = ActivationBackwardParams {
+                len: u32_of("elements", dy.len())?,
+                dy_off: off(&dy)?,
+                z_off: off(&z)?,
+                dz_off: off(&dz)?,
+                act: activation.code(),
+                alpha: activation.alpha(),
+                ..Zeroable::zeroed()
+            };
+            let groups = self.linear_groups(dy.len());
+            self.dispatch(&params, &[Some(dy.storage), Some(z.storage), Some(dz.storage)], groups)?;
+        }
+        // db = Σ_rows dz: a product of a ones row with dz, split over the rows like any other.
+        if let Some(db) = db {
+            let dz = dz.unwrap_or(dy);
+            self.record_product(&Product {
+                rows: 1,
+                a_rows: 0,
+                k: dz.rows,
+                n: dz.cols,
+                a: None,
+                b: (dz, false),
+                bias: None,
+                activation: Activation::Linear,
+                out: db,
+                z: None,
+            })?;
+        }
+        Ok(())
     }
 
     fn softmax_impl(&mut self, op: &SoftmaxOp) -> Result<()> {
@@ -192,7 +187,7 @@ impl BackendImpl for GpuBackend {
         }
         let params = SoftmaxParams {
             rows: u32_of("rows", z.rows)?,
-            cols: u32_of("columns", z.cols)?,
+            cols: bounds::check_row_width("softmax", z.cols)?,
             z_off: off(&z)?,
             out_off: off(&out)?,
         };
@@ -204,7 +199,7 @@ impl BackendImpl for GpuBackend {
         let SoftmaxBackwardOp { y, dy, dz } = *op;
         let params = SoftmaxBackwardParams {
             rows: u32_of("rows", y.rows)?,
-            cols: u32_of("columns", y.cols)?,
+            cols: bounds::check_row_width("the softmax gradient", y.cols)?,
             y_off: off(&y)?,
             dy_off: off(&dy)?,
             dz_off: off(&dz)?,
@@ -225,7 +220,7 @@ impl BackendImpl for GpuBackend {
     fn loss_impl(&mut self, op: &LossOp) -> Result<()> {
         let params = LossParams {
             rows: u32_of("rows", op.pred.rows)?,
-            cols: u32_of("columns", op.pred.cols)?,
+            cols: bounds::check_row_width("the loss", op.pred.cols)?,
             kind: op.loss.code(),
             flags: flag(op.weights.is_some(), LOSS_FLAG_WEIGHTS) | flag(op.grad.is_some(), LOSS_FLAG_GRAD),
             pred_off: off(&op.pred)?,
@@ -251,6 +246,13 @@ impl BackendImpl for GpuBackend {
             Some(crate::nn::Accuracy::Binary { threshold }) => threshold,
             _ => 0.5,
         };
+        let split = bounds::metrics_split(op.pred.rows, op.pred.cols)?;
+        let scratch = if split.groups > 1 {
+            Some(self.scratch(split.scratch_len())?)
+        } else {
+            None
+        };
+        let target = scratch.unwrap_or(op.acc);
         let params = MetricsParams {
             rows: u32_of("rows", op.pred.rows)?,
             cols: u32_of("columns", op.pred.cols)?,
@@ -259,15 +261,30 @@ impl BackendImpl for GpuBackend {
             pred_off: off(&op.pred)?,
             target_off: off(&op.target)?,
             row_loss_off: off(&op.row_loss)?,
-            acc_off: off(&op.acc)?,
+            acc_off: off(&target)?,
+            rows_per_group: split.rows_per_group,
+            flags: flag(scratch.is_some(), METRICS_FLAG_PARTIAL),
+            ..Zeroable::zeroed()
         };
         let storages = [
             Some(op.pred.storage),
             Some(op.target.storage),
             Some(op.row_loss.storage),
-            Some(op.acc.storage),
+            Some(target.storage),
         ];
-        self.dispatch(&params, &storages, (1, 1, 1))
+        self.dispatch(&params, &storages, (split.groups, 1, 1))?;
+        if let Some(scratch) = scratch {
+            let params = SumPartialsParams {
+                width: metric_slot::USED as u32,
+                count: split.groups,
+                stride: metric_slot::COUNT as u32,
+                src_off: off(&scratch)?,
+                dst_off: off(&op.acc)?,
+                ..Zeroable::zeroed()
+            };
+            self.dispatch(&params, &[Some(scratch.storage), Some(op.acc.storage)], (1, 1, 1))?;
+        }
+        Ok(())
     }
 
     fn optimizer_step_impl(&mut self, op: &OptimizerStepOp) -> Result<()> {

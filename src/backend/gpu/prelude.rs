@@ -25,10 +25,13 @@ codes! {
     MATMUL_FLAG_BIAS = 1;
     /// matmul: keep the pre-activation z.
     MATMUL_FLAG_Z = 2;
-    /// activation_backward: write dz.
-    ACT_BWD_FLAG_DZ = 1;
-    /// activation_backward: write db.
-    ACT_BWD_FLAG_DB = 2;
+    /// matmul: write raw partial sums of one K slice (split-K), no epilogue; matmul_reduce:
+    /// write the raw sum (a round before the last).
+    MATMUL_FLAG_PARTIAL = 4;
+    /// matmul_reduce: add the raw sums already in out (an earlier round).
+    MATMUL_FLAG_ACCUMULATE = 8;
+    /// accumulate_metrics: each workgroup writes its sums to its own scratch row.
+    METRICS_FLAG_PARTIAL = 1;
     /// loss: per-row weights are bound.
     LOSS_FLAG_WEIGHTS = 1;
     /// loss: write the gradient.
@@ -189,7 +192,7 @@ pub fn code_groups() -> Vec<CodeGroup> {
         ),
         group("learning-rate schedule flag bits", flags("SCHED_FLAG_")),
         group("matmul flag bits", flags("MATMUL_FLAG_")),
-        group("activation_backward flag bits", flags("ACT_BWD_FLAG_")),
+        group("accumulate_metrics flag bits", flags("METRICS_FLAG_")),
         group("loss flag bits", flags("LOSS_FLAG_")),
         group("dropout modes", flags("DROPOUT_")),
         group(
