@@ -29,7 +29,10 @@ use super::{BackendId, BackendKind, Counters, StorageId, Tensor};
 use crate::{Error, Result};
 
 /// Bytes of uniform arena per submit; a submit is forced when it fills.
-const UNIFORM_ARENA_BYTES: u64 = 256 * 1024;
+/// Each dispatch takes one slot of `max(min_uniform_buffer_offset_alignment, MAX_PARAMS_SIZE)`
+/// bytes (256 on most adapters), so 1 MiB holds 4 096 dispatches: a whole epoch of a small
+/// model's steps still goes in one submission.
+const UNIFORM_ARENA_BYTES: u64 = 1024 * 1024;
 
 /// Invocations per workgroup of the one-dimensional kernels.
 const LINEAR_WORKGROUP: usize = 64;
