@@ -119,16 +119,6 @@ fn evaluate_reads_a_model_file_of_format_version_1() {
 }
 
 #[test]
-fn gpu_backend_trains_when_an_adapter_exists() {
-    if common::gpu().is_none() {
-        return;
-    }
-    let o = wgtrain(&["train", "--backend", "gpu", "--epochs", "3", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(last_json(&o)["backend"], "gpu");
-}
-
-#[test]
 fn save_evaluate_predict_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.safetensors");
