@@ -10,7 +10,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use super::cpu_loops::{apply_activation, metric_sums, multiply_derivative, small_product};
 use super::{
     ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
-    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
 };
 use crate::nn::dropout::dropout_keep;
 use crate::{Error, Result};
@@ -337,6 +337,19 @@ impl BackendImpl for CpuBackend {
             Some(grad) => self.with_outputs([op.row_loss, grad], |me, [rl, g]| run(me, rl, Some(g))),
             None => self.with_outputs([op.row_loss], |me, [rl]| run(me, rl, None)),
         }
+    }
+
+    fn score_impl(&mut self, op: &ScoreOp) -> Result<()> {
+        self.loss_impl(&op.loss)?;
+        if let (Some((activation, z)), Some(grad)) = (op.derivative, op.loss.grad) {
+            self.with_outputs([grad], |me, [g]| {
+                for (v, &zv) in g.iter_mut().zip(me.slice(&z)?) {
+                    *v *= activation.derivative(zv);
+                }
+                Ok(())
+            })?;
+        }
+        self.accumulate_metrics_impl(&op.metrics())
     }
 
     fn accumulate_metrics_impl(&mut self, op: &MetricsOp) -> Result<()> {

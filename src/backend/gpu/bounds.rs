@@ -10,8 +10,9 @@
 //!   each sums at most [`MATMUL_K_CHUNK`] of K into a partial-sum scratch, and
 //!   `matmul_reduce` adds at most [`MAX_SPLIT_LAYERS`] of them (in several rounds beyond);
 //! - the bias gradient Σ_rows dz is a product with a ones row, so it is split the same way;
-//! - the metric sums are split across workgroups ([`metrics_split`]) whose partial sums
-//!   `sum_partials` adds to the accumulator;
+//! - the loss head's kernel (loss, gradient and metric sums) is split across workgroups over
+//!   the rows ([`metrics_split`]), whose partial metric sums `sum_partials` adds to the
+//!   accumulator;
 //! - the row kernels (softmax, loss, their gradients) loop over one row's columns, so a row
 //!   may hold at most [`MAX_ROW_COLUMNS`] of them; wider rows are refused with a typed error.
 //!
@@ -39,11 +40,19 @@ pub const MATMUL_K_CHUNK: u32 = 4096;
 pub const MAX_SPLIT_LAYERS: u32 = 4096;
 
 /// The widest row the row kernels (softmax, loss, metrics, softmax gradient) accept.
-pub const MAX_ROW_COLUMNS: usize = ((LOOP_BUDGET - METRICS_FIXED_LOOPS) / ROW_LOOPS) as usize;
+pub const MAX_ROW_COLUMNS: usize = ((LOOP_BUDGET - METRICS_FIXED_LOOPS - 2) / ROW_LOOPS) as usize;
 
-/// Loops over a row's columns in the row kernels (softmax and the cross-entropy losses run
-/// three; the metrics two and an argmax).
-const ROW_LOOPS: u64 = 3;
+/// Loops over a row's columns in the loss head's kernel: three for the loss (the
+/// cross-entropies), one and an argmax for the metrics (softmax runs three).
+const ROW_LOOPS: u64 = 5;
+
+/// Rows one workgroup of the loss head's kernel takes at most, for parallelism (a bigger batch
+/// is spread over more workgroups and one `sum_partials`).
+const ROWS_PER_GROUP: u64 = 4096;
+
+/// Workgroups the loss head's kernel is spread over for parallelism at most (more only when
+/// the loop budget needs them).
+const MAX_HEAD_GROUPS: u64 = 1024;
 
 /// Lanes of the metrics kernel's workgroup.
 const METRICS_LANES: u64 = 256;
@@ -78,9 +87,10 @@ pub fn matmul_loop_bound(k_chunk: u32) -> u64 {
     u64::from(k_chunk).div_ceil(16) * (1 + 4 + 4 + 4 + 4 + 16) + 4 + 4 * (1 + 4)
 }
 
-/// Loop iterations of one metrics invocation over `rows_per_group` rows of `cols` columns.
+/// Loop iterations of one invocation of the loss head's kernel over `rows_per_group` rows of
+/// `cols` columns.
 pub fn metrics_loop_bound(rows_per_group: u32, cols: u32) -> u64 {
-    u64::from(rows_per_group).div_ceil(METRICS_LANES) * (2 * u64::from(cols) + 2) + METRICS_FIXED_LOOPS
+    u64::from(rows_per_group).div_ceil(METRICS_LANES) * (ROW_LOOPS * u64::from(cols) + 2) + METRICS_FIXED_LOOPS
 }
 
 /// Loop iterations of one invocation of a row kernel over a row of `cols` columns.
@@ -188,7 +198,8 @@ pub fn matmul_split(m: usize, k: usize, n: usize, max_scratch: u64) -> Result<Ma
     })
 }
 
-/// How the metric sums over `rows` rows are split across workgroups.
+/// How the loss head's kernel (loss, gradient, metric sums) over `rows` rows is split across
+/// workgroups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MetricsSplit {
     /// Rows each workgroup takes.
@@ -235,16 +246,12 @@ pub fn check_row_width(op: &str, cols: usize) -> Result<u32> {
 /// The split of the metric sums over `rows` rows of `cols` columns.
 pub fn metrics_split(rows: usize, cols: usize) -> Result<MetricsSplit> {
     let cols = check_row_width("the metrics", cols)?;
-    let per_lane = (LOOP_BUDGET - METRICS_FIXED_LOOPS) / (2 * u64::from(cols) + 2);
-    let per_group = (per_lane * METRICS_LANES).min(u64::from(u32::MAX));
+    let per_lane = (LOOP_BUDGET - METRICS_FIXED_LOOPS) / (ROW_LOOPS * u64::from(cols) + 2);
+    // The most rows a workgroup may take within the loop budget (a multiple of the lanes).
+    let cap = (per_lane * METRICS_LANES).min(u64::from(u32::MAX) / METRICS_LANES * METRICS_LANES);
     let rows64 = rows as u64;
-    if rows64 <= per_group {
-        return Ok(MetricsSplit {
-            rows_per_group: rows64.max(1) as u32,
-            groups: 1,
-        });
-    }
-    let groups = rows64.div_ceil(per_group);
+    let for_parallelism = rows64.div_ceil(ROWS_PER_GROUP).min(MAX_HEAD_GROUPS);
+    let groups = for_parallelism.max(rows64.div_ceil(cap)).max(1);
     if groups > LOOP_BUDGET {
         return Err(limit(
             format!("the metrics of {rows} rows"),
@@ -254,10 +261,10 @@ pub fn metrics_split(rows: usize, cols: usize) -> Result<MetricsSplit> {
         ));
     }
     // Spread the rows evenly, so no workgroup is left with a sliver.
-    let per_group = rows64.div_ceil(groups).div_ceil(METRICS_LANES) * METRICS_LANES;
+    let per_group = rows64.div_ceil(groups).div_ceil(METRICS_LANES).max(1) * METRICS_LANES;
     Ok(MetricsSplit {
         rows_per_group: per_group as u32,
-        groups: rows64.div_ceil(per_group) as u32,
+        groups: rows64.div_ceil(per_group).max(1) as u32,
     })
 }
 
@@ -279,12 +286,6 @@ impl LoopBound for SumPartialsParams {
     }
 }
 
-impl LoopBound for MetricsParams {
-    fn loop_bound(&self) -> u64 {
-        metrics_loop_bound(self.rows_per_group, self.cols)
-    }
-}
-
 impl LoopBound for SoftmaxParams {
     fn loop_bound(&self) -> u64 {
         row_loop_bound(self.cols)
@@ -299,7 +300,7 @@ impl LoopBound for SoftmaxBackwardParams {
 
 impl LoopBound for LossParams {
     fn loop_bound(&self) -> u64 {
-        row_loop_bound(self.cols)
+        metrics_loop_bound(self.rows_per_group, self.cols)
     }
 }
 

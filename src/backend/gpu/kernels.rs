@@ -7,8 +7,8 @@
 
 use super::params::{
     ActivationBackwardParams, DropoutParams, FillParams, GatherParams, KernelParams, LossParams, MatmulParams,
-    MatmulReduceParams, MetricsParams, OptimizerParams, ParamsLayout, SoftmaxBackwardParams, SoftmaxParams,
-    SumPartialsParams, UniformParams,
+    MatmulReduceParams, OptimizerParams, ParamsLayout, SoftmaxBackwardParams, SoftmaxParams, SumPartialsParams,
+    UniformParams,
 };
 use super::prelude;
 
@@ -196,12 +196,11 @@ kernel_table! {
     /// Row softmax.
     Softmax = "softmax", SoftmaxParams, activations: false,
         [read "z", read_write "out"];
-    /// Per-row losses and their gradient.
-    Loss = "loss", LossParams, activations: false,
-        [read "pred", read "targets", read "weights", read_write "row_loss", read_write "grad"];
-    /// The metric accumulator.
-    AccumulateMetrics = "accumulate_metrics", MetricsParams, activations: false,
-        [read "pred", read "targets", read "row_loss", read_write "acc"];
+    /// The loss head: per-row losses, their gradient (times the output derivative) and the
+    /// metric sums, in one pass.
+    Loss = "loss", LossParams, activations: true,
+        [read "pred", read "output", read "targets", read "weights", read "z",
+         read_write "row_loss", read_write "grad", read_write "acc"];
     /// Adds per-workgroup partial sums to their accumulator.
     SumPartials = "sum_partials", SumPartialsParams, activations: false,
         [read "src", read_write "dst"];

@@ -37,6 +37,9 @@ use crate::{Error, Result};
 /// model's steps still goes in one submission.
 const UNIFORM_ARENA_BYTES: u64 = 1024 * 1024;
 
+/// The most storage bindings a kernel has (the loss head's 8, WebGPU's default limit).
+const MAX_BINDINGS: usize = 8;
+
 /// Invocations per workgroup of the one-dimensional kernels.
 const LINEAR_WORKGROUP: usize = 64;
 
@@ -57,7 +60,7 @@ pub struct GpuBackend {
     ctx: GpuContext,
     pipelines: Vec<Pipeline>,
     storages: Vec<Option<Storage>>,
-    bind_groups: HashMap<(Kernel, [StorageId; 5]), wgpu::BindGroup>,
+    bind_groups: HashMap<(Kernel, [StorageId; MAX_BINDINGS]), wgpu::BindGroup>,
     uniform: wgpu::Buffer,
     uniform_bytes: Vec<u8>,
     uniform_align: usize,
@@ -70,7 +73,7 @@ pub struct GpuBackend {
     staging: Option<wgpu::Buffer>,
     /// Dummy storages bound where a kernel's optional operand is absent (one per binding slot,
     /// so no buffer is bound twice in one dispatch).
-    dummies: [StorageId; 5],
+    dummies: [StorageId; MAX_BINDINGS],
     /// The partial sums of split reductions (split-K products, metric sums): one buffer the
     /// backend owns, grown to the largest split it has recorded (so once per plan, never in
     /// a steady step).
@@ -121,7 +124,7 @@ impl GpuBackend {
             encoder: None,
             pass: None,
             staging: None,
-            dummies: [0; 5],
+            dummies: [0; MAX_BINDINGS],
             scratch: None,
             counters: Counters {
                 buffer_allocations: 1,
@@ -292,7 +295,7 @@ impl GpuBackend {
         self.uniform_bytes.extend_from_slice(bytemuck::bytes_of(params));
         self.uniform_bytes.resize(offset + self.uniform_align, 0);
 
-        let mut key = [u32::MAX; 5];
+        let mut key = [u32::MAX; MAX_BINDINGS];
         for (i, s) in storages.iter().enumerate() {
             key[i] = s.unwrap_or(self.dummies[i]);
         }

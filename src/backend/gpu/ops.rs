@@ -9,7 +9,8 @@ use super::product::Product;
 use super::{GpuBackend, bounds};
 use crate::backend::{
     ActivationBackwardOp, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp,
-    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor, metric_slot,
+    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    metric_slot,
 };
 use crate::nn::schedule::log2_decay_rate;
 use crate::nn::{Activation, LearningRateSchedule, Optimizer};
@@ -218,73 +219,15 @@ impl BackendImpl for GpuBackend {
     }
 
     fn loss_impl(&mut self, op: &LossOp) -> Result<()> {
-        let params = LossParams {
-            rows: u32_of("rows", op.pred.rows)?,
-            cols: bounds::check_row_width("the loss", op.pred.cols)?,
-            kind: op.loss.code(),
-            flags: flag(op.weights.is_some(), LOSS_FLAG_WEIGHTS) | flag(op.grad.is_some(), LOSS_FLAG_GRAD),
-            pred_off: off(&op.pred)?,
-            target_off: off(&op.target)?,
-            weight_off: op.weights.as_ref().map_or(Ok(0), off)?,
-            row_loss_off: off(&op.row_loss)?,
-            grad_off: op.grad.as_ref().map_or(Ok(0), off)?,
-            ..Zeroable::zeroed()
-        };
-        let storages = [
-            Some(op.pred.storage),
-            Some(op.target.storage),
-            op.weights.map(|w| w.storage),
-            Some(op.row_loss.storage),
-            op.grad.map(|g| g.storage),
-        ];
-        let groups = self.linear_groups(op.pred.rows);
-        self.dispatch(&params, &storages, groups)
+        self.record_head(Some(op), None, None)
     }
 
     fn accumulate_metrics_impl(&mut self, op: &MetricsOp) -> Result<()> {
-        let threshold = match op.accuracy {
-            Some(crate::nn::Accuracy::Binary { threshold }) => threshold,
-            _ => 0.5,
-        };
-        let split = bounds::metrics_split(op.pred.rows, op.pred.cols)?;
-        let scratch = if split.groups > 1 {
-            Some(self.scratch(split.scratch_len())?)
-        } else {
-            None
-        };
-        let target = scratch.unwrap_or(op.acc);
-        let params = MetricsParams {
-            rows: u32_of("rows", op.pred.rows)?,
-            cols: u32_of("columns", op.pred.cols)?,
-            accuracy: accuracy_code(op.accuracy),
-            threshold,
-            pred_off: off(&op.pred)?,
-            target_off: off(&op.target)?,
-            row_loss_off: off(&op.row_loss)?,
-            acc_off: off(&target)?,
-            rows_per_group: split.rows_per_group,
-            flags: flag(scratch.is_some(), METRICS_FLAG_PARTIAL),
-            ..Zeroable::zeroed()
-        };
-        let storages = [
-            Some(op.pred.storage),
-            Some(op.target.storage),
-            Some(op.row_loss.storage),
-            Some(target.storage),
-        ];
-        self.dispatch(&params, &storages, (split.groups, 1, 1))?;
-        if let Some(scratch) = scratch {
-            let params = SumPartialsParams {
-                width: metric_slot::USED as u32,
-                count: split.groups,
-                stride: metric_slot::COUNT as u32,
-                src_off: off(&scratch)?,
-                dst_off: off(&op.acc)?,
-                ..Zeroable::zeroed()
-            };
-            self.dispatch(&params, &[Some(scratch.storage), Some(op.acc.storage)], (1, 1, 1))?;
-        }
-        Ok(())
+        self.record_head(None, Some(op), None)
+    }
+
+    fn score_impl(&mut self, op: &ScoreOp) -> Result<()> {
+        self.record_head(Some(&op.loss), Some(&op.metrics()), op.derivative)
     }
 
     fn optimizer_step_impl(&mut self, op: &OptimizerStepOp) -> Result<()> {
@@ -393,6 +336,89 @@ impl BackendImpl for GpuBackend {
 }
 
 impl GpuBackend {
+    /// Records the loss head's kernel (`shaders/loss.wgsl`): the loss (and its gradient,
+    /// through `derivative` when given), the metrics, or both in one pass, split over the rows
+    /// as `bounds::metrics_split` says (then `sum_partials` adds the workgroups' sums).
+    fn record_head(
+        &mut self,
+        loss: Option<&LossOp>,
+        metrics: Option<&MetricsOp>,
+        derivative: Option<(Activation, Tensor)>,
+    ) -> Result<()> {
+        let (rows, cols) = match (loss, metrics) {
+            (Some(l), _) => (l.pred.rows, l.pred.cols),
+            (None, Some(m)) => (m.pred.rows, m.pred.cols),
+            (None, None) => return Ok(()),
+        };
+        let split = bounds::metrics_split(rows, cols)?;
+        let partial = metrics.is_some() && split.groups > 1;
+        let scratch = if partial {
+            Some(self.scratch(split.scratch_len())?)
+        } else {
+            None
+        };
+        let acc = scratch.or(metrics.map(|m| m.acc));
+        let threshold = match metrics.and_then(|m| m.accuracy) {
+            Some(crate::nn::Accuracy::Binary { threshold }) => threshold,
+            _ => 0.5,
+        };
+        let row_loss = loss.map_or_else(|| metrics.map(|m| m.row_loss), |l| Some(l.row_loss));
+        let target = loss.map_or_else(|| metrics.map(|m| m.target), |l| Some(l.target));
+        let (activation, z) = match derivative {
+            Some((a, z)) => (a, Some(z)),
+            None => (Activation::Linear, None),
+        };
+        let opt_off = |t: Option<Tensor>| t.as_ref().map_or(Ok(0), off);
+        let params = LossParams {
+            rows: u32_of("rows", rows)?,
+            cols: bounds::check_row_width("the loss head", cols)?,
+            kind: loss.map_or(0, |l| l.loss.code()),
+            flags: flag(loss.is_some(), LOSS_FLAG_LOSS)
+                | flag(loss.and_then(|l| l.weights).is_some(), LOSS_FLAG_WEIGHTS)
+                | flag(loss.and_then(|l| l.grad).is_some(), LOSS_FLAG_GRAD)
+                | flag(z.is_some(), LOSS_FLAG_DERIVATIVE)
+                | flag(metrics.is_some(), LOSS_FLAG_METRICS)
+                | flag(partial, LOSS_FLAG_PARTIAL),
+            pred_off: opt_off(loss.map(|l| l.pred))?,
+            output_off: opt_off(metrics.map(|m| m.pred))?,
+            target_off: opt_off(target)?,
+            weight_off: opt_off(loss.and_then(|l| l.weights))?,
+            z_off: opt_off(z)?,
+            row_loss_off: opt_off(row_loss)?,
+            grad_off: opt_off(loss.and_then(|l| l.grad))?,
+            acc_off: opt_off(acc)?,
+            accuracy: accuracy_code(metrics.and_then(|m| m.accuracy)),
+            threshold,
+            act: activation.code(),
+            alpha: activation.alpha(),
+            rows_per_group: split.rows_per_group,
+            ..Zeroable::zeroed()
+        };
+        let storages = [
+            loss.map(|l| l.pred.storage),
+            metrics.map(|m| m.pred.storage),
+            target.map(|t| t.storage),
+            loss.and_then(|l| l.weights).map(|t| t.storage),
+            z.map(|t| t.storage),
+            row_loss.map(|t| t.storage),
+            loss.and_then(|l| l.grad).map(|t| t.storage),
+            acc.map(|t| t.storage),
+        ];
+        self.dispatch(&params, &storages, (split.groups, 1, 1))?;
+        if let (Some(scratch), Some(m)) = (scratch, metrics) {
+            let params = SumPartialsParams {
+                width: metric_slot::USED as u32,
+                count: split.groups,
+                stride: metric_slot::COUNT as u32,
+                src_off: off(&scratch)?,
+                dst_off: off(&m.acc)?,
+                ..Zeroable::zeroed()
+            };
+            self.dispatch(&params, &[Some(scratch.storage), Some(m.acc.storage)], (1, 1, 1))?;
+        }
+        Ok(())
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn dropout_dispatch(
         &mut self,

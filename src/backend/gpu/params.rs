@@ -191,29 +191,21 @@ params! {
         kind: u32,
         flags: u32,
         pred_off: u32,
+        output_off: u32,
         target_off: u32,
         weight_off: u32,
+        z_off: u32,
         row_loss_off: u32,
         grad_off: u32,
+        acc_off: u32,
+        accuracy: u32,
+        threshold: f32,
+        act: u32,
+        alpha: f32,
+        rows_per_group: u32,
         _pad0: u32,
         _pad1: u32,
         _pad2: u32,
-    }
-
-    /// `shaders/accumulate_metrics.wgsl`.
-    MetricsParams {
-        rows: u32,
-        cols: u32,
-        accuracy: u32,
-        threshold: f32,
-        pred_off: u32,
-        target_off: u32,
-        row_loss_off: u32,
-        acc_off: u32,
-        rows_per_group: u32,
-        flags: u32,
-        _pad0: u32,
-        _pad1: u32,
     }
 
     /// `shaders/optimizer_step.wgsl`.

@@ -107,6 +107,7 @@ impl LayerSpec for Dense {
             first: position.first,
             buffers: None,
             input: None,
+            dz_given: false,
         })
     }
 }
@@ -133,6 +134,8 @@ struct DenseLayer {
     buffers: Option<(Buffers, Option<Tensor>)>,
     /// The input of the last forward pass (for dW = xᵀ·dz).
     input: Option<Tensor>,
+    /// The loss head folded the activation derivative in: the next backward gets dz.
+    dz_given: bool,
 }
 
 impl DenseLayer {
@@ -223,7 +226,18 @@ impl LayerStep for DenseLayer {
         }
     }
 
+    fn fold_output_derivative(&mut self, ctx: &StepContext) -> Result<Option<(Activation, Tensor)>> {
+        match self.buffers()?.0 {
+            Buffers::Elementwise { z, .. } => {
+                self.dz_given = true;
+                Ok(Some((self.computed, ctx.batch_rows(z)?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn backward(&mut self, ctx: &mut StepContext, dy: Tensor) -> Result<Option<Tensor>> {
+        let dz_given = std::mem::take(&mut self.dz_given);
         let (buffers, dx) = self.buffers()?;
         let x = self
             .input
@@ -231,6 +245,7 @@ impl LayerStep for DenseLayer {
         let w = self.kernel(ctx.params)?;
         let dz = match buffers {
             Buffers::Linear { .. } => dy,
+            Buffers::Elementwise { .. } if dz_given => dy,
             Buffers::Elementwise { z, dz, .. } => {
                 let (z, dz) = (ctx.batch_rows(z)?, ctx.batch_rows(dz)?);
                 ctx.backend
