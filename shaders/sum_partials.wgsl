@@ -1,5 +1,5 @@
 // sum_partials.wgsl: dst[j] += Σ_g src[g·stride + j] for j < width: adds the per-workgroup
-// partial sums a split reduction wrote (accumulate_metrics with METRICS_FLAG_PARTIAL) to
+// partial sums a split reduction wrote (loss.wgsl with LOSS_FLAG_PARTIAL) to
 // their accumulator.
 // Shapes: src: [count, stride] (stride ≥ width); dst: [width].
 // Bindings: 0 uniform Params; 1 src (read); 2 dst (read_write).

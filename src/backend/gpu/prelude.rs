@@ -46,7 +46,7 @@ codes! {
     DROPOUT_FORWARD = 0;
     /// dropout: apply the stored mask (the gradient).
     DROPOUT_BACKWARD = 1;
-    /// accumulate_metrics: no accuracy is counted.
+    /// loss (metrics): no accuracy is counted.
     ACC_NONE = 0;
     /// optimizer_step: SGD.
     OPT_SGD = 0;
