@@ -29,6 +29,9 @@ pub struct Model {
     pub(crate) slots: Vec<Tensor>,
     /// The weights at the end of the last good epoch (TerminateOnNaN rolls back to them).
     pub(crate) last_good: Tensor,
+    /// The optimizer state and step count at the end of that epoch (rolled back with them).
+    pub(crate) last_good_slots: Vec<Tensor>,
+    pub(crate) last_good_step: u64,
     /// The same weights on the host, refreshed by the one read-back of each epoch.
     pub(crate) host_weights: Vec<f32>,
     /// Where a parameter of the last epoch's read-back was NaN or infinite (then not taken
@@ -86,6 +89,9 @@ impl Model {
             .map(|_| backend.zeros(1, total))
             .collect::<Result<Vec<_>>>()?;
         let last_good = backend.upload(1, total, &initial)?;
+        let last_good_slots = (0..optimizer.slots())
+            .map(|_| backend.zeros(1, total))
+            .collect::<Result<Vec<_>>>()?;
         let epoch_out = backend.zeros(1, 2 * metric_slot::COUNT + total)?;
         let acc = backend.zeros(1, metric_slot::COUNT)?;
         let val_acc = backend.zeros(1, metric_slot::COUNT)?;
@@ -101,6 +107,8 @@ impl Model {
             grads,
             slots,
             last_good,
+            last_good_slots,
+            last_good_step: 0,
             host_weights: initial,
             bad_parameter: None,
             epoch_out,
@@ -247,10 +255,15 @@ impl Model {
         self.bad_parameter
     }
 
-    /// Undoes a diverged epoch from a callback's `on_epoch_end`: the last good epoch's weights
-    /// go back on the device and the epoch no longer counts as trained.
+    /// Undoes a diverged epoch from a callback's `on_epoch_end`: the last good epoch's weights,
+    /// optimizer state and step count come back (on the device, without a read-back), and the
+    /// epoch no longer counts as trained.
     pub fn roll_back_epoch(&mut self) -> Result<()> {
         self.backend.copy(self.last_good, self.params)?;
+        for (good, slot) in self.last_good_slots.iter().zip(&self.slots) {
+            self.backend.copy(*good, *slot)?;
+        }
+        self.step = self.last_good_step;
         self.epochs_trained = self.epochs_trained.saturating_sub(1);
         Ok(())
     }
@@ -316,10 +329,12 @@ impl Model {
                 detail: format!("{} slots given, the optimizer keeps {}", slots.len(), self.slots.len()),
             });
         }
-        for (t, v) in self.slots.clone().iter().zip(slots) {
+        for ((t, good), v) in self.slots.clone().iter().zip(self.last_good_slots.clone()).zip(slots) {
             self.backend.write(*t, v)?;
+            self.backend.write(good, v)?;
         }
         self.step = step;
+        self.last_good_step = step;
         Ok(())
     }
 
@@ -327,8 +342,10 @@ impl Model {
     /// accumulators and the executor's plan at `batch_size` (computed from shapes).
     pub fn estimate_bytes(&self, batch_size: usize) -> u64 {
         let params = self.parameter_count() as u64;
+        // Parameters, gradients, the last good copy and the epoch's read-back buffer, plus the
+        // optimizer state and its last good copy.
         let fixed = params
-            .saturating_mul(4 + self.optimizer.slots() as u64)
+            .saturating_mul(4 + 2 * self.optimizer.slots() as u64)
             .saturating_add(4 * metric_slot::COUNT as u64)
             .saturating_mul(4);
         fixed.saturating_add(self.executor.plan_bytes(&self.network, batch_size))
@@ -343,14 +360,11 @@ impl Model {
             "{:<4} {:<28} {:<16} {:>10}\n",
             "#", "Layer (activation)", "Output shape", "Params"
         ));
-        let mut width = self.architecture.input_width;
-        for (i, (layer, step)) in self.architecture.layers.iter().zip(&self.network.layers).enumerate() {
-            let spec = layer.spec();
-            width = spec.output_width(width);
+        for (i, step) in self.network.layers.iter().enumerate() {
             s.push_str(&format!(
                 "{i:<4} {:<28} {:<16} {:>10}\n",
-                spec.describe(),
-                format!("(None, {width})"),
+                step.describe(),
+                format!("(None, {})", step.output_width()),
                 step.parameter_count()
             ));
         }

@@ -124,8 +124,26 @@ impl Sequential {
             return bad("the last layer must be Dense (it gives the output)".into());
         }
         let last = self.layers.len() - 1;
+        let mut width = self.input_width;
+        let mut parameters: usize = 0;
         for (i, layer) in self.layers.iter().enumerate() {
             layer.spec().validate(i, i == last).or_else(bad)?;
+            let out = layer.spec().output_width(width);
+            // Sizes are products of user numbers: an overflow is a model too large, not a
+            // wrapped count.
+            let layer_parameters = width
+                .checked_mul(out)
+                .and_then(|k| k.checked_add(out))
+                .and_then(|p| p.checked_mul(4));
+            match layer_parameters.and_then(|p| parameters.checked_add(p)) {
+                Some(total) => parameters = total,
+                None => {
+                    return bad(format!(
+                        "layer {i}: {width} inputs × {out} units overflows the number of parameters a model can hold"
+                    ));
+                }
+            }
+            width = out;
         }
         let out = self.output_width();
         match loss {

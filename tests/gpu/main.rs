@@ -5,6 +5,9 @@
 //! Each parity test prints the largest relative error it saw
 //! (`cargo test --release --test gpu -- --nocapture`).
 
+// Every test must be registered in `main`: an unregistered one is dead code, refused here.
+#![deny(dead_code)]
+
 #[cfg(feature = "cli")]
 mod command;
 #[path = "../common/mod.rs"]
