@@ -19,12 +19,18 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             println!("{a}");
         }
     }
-    match GpuContext::new(&AdapterChoice::Auto) {
-        Ok(ctx) => println!(
-            "auto chooses the GPU: [{}] {} ({})",
-            ctx.summary.index, ctx.summary.name, ctx.summary.backend
+    match Device::resolve_auto() {
+        (Device::Cpu, notice) => println!(
+            "auto chooses the CPU backend (ndarray): {}",
+            notice.unwrap_or_default().replace("(Device::Gpu)", "(--backend gpu)")
         ),
-        Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
+        _ => match GpuContext::new(&AdapterChoice::Auto) {
+            Ok(ctx) => println!(
+                "auto chooses the GPU: [{}] {} ({})",
+                ctx.summary.index, ctx.summary.name, ctx.summary.backend
+            ),
+            Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
+        },
     }
     if let Some(text) = &args.layers {
         let mut s = Sequential::new(args.inputs);
