@@ -28,8 +28,11 @@ use pipelines::{Pipeline, build_pipelines};
 use super::{BackendId, BackendKind, Counters, StorageId, Tensor};
 use crate::{Error, Result};
 
-/// Bytes of uniform arena per submit; a submit is forced when it fills.
-const UNIFORM_ARENA_BYTES: u64 = 256 * 1024;
+/// Bytes of uniform arena per submit (at most); a submit is forced when it fills.
+/// Each dispatch takes one slot of `max(min_uniform_buffer_offset_alignment, MAX_PARAMS_SIZE)`
+/// bytes (256 on most adapters), so 1 MiB holds 4 096 dispatches: a whole epoch of a small
+/// model's steps still goes in one submission.
+const UNIFORM_ARENA_BYTES: u64 = 1024 * 1024;
 
 /// Invocations per workgroup of the one-dimensional kernels.
 const LINEAR_WORKGROUP: usize = 64;
@@ -55,6 +58,8 @@ pub struct GpuBackend {
     uniform: wgpu::Buffer,
     uniform_bytes: Vec<u8>,
     uniform_align: usize,
+    /// Bytes of the uniform arena (at most `UNIFORM_ARENA_BYTES`, within the device's limit).
+    uniform_capacity: usize,
     encoder: Option<wgpu::CommandEncoder>,
     /// The compute pass dispatches are recorded into; it stays open across dispatches (wgpu
     /// orders them inside it) and is ended before any copy or submit on the encoder.
@@ -81,16 +86,21 @@ impl GpuBackend {
     /// kernel the device cannot run is [`Error::Shader`].
     pub fn from_context(ctx: GpuContext) -> Result<Self> {
         let pipelines = build_pipelines(&ctx)?;
-        let uniform = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("wgtrain uniform arena"),
-            size: UNIFORM_ARENA_BYTES,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment
             .max(MAX_PARAMS_SIZE as u32) as usize;
+        // A device whose buffers are smaller gets a smaller arena (more submissions, same work).
+        let align = uniform_align as u64;
+        let uniform_capacity = UNIFORM_ARENA_BYTES
+            .min(ctx.limits.max_buffer_size / align * align)
+            .max(align);
+        let uniform = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgtrain uniform arena"),
+            size: uniform_capacity,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         let mut backend = GpuBackend {
             id: BackendId::fresh(BackendKind::Gpu),
             ctx,
@@ -98,7 +108,8 @@ impl GpuBackend {
             storages: Vec::new(),
             bind_groups: HashMap::new(),
             uniform,
-            uniform_bytes: Vec::with_capacity(UNIFORM_ARENA_BYTES as usize),
+            uniform_bytes: Vec::with_capacity(uniform_capacity as usize),
+            uniform_capacity: uniform_capacity as usize,
             uniform_align,
             encoder: None,
             pass: None,
@@ -231,7 +242,7 @@ impl GpuBackend {
         if groups.0 == 0 || groups.1 == 0 || groups.2 == 0 {
             return Ok(());
         }
-        if self.uniform_bytes.len() + self.uniform_align > UNIFORM_ARENA_BYTES as usize {
+        if self.uniform_bytes.len() + self.uniform_align > self.uniform_capacity {
             self.flush_inner()?;
         }
         let offset = self.uniform_bytes.len();

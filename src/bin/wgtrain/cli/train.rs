@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::args::TrainArgs;
 pub use super::choices::device_for;
+use super::choices::execution_for;
 use super::choices::{describe_optimizer, metrics_for, optimizer_for, print_device_notice, targets_for};
 use super::prepare::{Prepared, prepare, read_start, warnings};
 use super::report::{Figures, Progress, TrainJson, early_stopping_line, format_logs, json_line};
@@ -89,7 +90,13 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     for l in &layers {
         architecture = architecture.add(*l);
     }
-    let mut model = architecture.compile(loss, optimizer, &metrics, device_for(args.backend))?;
+    let mut model = architecture.compile_with(
+        loss,
+        optimizer,
+        &metrics,
+        device_for(args.backend),
+        execution_for(args.executor),
+    )?;
     print_device_notice(model.device_notice());
     if let Some(path) = &args.init_from {
         model.init_from_path(path)?;
@@ -159,6 +166,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let last_logs = last_epoch_logs(&history);
     if !args.json {
         println!("Backend: {backend} ({adapter})");
+        let executor = model.executor();
+        println!("Executor: {} ({})", executor.kind.name(), executor.reason);
         println!(
             "Model: {} inputs -> {}, loss {}, optimizer {}",
             data.n_features(),
@@ -212,6 +221,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             figures.add("test_", t);
         }
         let summary = TrainJson {
+            executor: model.executor().kind.name().to_string(),
             backend,
             adapter,
             epochs_run,
