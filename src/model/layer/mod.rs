@@ -16,6 +16,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 
 use crate::backend::{Backend, Tensor};
+use crate::nn::Activation;
 use crate::rng::SeededRng;
 use crate::{Error, Result};
 
@@ -199,6 +200,14 @@ pub trait LayerStep: Send {
 
     /// Records the forward pass of `x` ([r, input width]) and returns the output.
     fn forward(&mut self, ctx: &mut StepContext, x: Tensor) -> Result<Tensor>;
+
+    /// Offers the loss head this layer's output activation and its pre-activation [r, units]
+    /// (for the rows of `ctx`), so the head can return dz = dy ⊙ act′(z) directly; when it
+    /// returns `Some`, the layer's next `backward` receives dz in place of dy. Layers whose
+    /// output is not an element-wise activation of a kept z return `None` (the default).
+    fn fold_output_derivative(&mut self, _ctx: &StepContext) -> Result<Option<(Activation, Tensor)>> {
+        Ok(None)
+    }
 
     /// Records the backward pass from `dy` (d loss / d output), writing the parameter
     /// gradients into the flat gradient buffer; returns d loss / d input, or `None` when the
