@@ -382,8 +382,9 @@ fn predict_ignores_the_label_and_reports_rows_it_cannot_predict() {
     let out = stdout(&o);
     let rows: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(rows, ["1", "2"], "{out}");
+    // The third data row is on line 4 of the file: the note names the line.
     assert!(
-        stderr(&o).contains("1 of 3 rows") && stderr(&o).contains("[3]"),
+        stderr(&o).contains("1 of 3 rows") && stderr(&o).contains("(lines 4)"),
         "{}",
         stderr(&o)
     );

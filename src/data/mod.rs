@@ -37,8 +37,8 @@ mod split;
 mod table;
 mod transform;
 
-pub use dataset::{Dataset, LoadReport, load_csv, load_csv_reader};
+pub use dataset::{Dataset, LoadReport, load_csv, load_csv_reader, load_csv_reader_with, load_csv_with};
 pub use error::DataError;
 pub use options::{CsvOptions, Delimiter, Label, MissingPolicy, Scaling, SplitMode, TargetKind};
 pub use preprocessing::{Column, ColumnRole, Preprocessing, Task};
-pub use transform::Transformed;
+pub use transform::{TransformOptions, Transformed};

@@ -281,7 +281,7 @@ fn read_tensor(st: &SafeTensors, name: &str, tensor: &str, shape: &[usize]) -> R
 impl Model {
     /// Starts from the weights in a safetensors file: a wgtrain model file (continuing its
     /// optimizer state when it fits), or a file written by another program that holds
-    /// `layers.{i}.kernel` [inputs, units] and `layers.{i}.bias` [units] tensors (f32) with
+    /// `layers.{i}.kernel` `[inputs, units]` and `layers.{i}.bias` `[units]` tensors (f32) with
     /// this model's shapes.
     pub fn init_from_path(&mut self, path: &Path) -> Result<()> {
         let name = path.display().to_string();

@@ -5,7 +5,7 @@ use super::executor::Execution;
 use super::layer::{Dense, Layer};
 use super::metrics::Metric;
 use super::model::Model;
-use crate::backend::gpu::AdapterChoice;
+use crate::backend::gpu::{ADAPTER_ENV, AdapterChoice, chosen_adapter};
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
@@ -13,7 +13,11 @@ use crate::{Error, Result};
 /// Where a model runs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Device {
-    /// The GPU when an adapter exists, else the CPU (the model's `device_notice` says why).
+    /// A hardware GPU when there is one, else the CPU backend; the model's `device_notice`
+    /// says why it runs on the CPU. A software adapter (`DeviceType::Cpu`, such as lavapipe's
+    /// llvmpipe) emulates a GPU on the CPU, far slower than the CPU backend, so `Auto` takes
+    /// the CPU backend over it; [`Device::Gpu`] still uses it, and so does `Auto` when
+    /// `WGTRAIN_ADAPTER` names an adapter.
     #[default]
     Auto,
     /// The ndarray CPU backend.
@@ -34,13 +38,34 @@ impl Device {
         match self {
             Device::Cpu => Ok((Box::new(CpuBackend::new()), None)),
             Device::Gpu(choice) => Ok((Box::new(GpuBackend::with_adapter(choice)?), None)),
-            Device::Auto => match GpuBackend::new() {
-                Ok(gpu) => Ok((Box::new(gpu), None)),
-                Err(e) => Ok((
-                    Box::new(CpuBackend::new()),
-                    Some(format!("no usable GPU ({e}); training on the CPU backend")),
-                )),
+            Device::Auto => match Device::resolve_auto() {
+                (Device::Cpu, notice) => Ok((Box::new(CpuBackend::new()), notice)),
+                _ => match GpuBackend::new() {
+                    Ok(gpu) => Ok((Box::new(gpu), None)),
+                    Err(e) => Ok((
+                        Box::new(CpuBackend::new()),
+                        Some(format!("no usable GPU ({e}); training on the CPU backend")),
+                    )),
+                },
             },
+        }
+    }
+
+    /// What [`Device::Auto`] runs on, decided without opening a device: `Device::Cpu` with the
+    /// reason when the best adapter is a software one (and `WGTRAIN_ADAPTER` is not set),
+    /// else `Device::Gpu` (whose opening may still fail: `Auto` then falls back to the CPU).
+    pub fn resolve_auto() -> (Device, Option<String>) {
+        let forced = std::env::var_os(ADAPTER_ENV).is_some_and(|v| !v.is_empty());
+        match chosen_adapter(&AdapterChoice::Auto) {
+            Some(a) if a.software && !forced => (
+                Device::Cpu,
+                Some(format!(
+                    "the only GPU adapter, {}, is a software one (it runs shaders on the CPU, slower than \
+                     the CPU backend): training on the CPU backend; ask for the GPU (Device::Gpu) to use it anyway",
+                    a.name
+                )),
+            ),
+            _ => (Device::Gpu(AdapterChoice::Auto), None),
         }
     }
 }

@@ -7,7 +7,7 @@ use super::choices::{device_for, execution_for};
 use super::spec::parse_layers;
 use wgtrain::Result;
 use wgtrain::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
-use wgtrain::model::{Metric, Sequential};
+use wgtrain::model::{Device, Metric, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
@@ -21,12 +21,18 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             println!("{a}");
         }
     }
-    match GpuContext::new(&AdapterChoice::Auto) {
-        Ok(ctx) => println!(
-            "auto chooses the GPU: [{}] {} ({})",
-            ctx.summary.index, ctx.summary.name, ctx.summary.backend
+    match Device::resolve_auto() {
+        (Device::Cpu, notice) => println!(
+            "auto chooses the CPU backend (ndarray): {}",
+            notice.unwrap_or_default().replace("(Device::Gpu)", "(--backend gpu)")
         ),
-        Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
+        _ => match GpuContext::new(&AdapterChoice::Auto) {
+            Ok(ctx) => println!(
+                "auto chooses the GPU: [{}] {} ({})",
+                ctx.summary.index, ctx.summary.name, ctx.summary.backend
+            ),
+            Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
+        },
     }
     if let Some(text) = &args.layers {
         let mut s = Sequential::new(args.inputs);

@@ -5,11 +5,16 @@ pub mod apply;
 pub mod args;
 pub mod choices;
 pub mod info;
+pub mod messages;
+pub mod predictions;
+pub mod prepare;
+pub mod reading;
 pub mod report;
 pub mod spec;
 pub mod train;
 
 pub use args::{Cli, Command};
+pub use messages::describe;
 
 use wgtrain::Result;
 
