@@ -1,6 +1,6 @@
-//! The `wgtrain` command end to end (CPU backend for speed; one GPU run when an adapter
-//! exists): the default run, the JSON contract, model files, evaluate and predict, and the
-//! errors a person meets.
+//! The `wgtrain` command end to end on the CPU backend (its GPU run is in tests/gpu/command.rs):
+//! the default run, the JSON contract, model files, evaluate and predict, and the errors a
+//! person meets.
 
 mod common;
 

@@ -184,7 +184,7 @@ impl Model {
         self.network.head.accuracy()
     }
 
-    /// The optimizer, with its current learning rate.
+    /// The optimizer as it stands (its learning rate as set, or its schedule).
     pub fn optimizer(&self) -> Optimizer {
         self.optimizer
     }
