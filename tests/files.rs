@@ -1,0 +1,187 @@
+//! What the `wgtrain` command does with the files and resources a user points it at (issue 14,
+//! and the output checks of issue 13): special files and symlinks written through, never
+//! replaced; permissions kept; no temporary file left by a killed writer; an output that is
+//! also an input, or that cannot be written, refused before any work; bounded reads of
+//! hostile inputs; memory checked per plan; absurd flags refused. Each test fails on the
+//! behaviour the issue reports.
+
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use wgtrain::model::ModelFile;
+
+const SEED_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv");
+
+fn wgtrain(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A one-epoch CPU run on the bundled data, saved to `save`, with extra flags.
+fn train_saving(save: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", "--backend", "cpu", "--epochs", "1", "--json", "--save"];
+    args.push(save.to_str().unwrap());
+    args.extend_from_slice(extra);
+    wgtrain(&args)
+}
+
+fn saved_model(dir: &Path) -> PathBuf {
+    let path = dir.join("m.safetensors");
+    let o = train_saving(&path, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    path
+}
+
+/// The names in a directory.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+// ---- Group 1: outputs are written through special files and symlinks, never replaced ----
+
+#[test]
+fn saving_to_a_fifo_writes_through_it_and_keeps_the_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // Opened for reading and writing, so neither side blocks; the model is small enough for
+    // the pipe's buffer.
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let o = train_saving(&fifo, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
+    let mut bytes = Vec::new();
+    let _ = reader.read_to_end(&mut bytes);
+    ModelFile::from_bytes(&bytes, "the pipe").expect("the model came through the FIFO");
+}
+
+#[test]
+fn saving_to_dev_null_leaves_it_a_device() {
+    let o = train_saving(Path::new("/dev/null"), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kind = std::fs::symlink_metadata("/dev/null").unwrap().file_type();
+    assert!(kind.is_char_device(), "/dev/null is now {kind:?}");
+}
+
+#[test]
+fn predict_to_dev_stdout_prints_the_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let o = wgtrain(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        SEED_CSV,
+        "--backend",
+        "cpu",
+        "--output",
+        "/dev/stdout",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("row,label,p_0,p_1\n"), "{out:.200}");
+    assert!(out.lines().count() > 700, "a header and one line per kept row");
+}
+
+#[test]
+fn saving_through_a_symlink_updates_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("real.safetensors");
+    std::fs::write(&target, b"old").unwrap();
+    let link = dir.path().join("link.safetensors");
+    std::os::unix::fs::symlink("real.safetensors", &link).unwrap();
+    let o = train_saving(&link, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    ModelFile::read(&target).expect("the link's target holds the model");
+}
+
+#[test]
+fn saving_over_a_file_keeps_its_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    std::fs::set_permissions(&model, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = train_saving(&model, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mode = std::fs::metadata(&model).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "mode {mode:o}");
+}
+
+#[test]
+fn a_243_character_name_can_be_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("{}.safetensors", "m".repeat(243 - ".safetensors".len()));
+    assert_eq!(name.len(), 243);
+    let o = train_saving(&dir.path().join(&name), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(listing(dir.path()), vec![name]);
+}
+
+#[test]
+fn a_writer_killed_mid_write_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let before = std::fs::read(&model).unwrap();
+    let crashed = Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+        .args([
+            "train",
+            "--backend",
+            "cpu",
+            "--epochs",
+            "2",
+            "--json",
+            "--checkpoint-every",
+            "1",
+        ])
+        .arg("--save")
+        .arg(&model)
+        .env(wgtrain::io::ABORT_BEFORE_RENAME_ENV, "1")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success(), "the writer was killed");
+    assert_eq!(std::fs::read(&model).unwrap(), before, "the previous file is untouched");
+    assert_eq!(listing(dir.path()), vec!["m.safetensors".to_string()]);
+}
+
+#[test]
+fn a_named_temporary_file_of_a_killed_writer_is_removed_by_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let crashed = Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+        .args(["train", "--backend", "cpu", "--epochs", "1", "--json"])
+        .arg("--save")
+        .arg(&model)
+        .env(wgtrain::io::ABORT_BEFORE_RENAME_ENV, "1")
+        .env(wgtrain::io::NAMED_TEMP_ENV, "1")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    assert_eq!(listing(dir.path()).len(), 2, "the named temporary file is there");
+    let o = train_saving(&model, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(listing(dir.path()), vec!["m.safetensors".to_string()]);
+}
