@@ -185,3 +185,98 @@ fn a_named_temporary_file_of_a_killed_writer_is_removed_by_the_next_write() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(listing(dir.path()), vec!["m.safetensors".to_string()]);
 }
+
+// ---- Group 2 and issue 13's output checks: refused before any work ----
+
+/// Runs a command expected to be refused as a usage mistake before any data is read.
+fn refused(args: &[&str], words: &str) -> String {
+    let o = wgtrain(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(words), "{err}");
+    assert!(!err.contains("read 768 rows"), "the data was read first: {err}");
+    err
+}
+
+#[test]
+fn an_output_naming_the_same_file_as_an_input_or_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let m = model.to_str().unwrap();
+    let before = std::fs::read(&model).unwrap();
+    let base = ["train", "--backend", "cpu", "--epochs", "1"];
+    refused(&[&base[..], &["--save", m, "--plot", m]].concat(), "same file as the output --save");
+    // Through a symlink and a hard link too.
+    let link = dir.path().join("alias.png");
+    std::os::unix::fs::symlink(&model, &link).unwrap();
+    refused(
+        &[&base[..], &["--save", m, "--plot", link.to_str().unwrap()]].concat(),
+        "same file",
+    );
+    let data = dir.path().join("data.csv");
+    std::fs::copy(SEED_CSV, &data).unwrap();
+    let d = data.to_str().unwrap();
+    refused(&[&base[..], &["--data", d, "--save", d]].concat(), "same file as the input --data");
+    let hard = dir.path().join("hard.csv");
+    std::fs::hard_link(&data, &hard).unwrap();
+    let predict = ["predict", "--backend", "cpu", "--model", m, "--data", d, "--output"];
+    refused(&[&predict[..], &[m]].concat(), "same file as the input --model");
+    refused(&[&predict[..], &[hard.to_str().unwrap()]].concat(), "same file as the input --data");
+    assert_eq!(std::fs::read(&model).unwrap(), before, "the model is untouched");
+    assert_eq!(std::fs::read(&data).unwrap(), std::fs::read(SEED_CSV).unwrap());
+}
+
+#[test]
+fn resuming_a_model_may_save_over_the_file_it_started_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let o = train_saving(&model, &["--init-from", model.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(ModelFile::read(&model).unwrap().epochs, 2);
+}
+
+#[test]
+fn outputs_that_cannot_be_written_are_refused_before_the_data_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = ["train", "--backend", "cpu", "--epochs", "1"];
+    let missing = dir.path().join("missing/m.safetensors");
+    refused(
+        &[&base[..], &["--save", missing.to_str().unwrap()]].concat(),
+        "does not exist",
+    );
+    let d = dir.path().to_str().unwrap();
+    refused(&[&base[..], &["--save", d]].concat(), "is a directory");
+    refused(&[&base[..], &["--plot", d]].concat(), "is a directory");
+    let jpg = dir.path().join("curves.jpg");
+    refused(&[&base[..], &["--plot", jpg.to_str().unwrap()]].concat(), ".png");
+    refused(
+        &["bench", "--workload", "seed", "--plot", jpg.to_str().unwrap()],
+        ".png",
+    );
+    let output = dir.path().join("missing/p.csv");
+    refused(
+        &[
+            "predict",
+            "--model",
+            "m.safetensors",
+            "--data",
+            SEED_CSV,
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        "does not exist",
+    );
+    // A read-only directory: refused, unless this process may write it anyway (root).
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let save = ro.join("m.safetensors");
+    let o = train_saving(&save, &[]);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        assert!(o.status.success() && save.exists(), "{}", stderr(&o));
+    } else {
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("cannot be written"), "{}", stderr(&o));
+    }
+}

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::args::{EvaluateArgs, PredictArgs};
 use super::choices::{device_for, targets_for};
+use super::paths::{OutputKind, check_outputs};
 use super::report::{EvaluateJson, Figures, format_logs, json_line};
 use super::train::backend_and_adapter;
 use wgtrain::data::{Preprocessing, Task};
@@ -65,6 +66,11 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
 /// Runs `wgtrain predict`: a CSV with the input's row number, the predicted label in the
 /// user's own class names, and the probabilities (or the predicted value for regression).
 pub fn predict(args: &PredictArgs) -> Result<()> {
+    check_outputs(
+        &[("--model", Some(&args.model)), ("--data", Some(&args.data))],
+        &[("--output", args.output.as_deref(), OutputKind::Any)],
+        &[],
+    )?;
     let file = ModelFile::read(&args.model)?;
     let prep = preprocessing_of(&file, &args.model)?;
     // The label column, when the file has one, is not needed to predict: leave it out, so

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod args;
 pub mod choices;
 pub mod info;
+pub mod paths;
 pub mod report;
 pub mod spec;
 pub mod train;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Runs `wgtrain bench`: every workload on every available backend, as a table (or JSON),
 /// optionally with a bar chart.
 fn bench(args: &args::BenchArgs) -> Result<()> {
+    paths::check_outputs(&[], &[("--plot", args.plot.as_deref(), paths::OutputKind::Png)], &[])?;
     let budget_s = (args.budget > 0.0).then_some(args.budget);
     let mut options = crate::bench::BenchOptions {
         progress: !args.json,

@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::args::{ScaleChoice, TrainArgs};
 pub use super::choices::device_for;
 use super::choices::{check_fit, defaults_for, describe_optimizer, metrics_for, optimizer_for, targets_for};
+use super::paths::{OutputKind, check_outputs};
 use super::report::{Figures, Progress, TrainJson, format_logs, json_line};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
 use crate::plot::{Series, line_chart};
@@ -69,6 +70,19 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     // Flags are checked before the file is read, so a typo fails at once.
     check_flags(args)?;
+    // Outputs are checked before the data is read, so a run never trains only to fail at
+    // the end or to overwrite its own input.
+    check_outputs(
+        &[
+            ("--data", args.data.as_deref()),
+            ("--init-from", args.init_from.as_deref()),
+        ],
+        &[
+            ("--save", args.save.as_deref(), OutputKind::Any),
+            ("--plot", args.plot.as_deref(), OutputKind::Png),
+        ],
+        &[("--init-from", "--save")],
+    )?;
     let given_layers = args.layers.as_deref().map(parse_layers).transpose()?;
     let given_loss = args.loss.as_deref().map(parse_loss).transpose()?;
     let optimizer = optimizer_for(args)?;
