@@ -205,7 +205,10 @@ fn an_output_naming_the_same_file_as_an_input_or_output_is_refused() {
     let m = model.to_str().unwrap();
     let before = std::fs::read(&model).unwrap();
     let base = ["train", "--backend", "cpu", "--epochs", "1"];
-    refused(&[&base[..], &["--save", m, "--plot", m]].concat(), "same file as the output --save");
+    refused(
+        &[&base[..], &["--save", m, "--plot", m]].concat(),
+        "same file as the output --save",
+    );
     // Through a symlink and a hard link too.
     let link = dir.path().join("alias.png");
     std::os::unix::fs::symlink(&model, &link).unwrap();
@@ -216,12 +219,18 @@ fn an_output_naming_the_same_file_as_an_input_or_output_is_refused() {
     let data = dir.path().join("data.csv");
     std::fs::copy(SEED_CSV, &data).unwrap();
     let d = data.to_str().unwrap();
-    refused(&[&base[..], &["--data", d, "--save", d]].concat(), "same file as the input --data");
+    refused(
+        &[&base[..], &["--data", d, "--save", d]].concat(),
+        "same file as the input --data",
+    );
     let hard = dir.path().join("hard.csv");
     std::fs::hard_link(&data, &hard).unwrap();
     let predict = ["predict", "--backend", "cpu", "--model", m, "--data", d, "--output"];
     refused(&[&predict[..], &[m]].concat(), "same file as the input --model");
-    refused(&[&predict[..], &[hard.to_str().unwrap()]].concat(), "same file as the input --data");
+    refused(
+        &[&predict[..], &[hard.to_str().unwrap()]].concat(),
+        "same file as the input --data",
+    );
     assert_eq!(std::fs::read(&model).unwrap(), before, "the model is untouched");
     assert_eq!(std::fs::read(&data).unwrap(), std::fs::read(SEED_CSV).unwrap());
 }

@@ -161,6 +161,25 @@ pub enum DataError {
         /// The first value over the limit.
         value: String,
     },
+    /// A label with more classes than the class limit, or than half the rows: most likely an
+    /// identifier or a free-text column taken for the label.
+    #[error(
+        "{path}: label column `{column}` has {classes} classes ({reason}), over the limit of {limit}; \
+         check that `{column}` is the label (not an identifier or free text), or raise the limit \
+         (CsvOptions::class_limit, `--class-limit`)"
+    )]
+    TooManyClasses {
+        /// The file.
+        path: String,
+        /// The label column.
+        column: String,
+        /// How many classes were found (`more than N` when reading stopped at the limit).
+        classes: String,
+        /// The limit that applied.
+        limit: usize,
+        /// Which limit and where it was crossed.
+        reason: String,
+    },
     /// Every row had a missing value and was dropped.
     #[error(
         "{path}: all {rows} rows were dropped because each has a missing value \

@@ -128,6 +128,9 @@ pub enum TargetKind {
     Regression,
 }
 
+/// The default of [`CsvOptions::class_limit`].
+pub const DEFAULT_CLASS_LIMIT: usize = 10_000;
+
 /// Options of [`load_csv`](crate::data::load_csv) and
 /// [`Dataset::from_arrays`](crate::data::Dataset::from_arrays) (which uses the missing,
 /// task, split and scaling options only). A builder: each method returns the changed value.
@@ -156,6 +159,7 @@ pub struct CsvOptions {
     pub(crate) max_categories: usize,
     pub(crate) target: TargetKind,
     pub(crate) max_classes: usize,
+    pub(crate) class_limit: usize,
     pub(crate) test_fraction: f64,
     pub(crate) seed: u64,
     pub(crate) split: SplitMode,
@@ -174,6 +178,7 @@ impl Default for CsvOptions {
             max_categories: 64,
             target: TargetKind::Auto,
             max_classes: 64,
+            class_limit: DEFAULT_CLASS_LIMIT,
             test_fraction: 0.2,
             seed: 42,
             split: SplitMode::Shuffled,
@@ -265,6 +270,13 @@ impl CsvOptions {
         self.max_classes = limit;
         self
     }
+    /// Most classes a label may have (default [`DEFAULT_CLASS_LIMIT`]); a label with more
+    /// classes than this, or (beyond 64) than half the rows, is refused while reading, so an
+    /// identifier taken for the label does not build a million-unit output.
+    pub fn class_limit(mut self, limit: usize) -> Self {
+        self.class_limit = limit;
+        self
+    }
     /// Fraction of the rows that goes to the test part, in `[0, 1)` (default 0.2; 0 means
     /// no test part).
     pub fn test_fraction(mut self, fraction: f64) -> Self {
@@ -322,6 +334,12 @@ impl CsvOptions {
             return Err(DataError::InvalidArgument {
                 what: "test fraction",
                 detail: format!("{} is not in [0, 1)", self.test_fraction),
+            });
+        }
+        if self.class_limit < 2 {
+            return Err(DataError::InvalidArgument {
+                what: "class_limit",
+                detail: format!("must be at least 2, got {}", self.class_limit),
             });
         }
         if self.max_categories == 0 {

@@ -5,6 +5,7 @@
 //! The stream is never read whole into memory: peak memory is the output matrix plus a few
 //! buffers and the longest record.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -109,6 +110,8 @@ pub(crate) fn line_of(rec: &ByteRecord) -> u64 {
 /// Checks the header row: UTF-8, unique names.
 fn parse_header(rec: &ByteRecord, path: &str) -> Result<Vec<String>, DataError> {
     let mut names: Vec<String> = Vec::with_capacity(rec.len());
+    // Name → 1-based column, so a header of a million columns is checked in one pass.
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(rec.len());
     for (i, field) in rec.iter().enumerate() {
         let Ok(text) = std::str::from_utf8(field) else {
             return Err(DataError::InvalidUtf8 {
@@ -124,14 +127,15 @@ fn parse_header(rec: &ByteRecord, path: &str) -> Result<Vec<String>, DataError> 
         } else {
             text.to_string()
         };
-        if let Some(first) = names.iter().position(|n| *n == name) {
+        if let Some(&first) = seen.get(&name) {
             return Err(DataError::DuplicateColumn {
                 path: path.to_string(),
                 column: name,
-                first: first + 1,
+                first,
                 second: i + 1,
             });
         }
+        seen.insert(name.clone(), i + 1);
         names.push(name);
     }
     Ok(names)

@@ -4,6 +4,7 @@
 //! with the stored value) → one-hot over the stored categories → `(x - offset) / scale`.
 //! A value the training data never had is an error naming its line, column and value.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -77,15 +78,17 @@ impl Preprocessing {
     {
         const PATH: &str = "<records>";
         let names: Vec<String> = header.iter().map(|h| h.as_ref().trim().to_string()).collect();
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            if let Some(first) = names[..i].iter().position(|n| n == name) {
+            if let Some(&first) = seen.get(name.as_str()) {
                 return Err(DataError::DuplicateColumn {
                     path: PATH.to_string(),
                     column: name.clone(),
-                    first: first + 1,
+                    first,
                     second: i + 1,
                 });
             }
+            seen.insert(name, i + 1);
         }
         let mut parser = self.parser(&names, PATH)?;
         for (i, row) in rows.iter().enumerate() {
@@ -160,16 +163,15 @@ impl Preprocessing {
 
     /// A row parser for a new header, after checking the columns against the training ones.
     fn parser(&self, header: &[String], path: &str) -> Result<RowParser, DataError> {
+        // Sets, so that matching a wide header is linear in its width.
+        let given: HashSet<&str> = header.iter().map(String::as_str).collect();
+        let known: HashSet<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         let missing: Vec<String> = self
             .features()
-            .filter(|c| !header.contains(&c.name))
+            .filter(|c| !given.contains(c.name.as_str()))
             .map(|c| c.name.clone())
             .collect();
-        let unexpected: Vec<String> = header
-            .iter()
-            .filter(|h| !self.columns.iter().any(|c| c.name == **h))
-            .cloned()
-            .collect();
+        let unexpected: Vec<String> = header.iter().filter(|h| !known.contains(h.as_str())).cloned().collect();
         if !missing.is_empty() || !unexpected.is_empty() {
             return Err(DataError::ColumnMismatch {
                 path: path.to_string(),
@@ -180,28 +182,29 @@ impl Preprocessing {
         let mut roles = Vec::with_capacity(header.len());
         let mut dicts = Vec::new();
         let mut label = LabelSlot::Absent;
+        // Each training column with its raw feature position, looked up by name.
+        let mut by_name: HashMap<&str, (usize, &Column)> = HashMap::with_capacity(self.columns.len());
+        let mut col = 0;
+        for c in &self.columns {
+            by_name.insert(c.name.as_str(), (col, c));
+            col += usize::from(matches!(c.role, ColumnRole::Numeric { .. } | ColumnRole::Text { .. }));
+        }
         for name in header {
-            let mut col = 0;
-            let mut role = Role::Skip;
-            for c in &self.columns {
-                let is_feature = matches!(c.role, ColumnRole::Numeric { .. } | ColumnRole::Text { .. });
-                if c.name == *name {
-                    role = match &c.role {
-                        ColumnRole::Numeric { .. } => Role::Num(col),
-                        ColumnRole::Text { categories } => {
-                            dicts.push(Dict::fixed(categories));
-                            Role::Text(col, dicts.len() - 1)
-                        }
-                        ColumnRole::Label => {
-                            label = self.label_slot()?;
-                            Role::Label
-                        }
-                        ColumnRole::Ignored => Role::Skip,
-                    };
-                    break;
-                }
-                col += usize::from(is_feature);
-            }
+            let role = match by_name.get(name.as_str()) {
+                None => Role::Skip,
+                Some((col, c)) => match &c.role {
+                    ColumnRole::Numeric { .. } => Role::Num(*col),
+                    ColumnRole::Text { categories } => {
+                        dicts.push(Dict::fixed(categories));
+                        Role::Text(*col, dicts.len() - 1)
+                    }
+                    ColumnRole::Label => {
+                        label = self.label_slot()?;
+                        Role::Label
+                    }
+                    ColumnRole::Ignored => Role::Skip,
+                },
+            };
             roles.push(role);
         }
         let mut parser = RowParser::new(path, header.to_vec(), roles, dicts, label);

@@ -113,6 +113,10 @@ pub struct TrainArgs {
     /// Input scaling.
     #[arg(long, value_enum, default_value_t = ScaleChoice::Standard)]
     pub scale: ScaleChoice,
+    /// Most classes the label may have (a label with more, or with over 64 classes and more
+    /// classes than half the rows, is refused: it is most likely an identifier).
+    #[arg(long, default_value_t = wgtrain::data::DEFAULT_CLASS_LIMIT)]
+    pub class_limit: usize,
     /// Where to train.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,

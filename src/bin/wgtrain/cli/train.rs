@@ -28,6 +28,7 @@ fn load(args: &TrainArgs) -> Result<Dataset> {
         .label(Label::Name(args.label.clone()))
         .test_fraction(args.test_split)
         .seed(args.seed)
+        .class_limit(args.class_limit)
         .scaling(scaling);
     match &args.data {
         Some(path) => Ok(load_csv(path, &options)?),
