@@ -289,3 +289,57 @@ fn outputs_that_cannot_be_written_are_refused_before_the_data_is_read() {
         assert!(stderr(&o).contains("cannot be written"), "{}", stderr(&o));
     }
 }
+
+// ---- Group 4: memory checked per plan, estimates from shapes ----
+
+/// Runs the command under an address-space limit of `kib` KiB (`ulimit -v`).
+fn wgtrain_limited(kib: u64, args: &[&str]) -> Output {
+    let script = format!("ulimit -v {kib} && exec \"$0\" \"$@\"");
+    Command::new("sh")
+        .args(["-c", &script, env!("CARGO_BIN_EXE_wgtrain")])
+        .args(args)
+        .output()
+        .expect("sh runs")
+}
+
+#[test]
+fn info_estimates_a_model_far_larger_than_memory_without_allocating_it() {
+    // 1.57 G parameters (37 GB with Adam) under a 4 GB address-space limit.
+    let o = wgtrain_limited(
+        4_000_000,
+        &["info", "--layers", "2000000:relu,1:linear", "--inputs", "784"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("Total params: 1572000001") && out.contains("not allocated"),
+        "{out}"
+    );
+    assert!(out.contains("36956.88 MiB"), "{out}");
+}
+
+#[test]
+fn a_model_whose_total_exceeds_the_memory_limit_fails_with_size_limit_and_suggestion() {
+    let base = ["train", "--backend", "cpu", "--epochs", "1", "--json"];
+    // Each 20 000 × 20 000 kernel fits alone; the model (10.4 GiB with Adam) does not.
+    let o = wgtrain_limited(
+        4_000_000,
+        &[&base[..], &["--layers", "20000:relu,20000:relu,1:sigmoid"]].concat(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("10.4 GiB") && err.contains("RLIMIT_AS") && err.contains("smaller"),
+        "{err}"
+    );
+    // A training plan too large for the limit (activations of 600 × 200 000) likewise.
+    let o = wgtrain_limited(
+        1_500_000,
+        &[&base[..], &["--layers", "200000:relu,1:sigmoid", "--batch-size", "600"]].concat(),
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("the training plan at batch size 600 needs") && err.contains("RLIMIT_AS"),
+        "{err}"
+    );
+}

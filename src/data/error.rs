@@ -161,6 +161,21 @@ pub enum DataError {
         /// The first value over the limit.
         value: String,
     },
+    /// One record longer than the limit: binary data, a file of NUL bytes, a quote never
+    /// closed, or a table wider than the limit allows.
+    #[error(
+        "{path}:{line}: a record runs past {limit} bytes without ending (binary data, NUL bytes, \
+         or a quote never closed?); if the file is right, raise the limit \
+         (CsvOptions::max_record_bytes, `--max-record-bytes`)"
+    )]
+    RecordTooLong {
+        /// The file.
+        path: String,
+        /// The line where the record starts.
+        line: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A label with more classes than the class limit, or than half the rows: most likely an
     /// identifier or a free-text column taken for the label.
     #[error(

@@ -66,7 +66,7 @@ pub(crate) fn read_training<R: Read>(
     size: Option<u64>,
     opts: &CsvOptions,
 ) -> Result<RawTable, DataError> {
-    let mut input = CsvInput::open(reader, path, opts.delimiter)?;
+    let mut input = CsvInput::open(reader, path, opts.delimiter, opts.max_record_bytes)?;
     let header = input.header.clone();
     let mut sniffed: Vec<ByteRecord> = Vec::new();
     while sniffed.len() < SNIFF_ROWS {

@@ -13,7 +13,7 @@ use ndarray::{Array2, ArrayView2};
 
 use super::encode::one_hot;
 use super::error::{DataError, shown};
-use super::options::{Delimiter, MissingPolicy};
+use super::options::{DEFAULT_MAX_RECORD_BYTES, Delimiter, MissingPolicy};
 use super::preprocessing::{Column, ColumnRole, Preprocessing, Task};
 use super::reader::{CsvInput, line_of, open_file};
 use super::rows::{Dict, LabelSlot, Role, RowParser};
@@ -55,8 +55,9 @@ impl Preprocessing {
     }
 
     /// As [`transform_csv`](Self::transform_csv), from any reader; `name` appears in errors.
+    /// A record longer than [`DEFAULT_MAX_RECORD_BYTES`] is an error.
     pub fn transform_reader<R: Read>(&self, reader: R, name: &str) -> Result<Transformed, DataError> {
-        let mut input = CsvInput::open(reader, name, Delimiter::Auto)?;
+        let mut input = CsvInput::open(reader, name, Delimiter::Auto, DEFAULT_MAX_RECORD_BYTES)?;
         let mut parser = self.parser(&input.header, name)?;
         let mut rec = ByteRecord::new();
         while input.next(&mut rec)? {

@@ -86,3 +86,51 @@ fn a_label_with_more_classes_than_half_the_rows_is_refused() {
     let ok = "x,label\n1,a\n2,b\n3,c\n1,a\n";
     load_csv_reader(ok.as_bytes(), "ok.csv", &CsvOptions::default().test_fraction(0.0)).unwrap();
 }
+
+/// A reader that counts the bytes taken from it.
+struct Counting<R> {
+    inner: R,
+    taken: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.taken.set(self.taken.get() + n as u64);
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_record_longer_than_the_limit_fails_after_reading_about_the_limit() {
+    use std::io::Read;
+    // A header, a good row, then what a crash can leave: NUL bytes without a line end.
+    let taken = std::rc::Rc::new(std::cell::Cell::new(0));
+    let source = Counting {
+        inner: (&b"a,label\n1,0\n"[..]).chain(std::io::repeat(0).take(256 << 20)),
+        taken: taken.clone(),
+    };
+    let opts = CsvOptions::default().max_record_bytes(1 << 20);
+    let err = load_csv_reader(source, "nul.csv", &opts).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(
+            err,
+            DataError::RecordTooLong {
+                line: 3,
+                limit: 1048576,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("--max-record-bytes"), "{msg}");
+    assert!(taken.get() < 2 << 20, "read {} bytes", taken.get());
+    // The limit also holds for the header, and a file within it reads.
+    let err = load_csv_reader(
+        &b"abcdef,label\n1,0\n"[..],
+        "h.csv",
+        &CsvOptions::default().max_record_bytes(4),
+    );
+    assert!(matches!(err, Err(DataError::RecordTooLong { line: 1, .. })), "{err:?}");
+}

@@ -117,6 +117,10 @@ pub struct TrainArgs {
     /// classes than half the rows, is refused: it is most likely an identifier).
     #[arg(long, default_value_t = wgtrain::data::DEFAULT_CLASS_LIMIT)]
     pub class_limit: usize,
+    /// Longest CSV record (header or row) in bytes; a longer one is an error naming its line
+    /// (binary data, NUL bytes or a quote never closed).
+    #[arg(long, default_value_t = wgtrain::data::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
     /// Where to train.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,

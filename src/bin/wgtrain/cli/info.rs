@@ -5,7 +5,7 @@ use super::args::InfoArgs;
 use super::spec::parse_layers;
 use wgtrain::Result;
 use wgtrain::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
-use wgtrain::model::{Device, Metric, Sequential};
+use wgtrain::model::{Execution, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
@@ -31,13 +31,14 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         for l in parse_layers(text)? {
             s = s.add(l);
         }
-        let model = s.compile(
+        // From the shapes alone: the model is never allocated, so any size can be described.
+        let summary = s.summary(
             Loss::MeanSquaredError,
             Optimizer::adam(),
-            &[Metric::MeanAbsoluteError],
-            Device::Cpu,
+            Execution::Auto,
+            args.batch_size,
         )?;
-        println!("{}", model.summary(args.batch_size));
+        println!("{summary}");
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ fn load(args: &TrainArgs) -> Result<Dataset> {
         .test_fraction(args.test_split)
         .seed(args.seed)
         .class_limit(args.class_limit)
+        .max_record_bytes(args.max_record_bytes)
         .scaling(scaling);
     match &args.data {
         Some(path) => Ok(load_csv(path, &options)?),
