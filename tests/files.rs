@@ -343,3 +343,66 @@ fn a_model_whose_total_exceeds_the_memory_limit_fails_with_size_limit_and_sugges
         "{err}"
     );
 }
+
+// ---- Groups 3, 6 and 8 through the command ----
+
+#[test]
+fn endless_or_binary_inputs_fail_fast_naming_the_limit() {
+    let o = wgtrain(&["train", "--backend", "cpu", "--data", "/dev/zero", "--json"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("/dev/zero:1: a record runs past 67108864 bytes") && err.contains("--max-record-bytes"),
+        "{err}"
+    );
+    for device in ["/dev/zero", "/dev/urandom"] {
+        let o = wgtrain(&["evaluate", "--model", device, "--data", SEED_CSV, "--backend", "cpu"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(err.contains("not a usable wgtrain model file"), "{err}");
+    }
+}
+
+#[test]
+fn an_identifier_label_is_refused_and_the_class_limit_can_be_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ids.csv");
+    let mut text = String::from("x,label\n");
+    for i in 0..300 {
+        text.push_str(&format!("{},user{}\n", i % 5, i % 150));
+    }
+    std::fs::write(&data, text).unwrap();
+    let d = data.to_str().unwrap();
+    let base = ["train", "--backend", "cpu", "--epochs", "1", "--json", "--data", d];
+    let o = wgtrain(&[&base[..], &["--class-limit", "100"]].concat());
+    let err = stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("over the limit of 100") && err.contains("--class-limit"),
+        "{err}"
+    );
+    // 150 classes over 300 rows passes the half-the-rows rule; the raised limit admits it.
+    let o = wgtrain(&base);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_model_file_without_a_checksum_loads_with_a_note() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
+    let model = format!("{fixtures}mixed_v1.safetensors");
+    let data = format!("{fixtures}mixed_v1.csv");
+    let o = wgtrain(&["evaluate", "--model", &model, "--data", &data, "--backend", "cpu"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds no checksum"), "{}", stderr(&o));
+    // A file this version wrote has one, and a damaged byte is reported as damage.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = saved_model(dir.path());
+    let s = saved.to_str().unwrap();
+    let o = wgtrain(&["evaluate", "--model", s, "--data", SEED_CSV, "--backend", "cpu"]);
+    assert!(o.status.success() && !stderr(&o).contains("checksum"), "{}", stderr(&o));
+    let mut bytes = std::fs::read(&saved).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x10;
+    std::fs::write(&saved, bytes).unwrap();
+    let o = wgtrain(&["evaluate", "--model", s, "--data", SEED_CSV, "--backend", "cpu"]);
+    assert!(stderr(&o).contains("checksum does not match"), "{}", stderr(&o));
+}

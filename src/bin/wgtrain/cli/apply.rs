@@ -10,7 +10,7 @@ use super::paths::{OutputKind, check_outputs};
 use super::report::{EvaluateJson, Figures, format_logs, json_line};
 use super::train::backend_and_adapter;
 use wgtrain::data::{Preprocessing, Task};
-use wgtrain::model::ModelFile;
+use wgtrain::model::{Integrity, ModelFile};
 use wgtrain::{Error, Result};
 
 fn preprocessing_of(file: &ModelFile, path: &std::path::Path) -> Result<Preprocessing> {
@@ -20,9 +20,20 @@ fn preprocessing_of(file: &ModelFile, path: &std::path::Path) -> Result<Preproce
     })
 }
 
+/// Says on stderr when a model file holds no checksum, so its contents were not verified.
+pub fn note_unverified(file: &ModelFile, path: &std::path::Path) {
+    if file.integrity == Integrity::NoChecksum {
+        eprintln!(
+            "wgtrain: note: {} holds no checksum (an earlier wgtrain or another program wrote it), so damage to it cannot be detected; saving it again adds one",
+            path.display()
+        );
+    }
+}
+
 /// Runs `wgtrain evaluate`.
 pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
+    note_unverified(&file, &args.model);
     let prep = preprocessing_of(&file, &args.model)?;
     let data = prep.transform_csv(&args.data)?;
     let y = data.y.ok_or_else(|| Error::InvalidArgument {
@@ -72,6 +83,7 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         &[],
     )?;
     let file = ModelFile::read(&args.model)?;
+    note_unverified(&file, &args.model);
     let prep = preprocessing_of(&file, &args.model)?;
     // The label column, when the file has one, is not needed to predict: leave it out, so
     // a blank or never-seen label neither drops a row nor stops the run.

@@ -114,7 +114,11 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     if let Some(path) = &args.init_from {
         // A wgtrain model file knows its columns: refuse to continue on other ones.
-        if let Ok(file) = ModelFile::read(path)
+        let file = ModelFile::read(path);
+        if let Ok(file) = &file {
+            super::apply::note_unverified(file, path);
+        }
+        if let Ok(file) = &file
             && let Some(p) = &file.preprocessing
             && p.feature_names() != data.preprocessing.feature_names()
         {
