@@ -406,3 +406,52 @@ fn a_model_file_without_a_checksum_loads_with_a_note() {
     let o = wgtrain(&["evaluate", "--model", s, "--data", SEED_CSV, "--backend", "cpu"]);
     assert!(stderr(&o).contains("checksum does not match"), "{}", stderr(&o));
 }
+
+// ---- Groups 10 and 12: flags and environment ----
+
+#[test]
+fn bench_flags_out_of_range_are_usage_errors() {
+    for (flag, value) in [
+        ("--rows", "18446744073709551615"),
+        ("--rows", "0"),
+        ("--epochs", "0"),
+        ("--budget", "NaN"),
+        ("--budget", "-1"),
+    ] {
+        let o = wgtrain(&["bench", "--workload", "seed", &format!("{flag}={value}")]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(&format!("invalid {flag}")), "{flag} {value}: {err}");
+    }
+    // Rows within the range but beyond the memory allowed: refused before any is drawn.
+    let o = wgtrain_limited(
+        8_000_000,
+        &["bench", "--workload", "wide", "--rows", "1000000", "--epochs", "1"],
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("the wide workload's 1000000 rows needs") && err.contains("RLIMIT_AS"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_wgpu_backend_variable_is_named() {
+    let run = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+            .args(["train", "--backend", "gpu", "--epochs", "1"])
+            .env("WGPU_BACKEND", value)
+            .output()
+            .unwrap()
+    };
+    let err = stderr(&run("nonsense"));
+    assert!(
+        err.contains("WGPU_BACKEND=\"nonsense\"") && err.contains("`nonsense`"),
+        "{err}"
+    );
+    assert!(!err.contains("install a Vulkan driver"), "{err}");
+    // An API this machine has no adapter for (Metal off Apple, DX12 off Windows).
+    let absent = if cfg!(target_os = "macos") { "dx12" } else { "metal" };
+    let err = stderr(&run(absent));
+    assert!(err.contains("restricts wgpu") && err.contains("unset it"), "{err}");
+}

@@ -20,7 +20,9 @@ pub mod validate;
 use std::collections::HashMap;
 
 use context::convert_error;
-pub use context::{ADAPTER_ENV, AdapterChoice, AdapterSummary, GpuContext, list_adapters};
+pub use context::{
+    ADAPTER_ENV, AdapterChoice, AdapterSummary, BACKEND_ENV, GpuContext, backend_env_problem, list_adapters,
+};
 use kernels::Kernel;
 use params::{KernelParams, MAX_PARAMS_SIZE};
 use pipelines::{Pipeline, build_pipelines};

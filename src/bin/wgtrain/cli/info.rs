@@ -4,14 +4,18 @@
 use super::args::InfoArgs;
 use super::spec::parse_layers;
 use wgtrain::Result;
-use wgtrain::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
+use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, list_adapters};
 use wgtrain::model::{Execution, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
 pub fn info(args: &InfoArgs) -> Result<()> {
     let adapters = list_adapters();
-    if adapters.is_empty() {
+    if adapters.is_empty()
+        && let Some(problem) = backend_env_problem()
+    {
+        println!("No GPU adapter found: {problem}.");
+    } else if adapters.is_empty() {
         println!("No GPU adapter found: install a Vulkan driver (mesa-vulkan-drivers gives the lavapipe CPU adapter).");
     } else {
         println!("GPU adapters:");
