@@ -455,3 +455,45 @@ fn a_bad_wgpu_backend_variable_is_named() {
     let err = stderr(&run(absent));
     assert!(err.contains("restricts wgpu") && err.contains("unset it"), "{err}");
 }
+
+// ---- Group 11: a model that could not be saved is refused before training ----
+
+#[test]
+fn a_model_whose_file_header_would_be_too_large_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("wide.csv");
+    let n = 1_300_000;
+    let mut text = String::with_capacity(n * 24);
+    for j in 0..n {
+        text.push_str(&format!("c{j},"));
+    }
+    text.push_str("label\n");
+    for row in 0..4 {
+        text.push_str(&"1,".repeat(n));
+        text.push_str(&format!("{}\n", row % 2));
+    }
+    std::fs::write(&data, text).unwrap();
+    let save = dir.path().join("m.safetensors");
+    let o = wgtrain(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "1",
+        "--test-split",
+        "0",
+        "--layers",
+        "1:sigmoid",
+        "--data",
+        data.to_str().unwrap(),
+        "--save",
+        save.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("safetensors header would take") && err.contains("1300001 columns"),
+        "{err}"
+    );
+    assert!(!err.contains("epoch 1/1"), "refused before training: {err}");
+}

@@ -81,6 +81,33 @@ where
     T::try_from(entry::<J>(meta, key, name)?).map_err(|e| e.in_entry(name, key))
 }
 
+/// The metadata entries of a model file (all but the checksum), from what they describe.
+pub(crate) fn metadata_of(
+    architecture: &Sequential,
+    loss: Loss,
+    optimizer: Optimizer,
+    (step, epochs): (u64, u64),
+    metrics: &[Metric],
+    preprocessing: Option<&Preprocessing>,
+) -> HashMap<String, String> {
+    let mut meta = HashMap::new();
+    meta.insert("wgtrain".to_string(), FORMAT_VERSION.to_string());
+    meta.insert(
+        "architecture".to_string(),
+        entry_text(&ArchitectureJson::from(architecture)),
+    );
+    meta.insert("loss".to_string(), entry_text(&LossJson::from(loss)));
+    meta.insert(
+        "optimizer".to_string(),
+        entry_text(&OptimizerJson::new(optimizer, step)),
+    );
+    meta.insert("training".to_string(), entry_text(&TrainingJson::new(epochs, metrics)));
+    if let Some(p) = preprocessing {
+        meta.insert("preprocessing".to_string(), p.to_json());
+    }
+    meta
+}
+
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -128,24 +155,14 @@ impl ModelFile {
                 f32_bytes(p.scales()),
             ));
         }
-        let mut meta = HashMap::new();
-        meta.insert("wgtrain".to_string(), FORMAT_VERSION.to_string());
-        meta.insert(
-            "architecture".to_string(),
-            entry_text(&ArchitectureJson::from(&self.architecture)),
+        let mut meta = metadata_of(
+            &self.architecture,
+            self.loss,
+            self.optimizer,
+            (self.step, self.epochs),
+            &self.metrics,
+            self.preprocessing.as_ref(),
         );
-        meta.insert("loss".to_string(), entry_text(&LossJson::from(self.loss)));
-        meta.insert(
-            "optimizer".to_string(),
-            entry_text(&OptimizerJson::new(self.optimizer, self.step)),
-        );
-        meta.insert(
-            "training".to_string(),
-            entry_text(&TrainingJson::new(self.epochs, &self.metrics)),
-        );
-        if let Some(p) = &self.preprocessing {
-            meta.insert("preprocessing".to_string(), p.to_json());
-        }
         let sum = checksum(
             &meta,
             tensors

@@ -13,6 +13,7 @@ mod file_checksum;
 mod file_convert;
 mod file_json;
 mod file_read;
+mod file_size;
 mod file_validate;
 mod fit;
 mod fit_options;

@@ -134,6 +134,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         }
         model.init_from_path(path)?;
     }
+    if args.save.is_some() {
+        // A file that could not be written is found now, not after the last epoch.
+        model.check_saveable(Some(&data.preprocessing))?;
+    }
     let y_train = targets_for(loss, &data.y_train, classes);
 
     let mut progress = Progress::new(args.epochs, args.json);
