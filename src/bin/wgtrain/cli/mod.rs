@@ -4,6 +4,8 @@
 pub mod apply;
 pub mod args;
 pub mod choices;
+#[cfg(test)]
+mod flags_fuzz;
 pub mod info;
 pub mod paths;
 pub mod report;

@@ -42,7 +42,7 @@ fn load(args: &TrainArgs) -> Result<Dataset> {
 }
 
 /// Range checks of the numeric flags.
-fn check_flags(args: &TrainArgs) -> Result<()> {
+pub(crate) fn check_flags(args: &TrainArgs) -> Result<()> {
     let bad = |what: &'static str, detail: String| Err(Error::InvalidArgument { what, detail });
     if !(0.0..1.0).contains(&args.test_split) {
         return bad(
