@@ -19,3 +19,8 @@ pub mod nn;
 pub mod rng;
 
 pub use error::{Error, Result};
+
+/// The README's Rust example, compiled and run with the doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

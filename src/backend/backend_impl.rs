@@ -5,7 +5,7 @@
 
 use super::{
     ActivationBackwardOp, BackendId, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims,
-    MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
 };
 use crate::Result;
 
@@ -68,6 +68,9 @@ pub trait BackendImpl: Send {
 
     /// Adds one batch to the metric accumulator.
     fn accumulate_metrics_impl(&mut self, op: &MetricsOp) -> Result<()>;
+
+    /// [`ScoreOp`], checked.
+    fn score_impl(&mut self, op: &ScoreOp) -> Result<()>;
 
     /// One optimizer step (the slots match the optimizer's layout).
     fn optimizer_step_impl(&mut self, op: &OptimizerStepOp) -> Result<()>;

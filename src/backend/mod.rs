@@ -26,7 +26,7 @@ pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
 pub use ops::{
     ActivationBackwardOp, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims, MatmulOp, MetricSlot,
-    MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
+    MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
 };
 pub use seam::Backend;
 pub use tensor::{BackendId, StorageId, Tensor};

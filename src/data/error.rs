@@ -144,6 +144,41 @@ pub enum DataError {
         /// The value.
         value: String,
     },
+    /// A value of new data that is a number but leaves the f32 range once scaled with the
+    /// training statistics (far outside anything the model was trained on).
+    #[error(
+        "{path}:{line}: column `{column}`: `{value}` becomes {scaled} once scaled with the training \
+         statistics (it is far outside the training data's range); the model cannot use it"
+    )]
+    NonFiniteInput {
+        /// The file.
+        path: String,
+        /// Line of the value.
+        line: u64,
+        /// The column.
+        column: String,
+        /// The value as written.
+        value: String,
+        /// What scaling made of it (infinite or NaN).
+        scaled: f32,
+    },
+    /// A model output that is not finite for a row of new data whose inputs are (the model's
+    /// weights have diverged, or overflow on these inputs).
+    #[error(
+        "{path}{}: the model's output `{output}` is {value}, not a finite number \
+         (the model file's weights may have diverged, or overflow on these inputs)",
+        at_row(*row)
+    )]
+    NonFiniteOutput {
+        /// The file.
+        path: String,
+        /// The 1-based data row (`None`: a figure over all rows, such as the loss).
+        row: Option<u64>,
+        /// The output's name.
+        output: String,
+        /// The value (NaN or infinite).
+        value: f32,
+    },
     /// A text column with more distinct values than the limit.
     #[error(
         "{path}:{line}: column `{column}` has more than {limit} distinct text values \
@@ -207,6 +242,21 @@ pub enum DataError {
         rows: usize,
         /// Line of the first dropped row.
         first_line: u64,
+    },
+    /// A label column of text asked to be a regression target.
+    #[error(
+        "{path}:{line}: label column `{column}` holds text (`{value}`), which cannot be a regression \
+         target; train a classifier on it (TargetKind::Classification and a cross-entropy loss)"
+    )]
+    TextLabel {
+        /// The file.
+        path: String,
+        /// Line of the first text value.
+        line: u64,
+        /// The label column.
+        column: String,
+        /// The first text value.
+        value: String,
     },
     /// The label column holds a single class: nothing to learn.
     #[error("{path}: label column `{column}` holds a single class `{class}`; a classifier needs at least two")]
@@ -309,6 +359,11 @@ pub enum DataError {
         /// What is wrong.
         detail: String,
     },
+}
+
+/// `: data row N` for a row, nothing otherwise.
+fn at_row(row: Option<u64>) -> String {
+    row.map_or_else(String::new, |r| format!(": data row {r}"))
 }
 
 /// `` at `field` `` for a non-empty JSON path, nothing otherwise.

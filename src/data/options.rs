@@ -66,6 +66,10 @@ pub enum MissingPolicy {
     FillMean,
     /// Replace a missing number by 0; a missing text value gets no category.
     FillZero,
+    /// Replace a missing number by its column's median over the training part (robust to
+    /// outliers, as scikit-learn's `SimpleImputer(strategy="median")`); a missing text value
+    /// gets no category.
+    FillMedian,
 }
 
 /// How rows are divided between the training and the test part.
@@ -155,6 +159,7 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvOptions {
     pub(crate) delimiter: Delimiter,
+    pub(crate) decimal_comma: Option<bool>,
     pub(crate) label: Label,
     pub(crate) features: Option<Vec<String>>,
     pub(crate) ignore: Vec<String>,
@@ -175,6 +180,7 @@ impl Default for CsvOptions {
     fn default() -> Self {
         CsvOptions {
             delimiter: Delimiter::Auto,
+            decimal_comma: None,
             label: Label::default(),
             features: None,
             ignore: Vec::new(),
@@ -211,6 +217,15 @@ impl CsvOptions {
     /// Sets the delimiter (default [`Delimiter::Auto`]).
     pub fn delimiter(mut self, delimiter: Delimiter) -> Self {
         self.delimiter = delimiter;
+        self
+    }
+    /// Whether numbers use a decimal comma (`5,1` for 5.1): `true` forces it (any comma in a
+    /// numeric cell is the decimal point), `false` forbids it. By default it is detected: on
+    /// with a semicolon or tab delimiter when the first lines hold numbers written with a
+    /// decimal comma (in a comma-delimited file a quoted `"1,000"` is ambiguous, so there it
+    /// must be asked for).
+    pub fn decimal_comma(mut self, on: bool) -> Self {
+        self.decimal_comma = Some(on);
         self
     }
     /// Sets the label column.
@@ -316,6 +331,10 @@ impl CsvOptions {
     /// The delimiter setting.
     pub fn get_delimiter(&self) -> Delimiter {
         self.delimiter
+    }
+    /// The decimal-comma setting (`None`: detected).
+    pub fn get_decimal_comma(&self) -> Option<bool> {
+        self.decimal_comma
     }
     /// The label setting.
     pub fn get_label(&self) -> &Label {

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use csv::ByteRecord;
 
 use super::error::{DataError, shown};
+use super::missing::{Num, parse_number, parse_number_with};
 use super::options::Delimiter;
 
 /// Buffer size of the reader (the first buffer also feeds the delimiter detection).
@@ -92,12 +93,21 @@ pub(crate) struct CsvInput<R: Read> {
     pub header: Vec<String>,
     /// The delimiter in use.
     pub delimiter: u8,
+    /// Whether numeric cells use a decimal comma (asked for, or detected).
+    pub decimal_comma: bool,
 }
 
 impl<R: Read> CsvInput<R> {
-    /// Reads the byte-order mark, the delimiter and the header; a record (the header
-    /// included) longer than `max_record` bytes is an error.
-    pub fn open(reader: R, path: &str, delimiter: Delimiter, max_record: usize) -> Result<Self, DataError> {
+    /// Reads the byte-order mark, the delimiter and the header; `decimal_comma` `None`
+    /// detects it (see [`detect_decimal_comma`]); a record (the header included) longer than
+    /// `max_record` bytes is an error.
+    pub fn open(
+        reader: R,
+        path: &str,
+        delimiter: Delimiter,
+        decimal_comma: Option<bool>,
+        max_record: usize,
+    ) -> Result<Self, DataError> {
         let io = |e: std::io::Error| DataError::Io {
             path: path.to_string(),
             source: e,
@@ -122,6 +132,7 @@ impl<R: Read> CsvInput<R> {
             Delimiter::Byte(b) => b,
             Delimiter::Auto => detect_delimiter(head),
         };
+        let decimal_comma = decimal_comma.unwrap_or_else(|| detect_decimal_comma(head, delimiter));
         let rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -135,6 +146,7 @@ impl<R: Read> CsvInput<R> {
             path: path.to_string(),
             header: Vec::new(),
             delimiter,
+            decimal_comma,
         };
         let mut rec = ByteRecord::new();
         if !input.next(&mut rec)? {
@@ -273,9 +285,47 @@ pub(crate) fn detect_delimiter(head: &[u8]) -> u8 {
         .map_or(b',', |k| CANDIDATES[k])
 }
 
+/// Whether the first lines of `head` write numbers with a decimal comma: never with a comma
+/// delimiter (there a quoted `"1,000"` may be a thousands separator); otherwise when more
+/// cells read as numbers only with a decimal comma (`5,1`) than hold a decimal point.
+pub(crate) fn detect_decimal_comma(head: &[u8], delimiter: u8) -> bool {
+    if delimiter == b',' {
+        return false;
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(head);
+    let (mut comma, mut point) = (0usize, 0usize);
+    let mut rec = ByteRecord::new();
+    for _ in 0..SNIFF_LINES {
+        if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
+            break;
+        }
+        for field in rec.iter() {
+            match parse_number(field) {
+                Num::Value(_) if field.contains(&b'.') => point += 1,
+                Num::NotNumber if matches!(parse_number_with(field, true), Num::Value(_)) => comma += 1,
+                _ => {}
+            }
+        }
+    }
+    comma > point
+}
+
 #[cfg(test)]
 mod tests {
-    use super::detect_delimiter;
+    use super::{detect_decimal_comma, detect_delimiter};
+
+    #[test]
+    fn detects_decimal_commas() {
+        assert!(detect_decimal_comma(b"a;b;label\n5,1;3,5;0\n4,9;3;1\n", b';'));
+        assert!(detect_decimal_comma(b"a;b\n\"5,1\";2\n", b';'));
+        assert!(!detect_decimal_comma(b"a;b\n5.1;3.5\n", b';'));
+        assert!(!detect_decimal_comma(b"a,b\n\"5,1\",2\n", b','));
+        assert!(!detect_decimal_comma(b"a;b\nx,y;2\n", b';'));
+    }
 
     #[test]
     fn detects() {

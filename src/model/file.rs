@@ -199,6 +199,12 @@ impl ModelFile {
         Self::from_bytes(&bytes, &path.display().to_string())
     }
 
+    /// The bytes of a safetensors file, read header first with every declared size checked
+    /// against the file (so `/dev/zero` or a truncated file fails after a few bytes).
+    pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+        read_model_bytes(path)
+    }
+
     /// Parses safetensors bytes; `name` names the source in errors.
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<ModelFile> {
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(name, format!("not a safetensors file ({e})")))?;
@@ -357,7 +363,7 @@ fn read_tensor(st: &SafeTensors, name: &str, tensor: &str, shape: &[usize]) -> R
 impl Model {
     /// Starts from the weights in a safetensors file: a wgtrain model file (continuing its
     /// optimizer state when it fits), or a file written by another program that holds
-    /// `layers.{i}.kernel` [inputs, units] and `layers.{i}.bias` [units] tensors (f32) with
+    /// `layers.{i}.kernel` `[inputs, units]` and `layers.{i}.bias` `[units]` tensors (f32) with
     /// this model's shapes.
     pub fn init_from_path(&mut self, path: &Path) -> Result<()> {
         let name = path.display().to_string();

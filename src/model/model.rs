@@ -17,9 +17,10 @@ use crate::{Error, Result};
 /// the optimizer's slots, the rollback copy, the epoch's read-back buffer and the metric
 /// accumulators (computed from the parameter count; nothing is allocated).
 pub(crate) fn fixed_bytes(parameters: u64, optimizer_slots: usize) -> u64 {
-    // params, grads, last good, epoch read-back: four copies, plus one per slot.
+    // Parameters, gradients, the last good copy and the epoch's read-back buffer, plus the
+    // optimizer state and its last good copy.
     parameters
-        .saturating_mul(4 + optimizer_slots as u64)
+        .saturating_mul(4 + 2 * optimizer_slots as u64)
         .saturating_add(4 * metric_slot::COUNT as u64)
         .saturating_mul(4)
 }
@@ -40,6 +41,9 @@ pub struct Model {
     pub(crate) slots: Vec<Tensor>,
     /// The weights at the end of the last good epoch (TerminateOnNaN rolls back to them).
     pub(crate) last_good: Tensor,
+    /// The optimizer state and step count at the end of that epoch (rolled back with them).
+    pub(crate) last_good_slots: Vec<Tensor>,
+    pub(crate) last_good_step: u64,
     /// The same weights on the host, refreshed by the one read-back of each epoch.
     pub(crate) host_weights: Vec<f32>,
     /// Where a parameter of the last epoch's read-back was NaN or infinite (then not taken
@@ -107,6 +111,9 @@ impl Model {
             .map(|_| backend.zeros(1, total))
             .collect::<Result<Vec<_>>>()?;
         let last_good = backend.upload(1, total, &initial)?;
+        let last_good_slots = (0..optimizer.slots())
+            .map(|_| backend.zeros(1, total))
+            .collect::<Result<Vec<_>>>()?;
         let epoch_out = backend.zeros(1, 2 * metric_slot::COUNT + total)?;
         let acc = backend.zeros(1, metric_slot::COUNT)?;
         let val_acc = backend.zeros(1, metric_slot::COUNT)?;
@@ -122,6 +129,8 @@ impl Model {
             grads,
             slots,
             last_good,
+            last_good_slots,
+            last_good_step: 0,
             host_weights: initial,
             bad_parameter: None,
             epoch_out,
@@ -268,10 +277,15 @@ impl Model {
         self.bad_parameter
     }
 
-    /// Undoes a diverged epoch from a callback's `on_epoch_end`: the last good epoch's weights
-    /// go back on the device and the epoch no longer counts as trained.
+    /// Undoes a diverged epoch from a callback's `on_epoch_end`: the last good epoch's weights,
+    /// optimizer state and step count come back (on the device, without a read-back), and the
+    /// epoch no longer counts as trained.
     pub fn roll_back_epoch(&mut self) -> Result<()> {
         self.backend.copy(self.last_good, self.params)?;
+        for (good, slot) in self.last_good_slots.iter().zip(&self.slots) {
+            self.backend.copy(*good, *slot)?;
+        }
+        self.step = self.last_good_step;
         self.epochs_trained = self.epochs_trained.saturating_sub(1);
         Ok(())
     }
@@ -337,10 +351,12 @@ impl Model {
                 detail: format!("{} slots given, the optimizer keeps {}", slots.len(), self.slots.len()),
             });
         }
-        for (t, v) in self.slots.clone().iter().zip(slots) {
+        for ((t, good), v) in self.slots.clone().iter().zip(self.last_good_slots.clone()).zip(slots) {
             self.backend.write(*t, v)?;
+            self.backend.write(good, v)?;
         }
         self.step = step;
+        self.last_good_step = step;
         Ok(())
     }
 
@@ -356,7 +372,6 @@ impl Model {
     pub fn summary(&self, batch_size: usize) -> String {
         describe(
             &format!("Model on {}", self.backend.name()),
-            &self.architecture,
             &self.network,
             &self.executor_choice,
             &self.optimizer,
@@ -366,10 +381,10 @@ impl Model {
     }
 }
 
-/// The summary table of a model, compiled or not (see [`Model::summary`]).
+/// The summary table of a model, compiled or not (see [`Model::summary`]): it walks the
+/// compiled layers.
 pub(crate) fn describe(
     title: &str,
-    architecture: &Sequential,
     network: &Network,
     choice: &ExecutorChoice,
     optimizer: &Optimizer,
@@ -382,14 +397,11 @@ pub(crate) fn describe(
         "{:<4} {:<28} {:<16} {:>10}\n",
         "#", "Layer (activation)", "Output shape", "Params"
     ));
-    let mut width = architecture.input_width;
-    for (i, (layer, step)) in architecture.layers.iter().zip(&network.layers).enumerate() {
-        let spec = layer.spec();
-        width = spec.output_width(width);
+    for (i, step) in network.layers.iter().enumerate() {
         s.push_str(&format!(
             "{i:<4} {:<28} {:<16} {:>10}\n",
-            spec.describe(),
-            format!("(None, {width})"),
+            step.describe(),
+            format!("(None, {})", step.output_width()),
             step.parameter_count()
         ));
     }

@@ -7,7 +7,7 @@ use super::layer::{Dense, Layer};
 use super::metrics::Metric;
 use super::model::{Model, describe, fixed_bytes};
 use super::network::Network;
-use crate::backend::gpu::AdapterChoice;
+use crate::backend::gpu::{ADAPTER_ENV, AdapterChoice, chosen_adapter};
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
@@ -15,7 +15,11 @@ use crate::{Error, Result};
 /// Where a model runs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Device {
-    /// The GPU when an adapter exists, else the CPU (the model's `device_notice` says why).
+    /// A hardware GPU when there is one, else the CPU backend; the model's `device_notice`
+    /// says why it runs on the CPU. A software adapter (`DeviceType::Cpu`, such as lavapipe's
+    /// llvmpipe) emulates a GPU on the CPU, far slower than the CPU backend, so `Auto` takes
+    /// the CPU backend over it; [`Device::Gpu`] still uses it, and so does `Auto` when
+    /// `WGTRAIN_ADAPTER` names an adapter.
     #[default]
     Auto,
     /// The ndarray CPU backend.
@@ -36,13 +40,34 @@ impl Device {
         match self {
             Device::Cpu => Ok((Box::new(CpuBackend::new()), None)),
             Device::Gpu(choice) => Ok((Box::new(GpuBackend::with_adapter(choice)?), None)),
-            Device::Auto => match GpuBackend::new() {
-                Ok(gpu) => Ok((Box::new(gpu), None)),
-                Err(e) => Ok((
-                    Box::new(CpuBackend::new()),
-                    Some(format!("no usable GPU ({e}); training on the CPU backend")),
-                )),
+            Device::Auto => match Device::resolve_auto() {
+                (Device::Cpu, notice) => Ok((Box::new(CpuBackend::new()), notice)),
+                _ => match GpuBackend::new() {
+                    Ok(gpu) => Ok((Box::new(gpu), None)),
+                    Err(e) => Ok((
+                        Box::new(CpuBackend::new()),
+                        Some(format!("no usable GPU ({e}); training on the CPU backend")),
+                    )),
+                },
             },
+        }
+    }
+
+    /// What [`Device::Auto`] runs on, decided without opening a device: `Device::Cpu` with the
+    /// reason when the best adapter is a software one (and `WGTRAIN_ADAPTER` is not set),
+    /// else `Device::Gpu` (whose opening may still fail: `Auto` then falls back to the CPU).
+    pub fn resolve_auto() -> (Device, Option<String>) {
+        let forced = std::env::var_os(ADAPTER_ENV).is_some_and(|v| !v.is_empty());
+        match chosen_adapter(&AdapterChoice::Auto) {
+            Some(a) if a.software && !forced => (
+                Device::Cpu,
+                Some(format!(
+                    "the only GPU adapter, {}, is a software one (it runs shaders on the CPU, slower than \
+                     the CPU backend): training on the CPU backend; ask for the GPU (Device::Gpu) to use it anyway",
+                    a.name
+                )),
+            ),
+            _ => (Device::Gpu(AdapterChoice::Auto), None),
         }
     }
 }
@@ -126,8 +151,26 @@ impl Sequential {
             return bad("the last layer must be Dense (it gives the output)".into());
         }
         let last = self.layers.len() - 1;
+        let mut width = self.input_width;
+        let mut parameters: usize = 0;
         for (i, layer) in self.layers.iter().enumerate() {
             layer.spec().validate(i, i == last).or_else(bad)?;
+            let out = layer.spec().output_width(width);
+            // Sizes are products of user numbers: an overflow is a model too large, not a
+            // wrapped count.
+            let layer_parameters = width
+                .checked_mul(out)
+                .and_then(|k| k.checked_add(out))
+                .and_then(|p| p.checked_mul(4));
+            match layer_parameters.and_then(|p| parameters.checked_add(p)) {
+                Some(total) => parameters = total,
+                None => {
+                    return bad(format!(
+                        "layer {i}: {width} inputs × {out} units overflows the number of parameters a model can hold"
+                    ));
+                }
+            }
+            width = out;
         }
         let out = self.output_width();
         match loss {
@@ -182,7 +225,6 @@ impl Sequential {
             .saturating_add(LayeredExecutor::default().plan_bytes(&network, batch_size));
         Ok(describe(
             "Model (not allocated: estimated from the shapes)",
-            self,
             &network,
             &executor::choose(execution),
             &optimizer,

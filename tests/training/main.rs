@@ -7,6 +7,10 @@
 //! faults; `plain` tests need no GPU. Without an adapter the GPU ones are reported as ignored,
 //! and with `WGTRAIN_REQUIRE_GPU=1` they run (and fail) instead.
 
+// Every test must be registered in `main`: an unregistered one is dead code, refused here.
+#![deny(dead_code)]
+
+mod callbacks;
 #[path = "../common/mod.rs"]
 mod common;
 mod model_file;
@@ -21,6 +25,16 @@ use common::harness::Tests;
 
 fn main() -> ExitCode {
     let t = Tests::new();
+    let t = register!(t, per_device:
+        callbacks::evaluating_inside_a_callback_leaves_training_unchanged,
+        callbacks::a_diverged_epoch_rolls_back_weights_optimizer_state_and_steps,
+        callbacks::early_stopping_restores_the_best_epochs_weights,
+    );
+    let t = register!(t, plain:
+        callbacks::a_monitor_the_logs_will_not_hold_is_refused_before_training,
+        callbacks::model_checkpoint_saves_only_improvements,
+        callbacks::csv_and_epoch_loggers_write_one_row_per_epoch,
+    );
     let t = register!(t, per_device:
         model_training::xor_reaches_full_accuracy,
         model_training::two_moons_reach_97_percent,

@@ -90,6 +90,9 @@ pub struct AdapterSummary {
     pub features: Vec<&'static str>,
     /// Subgroup size range (min, max).
     pub subgroup_sizes: (u32, u32),
+    /// A software adapter (`DeviceType::Cpu`: lavapipe's llvmpipe, SwiftShader, WARP), which
+    /// runs the shaders on the CPU, slower than the CPU backend.
+    pub software: bool,
 }
 
 impl std::fmt::Display for AdapterSummary {
@@ -191,6 +194,33 @@ fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterSummary {
             .map(|(_, n)| *n)
             .collect(),
         subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
+        software: info.device_type == wgpu::DeviceType::Cpu,
+    }
+}
+
+/// The adapter `choice` picks (after `WGTRAIN_ADAPTER`), without opening a device; `None`
+/// when none matches.
+pub fn chosen_adapter(choice: &AdapterChoice) -> Option<AdapterSummary> {
+    let adapters = enumerate(&new_instance());
+    pick(&adapters, &choice.resolved()).map(|(i, a)| summarize(i, a))
+}
+
+/// The adapter a resolved choice picks: `Auto` ranks discrete over integrated over virtual
+/// over other over CPU, the first listed winning a tie.
+fn pick<'a>(adapters: &'a [wgpu::Adapter], choice: &AdapterChoice) -> Option<(usize, &'a wgpu::Adapter)> {
+    match choice {
+        AdapterChoice::Auto => adapters
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, a)| (rank(a.get_info().device_type), usize::MAX - i)),
+        AdapterChoice::Index(i) => adapters.get(*i).map(|a| (*i, a)),
+        AdapterChoice::Name(name) => {
+            let needle = name.to_lowercase();
+            adapters
+                .iter()
+                .enumerate()
+                .find(|(_, a)| a.get_info().name.to_lowercase().contains(&needle))
+        }
     }
 }
 
@@ -251,20 +281,7 @@ impl GpuContext {
         let instance = new_instance();
         let adapters = enumerate(&instance);
         let choice = choice.resolved();
-        let picked = match &choice {
-            AdapterChoice::Auto => adapters
-                .iter()
-                .enumerate()
-                .max_by_key(|(i, a)| (rank(a.get_info().device_type), usize::MAX - i)),
-            AdapterChoice::Index(i) => adapters.get(*i).map(|a| (*i, a)),
-            AdapterChoice::Name(name) => {
-                let needle = name.to_lowercase();
-                adapters
-                    .iter()
-                    .enumerate()
-                    .find(|(_, a)| a.get_info().name.to_lowercase().contains(&needle))
-            }
-        };
+        let picked = pick(&adapters, &choice);
         let Some((index, adapter)) = picked else {
             let requested = match &choice {
                 AdapterChoice::Auto => String::new(),

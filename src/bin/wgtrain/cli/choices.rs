@@ -3,12 +3,21 @@
 
 use ndarray::Array2;
 
-use super::args::{BackendChoice, OptimizerChoice, TrainArgs};
+use super::args::{BackendChoice, ExecutorChoice, OptimizerChoice, TrainArgs};
 use super::spec::loss_short_name;
 use wgtrain::data::Task;
-use wgtrain::model::{Dense, Device, Layer, Metric};
+use wgtrain::model::{Dense, Device, Execution, Layer, Metric};
 use wgtrain::nn::{Activation, Loss, Optimizer};
 use wgtrain::{Error, Result};
+
+/// The library's execution request for an `--executor` choice.
+pub fn execution_for(choice: ExecutorChoice) -> Execution {
+    match choice {
+        ExecutorChoice::Auto => Execution::Auto,
+        ExecutorChoice::Layered => Execution::Layered,
+        ExecutorChoice::Fused => Execution::Fused,
+    }
+}
 
 /// The device for a `--backend` choice.
 pub fn device_for(choice: BackendChoice) -> Device {
@@ -16,6 +25,14 @@ pub fn device_for(choice: BackendChoice) -> Device {
         BackendChoice::Auto => Device::Auto,
         BackendChoice::Gpu => Device::Gpu(Default::default()),
         BackendChoice::Cpu => Device::Cpu,
+    }
+}
+
+/// Prints why the model runs on the CPU although `--backend auto` was asked for, naming
+/// the command's flag where the engine names its `Device::Gpu`.
+pub fn print_device_notice(notice: Option<&str>) {
+    if let Some(notice) = notice {
+        eprintln!("wgtrain: {}", notice.replace("(Device::Gpu)", "(--backend gpu)"));
     }
 }
 

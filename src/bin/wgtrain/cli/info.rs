@@ -1,11 +1,14 @@
 //! `wgtrain info`: the adapters wgpu sees, their limits and features, which backend `auto`
-//! would choose, and optionally the device memory a model would take.
+//! would choose, and optionally a model's summary: its layers, the executor that would run it
+//! and why, and the device memory it would take.
 
 use super::args::InfoArgs;
+use super::choices::execution_for;
 use super::spec::parse_layers;
+use clap::ValueEnum;
 use wgtrain::Result;
 use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, list_adapters};
-use wgtrain::model::{Execution, Sequential};
+use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
@@ -23,25 +26,34 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             println!("{a}");
         }
     }
-    match GpuContext::new(&AdapterChoice::Auto) {
-        Ok(ctx) => println!(
-            "auto chooses the GPU: [{}] {} ({})",
-            ctx.summary.index, ctx.summary.name, ctx.summary.backend
+    match Device::resolve_auto() {
+        (Device::Cpu, notice) => println!(
+            "auto chooses the CPU backend (ndarray): {}",
+            notice.unwrap_or_default().replace("(Device::Gpu)", "(--backend gpu)")
         ),
-        Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
+        _ => match GpuContext::new(&AdapterChoice::Auto) {
+            Ok(ctx) => println!(
+                "auto chooses the GPU: [{}] {} ({})",
+                ctx.summary.index, ctx.summary.name, ctx.summary.backend
+            ),
+            Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
+        },
     }
     if let Some(text) = &args.layers {
         let mut s = Sequential::new(args.inputs);
         for l in parse_layers(text)? {
             s = s.add(l);
         }
-        // From the shapes alone: the model is never allocated, so any size can be described.
+        // From the shapes alone: the model is never allocated (nor a device opened), so a
+        // model of any size can be described.
         let summary = s.summary(
             Loss::MeanSquaredError,
             Optimizer::adam(),
-            Execution::Auto,
+            execution_for(args.executor),
             args.batch_size,
         )?;
+        let backend = args.backend.to_possible_value().map(|v| v.get_name().to_string());
+        println!("For --backend {}:", backend.unwrap_or_default());
         println!("{summary}");
     }
     Ok(())

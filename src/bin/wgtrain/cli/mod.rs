@@ -7,12 +7,17 @@ pub mod choices;
 #[cfg(test)]
 mod flags_fuzz;
 pub mod info;
+pub mod messages;
 pub mod paths;
+pub mod predictions;
+pub mod prepare;
+pub mod reading;
 pub mod report;
 pub mod spec;
 pub mod train;
 
 pub use args::{Cli, Command};
+pub use messages::describe;
 
 use wgtrain::Result;
 

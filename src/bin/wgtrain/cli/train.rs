@@ -3,43 +3,20 @@
 
 use std::time::Instant;
 
-use super::args::{ScaleChoice, TrainArgs};
+use super::args::TrainArgs;
 pub use super::choices::device_for;
-use super::choices::{check_fit, defaults_for, describe_optimizer, metrics_for, optimizer_for, targets_for};
+use super::choices::execution_for;
+use super::choices::{describe_optimizer, metrics_for, optimizer_for, print_device_notice, targets_for};
 use super::paths::{OutputKind, check_outputs};
-use super::report::{Figures, Progress, TrainJson, format_logs, json_line};
+use super::prepare::{Prepared, prepare, read_start, warnings};
+use super::report::{Figures, Progress, TrainJson, early_stopping_line, format_logs, json_line};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
 use crate::plot::{Series, line_chart};
-use wgtrain::data::{CsvOptions, Dataset, Label, Scaling, load_csv, load_csv_reader};
-use wgtrain::model::{Dense, EarlyStopping, FitOptions, History, Layer, ModelFile, Sequential};
-use wgtrain::nn::Activation;
+use wgtrain::model::{EarlyStopping, FitOptions, History, Sequential};
 use wgtrain::{Error, Result};
 
 /// The bundled example data set (examples/data/seed.csv), so the default run works anywhere.
 pub const BUNDLED_DATA: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv"));
-
-fn load(args: &TrainArgs) -> Result<Dataset> {
-    let scaling = match args.scale {
-        ScaleChoice::Standard => Scaling::Standard,
-        ScaleChoice::Minmax => Scaling::MinMax,
-        ScaleChoice::None => Scaling::None,
-    };
-    let options = CsvOptions::default()
-        .label(Label::Name(args.label.clone()))
-        .test_fraction(args.test_split)
-        .seed(args.seed)
-        .class_limit(args.class_limit)
-        .max_record_bytes(args.max_record_bytes)
-        .scaling(scaling);
-    match &args.data {
-        Some(path) => Ok(load_csv(path, &options)?),
-        None => Ok(load_csv_reader(
-            BUNDLED_DATA.as_bytes(),
-            "examples/data/seed.csv (bundled)",
-            &options,
-        )?),
-    }
-}
 
 /// Range checks of the numeric flags.
 pub(crate) fn check_flags(args: &TrainArgs) -> Result<()> {
@@ -61,6 +38,12 @@ pub(crate) fn check_flags(args: &TrainArgs) -> Result<()> {
     }
     if args.checkpoint_every == Some(0) {
         return bad("--checkpoint-every", "must be at least 1 epoch".into());
+    }
+    if args.max_categories == 0 {
+        return bad("--max-categories", "must be at least 1".into());
+    }
+    if args.max_classes < 2 {
+        return bad("--max-classes", "must be at least 2".into());
     }
     Ok(())
 }
@@ -88,50 +71,48 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let given_layers = args.layers.as_deref().map(parse_layers).transpose()?;
     let given_loss = args.loss.as_deref().map(parse_loss).transpose()?;
     let optimizer = optimizer_for(args)?;
-    let data = load(args)?;
-    let task = data.task();
+    let start = args.init_from.as_deref().map(read_start).transpose()?.flatten();
+    let Prepared {
+        data,
+        task,
+        layers,
+        loss,
+    } = prepare(args, given_layers, given_loss, start.as_ref())?;
     if !args.json {
         eprintln!("{}", data.report);
+        if let (Some(file), Some(path)) = (&start, &args.init_from) {
+            eprintln!(
+                "wgtrain: continuing {} ({} epochs trained): its layers {}, loss {}{}",
+                path.display(),
+                file.epochs,
+                format_layers(&layers),
+                loss_short_name(loss),
+                if file.preprocessing.is_some() {
+                    ", columns, categories, classes and scaling"
+                } else {
+                    ""
+                }
+            );
+        }
     }
-    let (default_out, default_loss) = defaults_for(task);
-    let layers = given_layers.unwrap_or_else(|| {
-        vec![
-            Layer::Dense(Dense::new(10, Activation::Relu)),
-            Layer::Dense(default_out),
-        ]
-    });
-    let loss = given_loss.unwrap_or(default_loss);
-    check_fit(task, &layers, loss)?;
+    for note in warnings(args, &data, task) {
+        eprintln!("wgtrain: warning: {note}");
+    }
     let classes = task.n_classes().unwrap_or(1);
     let metrics = metrics_for(loss, task);
     let mut architecture = Sequential::new(data.n_features()).seed(args.seed);
     for l in &layers {
         architecture = architecture.add(*l);
     }
-    let mut model = architecture.compile(loss, optimizer, &metrics, device_for(args.backend))?;
-    if let Some(notice) = model.device_notice() {
-        eprintln!("wgtrain: {notice}");
-    }
+    let mut model = architecture.compile_with(
+        loss,
+        optimizer,
+        &metrics,
+        device_for(args.backend),
+        execution_for(args.executor),
+    )?;
+    print_device_notice(model.device_notice());
     if let Some(path) = &args.init_from {
-        // A wgtrain model file knows its columns: refuse to continue on other ones.
-        let file = ModelFile::read(path);
-        if let Ok(file) = &file {
-            super::apply::note_unverified(file, path);
-        }
-        if let Ok(file) = &file
-            && let Some(p) = &file.preprocessing
-            && p.feature_names() != data.preprocessing.feature_names()
-        {
-            return Err(Error::InvalidArgument {
-                what: "--init-from",
-                detail: format!(
-                    "{} was trained on the columns {:?}, but this data has {:?}",
-                    path.display(),
-                    p.feature_names(),
-                    data.preprocessing.feature_names()
-                ),
-            });
-        }
         model.init_from_path(path)?;
     }
     if args.save.is_some() {
@@ -146,13 +127,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         .shuffle(args.shuffle)
         .validation_split(args.validation_split);
     if let Some(patience) = args.early_stopping {
-        let monitor = if args.validation_split > 0.0 {
-            "val_loss"
-        } else {
-            "loss"
-        };
         options = options.early_stopping(
-            EarlyStopping::new(monitor)
+            EarlyStopping::new(monitor(args))
                 .patience(patience)
                 .restore_best_weights(true),
         );
@@ -208,6 +184,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let last_logs = last_epoch_logs(&history);
     if !args.json {
         println!("Backend: {backend} ({adapter})");
+        let executor = model.executor();
+        println!("Executor: {} ({})", executor.kind.name(), executor.reason);
         println!(
             "Model: {} inputs -> {}, loss {}, optimizer {}",
             data.n_features(),
@@ -216,16 +194,20 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             describe_optimizer(&model.optimizer())
         );
         println!("Epochs run: {epochs_run}, fit time {fit_seconds:.2} s, {samples_per_second:.0} samples/s");
-        println!(
-            "Train: {}",
-            format_logs(
-                &last_logs
-                    .iter()
-                    .filter(|(k, _)| !k.starts_with("val_"))
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect()
-            )
-        );
+        if epochs_run == 0 {
+            println!("Train: no epochs run (--epochs {})", args.epochs);
+        } else {
+            println!(
+                "Train: {}",
+                format_logs(
+                    &last_logs
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("val_"))
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect()
+                )
+            );
+        }
         let val: wgtrain::model::Logs = last_logs
             .iter()
             .filter(|(k, _)| k.starts_with("val_"))
@@ -233,6 +215,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             .collect();
         if !val.is_empty() {
             println!("Validation: {}", format_logs(&val));
+        }
+        if let Some(patience) = args.early_stopping {
+            println!(
+                "{}",
+                early_stopping_line(&history, monitor(args), patience, args.epochs)
+            );
         }
         if let Some(t) = &test_logs {
             println!("Test: {}", format_logs(t));
@@ -251,6 +239,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             figures.add("test_", t);
         }
         let summary = TrainJson {
+            executor: model.executor().kind.name().to_string(),
             backend,
             adapter,
             epochs_run,
@@ -261,6 +250,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         println!("{}", json_line(&summary));
     }
     Ok(())
+}
+
+/// The value early stopping watches: the validation loss when there is a validation split,
+/// else the training loss.
+fn monitor(args: &TrainArgs) -> &'static str {
+    if args.validation_split > 0.0 {
+        "val_loss"
+    } else {
+        "loss"
+    }
 }
 
 /// Splits a backend name into ("gpu", adapter) or ("cpu", "ndarray").
