@@ -15,6 +15,7 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod io;
+pub mod memory;
 pub mod model;
 pub mod nn;
 pub mod rng;

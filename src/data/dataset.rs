@@ -265,7 +265,7 @@ fn build(mut t: RawTable, opts: &CsvOptions) -> Result<Dataset, DataError> {
             first_line: t.dropped_lines.first().copied().unwrap_or(0),
         });
     }
-    let (task, classes, numeric_label) = encode_labels(&mut t, opts.target, opts.max_classes)?;
+    let (task, classes, numeric_label) = encode_labels(&mut t, opts.target, opts.max_classes, opts.class_limit)?;
     sort_categories(&mut t);
     let plan = plan_split(
         &t.y,

@@ -196,6 +196,40 @@ pub enum DataError {
         /// The first value over the limit.
         value: String,
     },
+    /// One record longer than the limit: binary data, a file of NUL bytes, a quote never
+    /// closed, or a table wider than the limit allows.
+    #[error(
+        "{path}:{line}: a record runs past {limit} bytes without ending (binary data, NUL bytes, \
+         or a quote never closed?); if the file is right, raise the limit \
+         (CsvOptions::max_record_bytes, `--max-record-bytes`)"
+    )]
+    RecordTooLong {
+        /// The file.
+        path: String,
+        /// The line where the record starts.
+        line: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A label with more classes than the class limit, or than half the rows: most likely an
+    /// identifier or a free-text column taken for the label.
+    #[error(
+        "{path}: label column `{column}` has {classes} classes ({reason}), over the limit of {limit}; \
+         check that `{column}` is the label (not an identifier or free text), or raise the limit \
+         (CsvOptions::class_limit, `--class-limit`)"
+    )]
+    TooManyClasses {
+        /// The file.
+        path: String,
+        /// The label column.
+        column: String,
+        /// How many classes were found (`more than N` when reading stopped at the limit).
+        classes: String,
+        /// The limit that applied.
+        limit: usize,
+        /// Which limit and where it was crossed.
+        reason: String,
+    },
     /// Every row had a missing value and was dropped.
     #[error(
         "{path}: all {rows} rows were dropped because each has a missing value \

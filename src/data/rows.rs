@@ -360,6 +360,13 @@ impl RowParser {
                 value,
                 known: known(),
             },
+            DictErr::TooMany if is_label => DataError::TooManyClasses {
+                path,
+                column,
+                classes: format!("more than {}", known().len()),
+                limit: known().len(),
+                reason: format!("line {line} brings class number {} (`{value}`)", known().len() + 1),
+            },
             DictErr::TooMany => {
                 let limit = known().len();
                 DataError::TooManyCategories {

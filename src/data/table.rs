@@ -7,6 +7,7 @@
 //! value that is not a number is an error naming its line. Text and numeric columns are read
 //! in one pass, so the file is read once.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use csv::ByteRecord;
@@ -15,7 +16,7 @@ use super::error::{DataError, shown};
 use super::missing::{Num, parse_number_with, trim};
 use super::options::{CsvOptions, Label, MissingPolicy, TargetKind};
 use super::reader::{CsvInput, line_of};
-use super::rows::{Dict, LabelSlot, MAX_CODES, Role, RowParser};
+use super::rows::{Dict, LabelSlot, Role, RowParser};
 
 /// Data rows looked at to decide numeric or text.
 const SNIFF_ROWS: usize = 100;
@@ -65,7 +66,7 @@ pub(crate) fn read_training<R: Read>(
     size: Option<u64>,
     opts: &CsvOptions,
 ) -> Result<RawTable, DataError> {
-    let mut input = CsvInput::open(reader, path, opts.delimiter, opts.decimal_comma)?;
+    let mut input = CsvInput::open(reader, path, opts.delimiter, opts.decimal_comma, opts.max_record_bytes)?;
     let header = input.header.clone();
     let mut sniffed: Vec<ByteRecord> = Vec::new();
     while sniffed.len() < SNIFF_ROWS {
@@ -82,8 +83,9 @@ pub(crate) fn read_training<R: Read>(
     let selected = select_features(&header, label_col, opts, path)?;
     let mut roles = vec![Role::Skip; header.len()];
     let mut dicts = Vec::new();
+    let text_columns: HashSet<&str> = opts.text.iter().map(String::as_str).collect();
     for (col, &j) in selected.iter().enumerate() {
-        let text = opts.text.iter().any(|t| *t == header[j]) || looks_textual(&sniffed, j, input.decimal_comma);
+        let text = text_columns.contains(header[j].as_str()) || looks_textual(&sniffed, j, input.decimal_comma);
         roles[j] = if text {
             dicts.push(Dict::learning(opts.max_categories));
             Role::Text(col, dicts.len() - 1)
@@ -104,7 +106,7 @@ pub(crate) fn read_training<R: Read>(
         ));
     }
     let label = if label_text {
-        LabelSlot::Text(Dict::learning(MAX_CODES))
+        LabelSlot::Text(Dict::learning(opts.class_limit))
     } else {
         LabelSlot::Numeric
     };
@@ -177,10 +179,11 @@ fn select_features(
     opts: &CsvOptions,
     path: &str,
 ) -> Result<Vec<usize>, DataError> {
+    let index: HashMap<&str, usize> = header.iter().enumerate().map(|(j, h)| (h.as_str(), j)).collect();
     let find = |name: &String, option: &'static str| {
-        header
-            .iter()
-            .position(|h| h == name)
+        index
+            .get(name.as_str())
+            .copied()
             .ok_or_else(|| DataError::ColumnNotFound {
                 path: path.to_string(),
                 column: name.clone(),

@@ -4,6 +4,7 @@
 //! with the stored value) → one-hot over the stored categories → `(x - offset) / scale`.
 //! A value the training data never had is an error naming its line, column and value.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use ndarray::{Array2, ArrayView2};
 
 use super::encode::one_hot;
 use super::error::{DataError, shown};
-use super::options::{Delimiter, MissingPolicy};
+use super::options::{DEFAULT_MAX_RECORD_BYTES, Delimiter, MissingPolicy};
 use super::preprocessing::{Column, ColumnRole, Preprocessing, Task};
 use super::reader::{CsvInput, line_of, open_file};
 use super::rows::{Dict, LabelSlot, Role, RowParser};
@@ -77,6 +78,7 @@ pub struct TransformOptions {
     skip_label: bool,
     extra_columns: bool,
     copy: Vec<String>,
+    max_record_bytes: Option<usize>,
     /// Refuse data without the label column (to train on it).
     pub(crate) require_label: bool,
 }
@@ -120,6 +122,12 @@ impl TransformOptions {
         self.copy = columns.into_iter().map(Into::into).collect();
         self
     }
+    /// Longest record (header or row, in bytes) accepted (default
+    /// [`DEFAULT_MAX_RECORD_BYTES`]); a longer one is [`DataError::RecordTooLong`].
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = Some(limit);
+        self
+    }
     /// Whether the label is left unread.
     pub fn get_skip_label(&self) -> bool {
         self.skip_label
@@ -146,6 +154,7 @@ impl Preprocessing {
     }
 
     /// As [`transform_csv`](Self::transform_csv), from any reader; `name` appears in errors.
+    /// A record longer than [`DEFAULT_MAX_RECORD_BYTES`] is an error.
     pub fn transform_reader<R: Read>(&self, reader: R, name: &str) -> Result<Transformed, DataError> {
         self.transform_reader_with(reader, name, &TransformOptions::default())
     }
@@ -157,7 +166,8 @@ impl Preprocessing {
         name: &str,
         opts: &TransformOptions,
     ) -> Result<Transformed, DataError> {
-        let mut input = CsvInput::open(reader, name, opts.delimiter, opts.decimal_comma)?;
+        let max_record = opts.max_record_bytes.unwrap_or(DEFAULT_MAX_RECORD_BYTES);
+        let mut input = CsvInput::open(reader, name, opts.delimiter, opts.decimal_comma, max_record)?;
         let mut parser = self.parser(&input.header, name, opts)?;
         parser.decimal_comma = input.decimal_comma;
         let mut rec = ByteRecord::new();
@@ -180,15 +190,17 @@ impl Preprocessing {
     {
         const PATH: &str = "<records>";
         let names: Vec<String> = header.iter().map(|h| h.as_ref().trim().to_string()).collect();
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            if let Some(first) = names[..i].iter().position(|n| n == name) {
+            if let Some(&first) = seen.get(name.as_str()) {
                 return Err(DataError::DuplicateColumn {
                     path: PATH.to_string(),
                     column: name.clone(),
-                    first: first + 1,
+                    first,
                     second: i + 1,
                 });
             }
+            seen.insert(name, i + 1);
         }
         let mut parser = self.parser(&names, PATH, &TransformOptions::default())?;
         for (i, row) in rows.iter().enumerate() {
@@ -286,17 +298,16 @@ impl Preprocessing {
 
     /// A row parser for a new header, after checking the columns against the training ones.
     fn parser(&self, header: &[String], path: &str, opts: &TransformOptions) -> Result<RowParser, DataError> {
+        // Sets, so that matching a wide header is linear in its width.
+        let given: HashSet<&str> = header.iter().map(String::as_str).collect();
+        let known: HashSet<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         let missing: Vec<String> = self
             .features()
-            .filter(|c| !header.contains(&c.name))
+            .filter(|c| !given.contains(c.name.as_str()))
             .map(|c| c.name.clone())
             .collect();
-        let unexpected: Vec<String> = header
-            .iter()
-            .filter(|h| !self.columns.iter().any(|c| c.name == **h))
-            .cloned()
-            .collect();
-        if opts.require_label && !header.iter().any(|h| h == self.label_name()) {
+        let unexpected: Vec<String> = header.iter().filter(|h| !known.contains(h.as_str())).cloned().collect();
+        if opts.require_label && !given.contains(self.label_name()) {
             return Err(DataError::LabelNotFound {
                 path: path.to_string(),
                 label: format!("`{}`", self.label_name()),
@@ -313,29 +324,30 @@ impl Preprocessing {
         let mut roles = Vec::with_capacity(header.len());
         let mut dicts = Vec::new();
         let mut label = LabelSlot::Absent;
+        // Each training column with its raw feature position, looked up by name.
+        let mut by_name: HashMap<&str, (usize, &Column)> = HashMap::with_capacity(self.columns.len());
+        let mut col = 0;
+        for c in &self.columns {
+            by_name.insert(c.name.as_str(), (col, c));
+            col += usize::from(matches!(c.role, ColumnRole::Numeric { .. } | ColumnRole::Text { .. }));
+        }
         for name in header {
-            let mut col = 0;
-            let mut role = Role::Skip;
-            for c in &self.columns {
-                let is_feature = matches!(c.role, ColumnRole::Numeric { .. } | ColumnRole::Text { .. });
-                if c.name == *name {
-                    role = match &c.role {
-                        ColumnRole::Numeric { .. } => Role::Num(col),
-                        ColumnRole::Text { categories } => {
-                            dicts.push(Dict::fixed(categories));
-                            Role::Text(col, dicts.len() - 1)
-                        }
-                        ColumnRole::Label if opts.skip_label => Role::Skip,
-                        ColumnRole::Label => {
-                            label = self.label_slot()?;
-                            Role::Label
-                        }
-                        ColumnRole::Ignored => Role::Skip,
-                    };
-                    break;
-                }
-                col += usize::from(is_feature);
-            }
+            let role = match by_name.get(name.as_str()) {
+                None => Role::Skip,
+                Some((col, c)) => match &c.role {
+                    ColumnRole::Numeric { .. } => Role::Num(*col),
+                    ColumnRole::Text { categories } => {
+                        dicts.push(Dict::fixed(categories));
+                        Role::Text(*col, dicts.len() - 1)
+                    }
+                    ColumnRole::Label if opts.skip_label => Role::Skip,
+                    ColumnRole::Label => {
+                        label = self.label_slot()?;
+                        Role::Label
+                    }
+                    ColumnRole::Ignored => Role::Skip,
+                },
+            };
             roles.push(role);
         }
         let mut copy = vec![None; header.len()];

@@ -9,9 +9,21 @@ use super::metrics::Metric;
 use super::network::Network;
 use super::owned::ReleaseQueue;
 use super::sequential::Sequential;
-use crate::backend::{Backend, Counters, Tensor, metric_slot};
+use crate::backend::{Backend, BackendKind, Counters, Tensor, metric_slot};
 use crate::nn::{Accuracy, Loss, Optimizer};
 use crate::{Error, Result};
+
+/// Bytes of a model's tensors that do not depend on the batch size: parameters, gradients,
+/// the optimizer's slots, the rollback copy, the epoch's read-back buffer and the metric
+/// accumulators (computed from the parameter count; nothing is allocated).
+pub(crate) fn fixed_bytes(parameters: u64, optimizer_slots: usize) -> u64 {
+    // Parameters, gradients, the last good copy and the epoch's read-back buffer, plus the
+    // optimizer state and its last good copy.
+    parameters
+        .saturating_mul(4 + 2 * optimizer_slots as u64)
+        .saturating_add(4 * metric_slot::COUNT as u64)
+        .saturating_mul(4)
+}
 
 /// One Dense layer's weights: the kernel [inputs × units] row-major, and the bias if any.
 pub type LayerWeights = (Vec<f32>, Option<Vec<f32>>);
@@ -77,6 +89,16 @@ impl Model {
                 requested: bytes,
             });
         }
+        // The whole model against the memory the process may use: the host copy of the
+        // weights, and on the CPU every tensor of the model.
+        let host_bytes = match backend.id().kind() {
+            BackendKind::Cpu => bytes.saturating_add(fixed_bytes(total as u64, optimizer.slots())),
+            BackendKind::Gpu => bytes,
+        };
+        crate::memory::check(
+            &format!("a model of {total} parameters (weights, gradients, optimizer state)"),
+            host_bytes,
+        )?;
         let mut initial = Vec::new();
         initial.try_reserve_exact(total).map_err(|_| Error::HostOutOfMemory {
             what: format!("{total} parameters"),
@@ -341,42 +363,53 @@ impl Model {
     /// Device bytes of the parameters, gradients, optimizer state, rollback copy, the
     /// accumulators and the executor's plan at `batch_size` (computed from shapes).
     pub fn estimate_bytes(&self, batch_size: usize) -> u64 {
-        let params = self.parameter_count() as u64;
-        // Parameters, gradients, the last good copy and the epoch's read-back buffer, plus the
-        // optimizer state and its last good copy.
-        let fixed = params
-            .saturating_mul(4 + 2 * self.optimizer.slots() as u64)
-            .saturating_add(4 * metric_slot::COUNT as u64)
-            .saturating_mul(4);
-        fixed.saturating_add(self.executor.plan_bytes(&self.network, batch_size))
+        fixed_bytes(self.parameter_count() as u64, self.optimizer.slots())
+            .saturating_add(self.executor.plan_bytes(&self.network, batch_size))
     }
 
     /// A table of the layers, their output shapes and parameter counts, the executor, and the
     /// device memory the training plan allocates at `batch_size`.
     pub fn summary(&self, batch_size: usize) -> String {
-        let mut s = String::new();
-        s.push_str(&format!("Model on {}\n", self.backend.name()));
-        s.push_str(&format!(
-            "{:<4} {:<28} {:<16} {:>10}\n",
-            "#", "Layer (activation)", "Output shape", "Params"
-        ));
-        for (i, step) in self.network.layers.iter().enumerate() {
-            s.push_str(&format!(
-                "{i:<4} {:<28} {:<16} {:>10}\n",
-                step.describe(),
-                format!("(None, {})", step.output_width()),
-                step.parameter_count()
-            ));
-        }
-        s.push_str(&format!("Total params: {}\n", self.parameter_count()));
-        let choice = &self.executor_choice;
-        s.push_str(&format!("Executor: {} ({})\n", choice.kind.name(), choice.reason));
-        let bytes = self.estimate_bytes(batch_size);
-        s.push_str(&format!(
-            "Optimizer: {:?}\nDevice memory at batch size {batch_size}: {:.2} MiB (parameters, gradients, optimizer state and activations; data sets come on top)\n",
-            self.optimizer,
-            bytes as f64 / (1 << 20) as f64
-        ));
-        s
+        describe(
+            &format!("Model on {}", self.backend.name()),
+            &self.network,
+            &self.executor_choice,
+            &self.optimizer,
+            self.estimate_bytes(batch_size),
+            batch_size,
+        )
     }
+}
+
+/// The summary table of a model, compiled or not (see [`Model::summary`]): it walks the
+/// compiled layers.
+pub(crate) fn describe(
+    title: &str,
+    network: &Network,
+    choice: &ExecutorChoice,
+    optimizer: &Optimizer,
+    bytes: u64,
+    batch_size: usize,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("{title}\n"));
+    s.push_str(&format!(
+        "{:<4} {:<28} {:<16} {:>10}\n",
+        "#", "Layer (activation)", "Output shape", "Params"
+    ));
+    for (i, step) in network.layers.iter().enumerate() {
+        s.push_str(&format!(
+            "{i:<4} {:<28} {:<16} {:>10}\n",
+            step.describe(),
+            format!("(None, {})", step.output_width()),
+            step.parameter_count()
+        ));
+    }
+    s.push_str(&format!("Total params: {}\n", network.parameter_count()));
+    s.push_str(&format!("Executor: {} ({})\n", choice.kind.name(), choice.reason));
+    s.push_str(&format!(
+        "Optimizer: {optimizer:?}\nDevice memory at batch size {batch_size}: {:.2} MiB (parameters, gradients, optimizer state and activations; data sets come on top)\n",
+        bytes as f64 / (1 << 20) as f64
+    ));
+    s
 }

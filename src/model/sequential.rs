@@ -1,10 +1,12 @@
 //! The Sequential builder: an input width and a stack of layers, then `compile` with a loss,
 //! an optimizer, metrics and a device, as in Keras.
 
-use super::executor::Execution;
+use super::executor::layered::LayeredExecutor;
+use super::executor::{self, Execution, Executor};
 use super::layer::{Dense, Layer};
 use super::metrics::Metric;
-use super::model::Model;
+use super::model::{Model, describe, fixed_bytes};
+use super::network::Network;
 use crate::backend::gpu::{ADAPTER_ENV, AdapterChoice, chosen_adapter};
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::nn::{Loss, Optimizer};
@@ -207,6 +209,28 @@ impl Sequential {
         let mut model = self.compile_on_with(loss, optimizer, metrics, backend, execution)?;
         model.device_notice = notice;
         Ok(model)
+    }
+
+    /// The table [`Model::summary`] prints, with the memory estimate, computed from the shapes
+    /// alone: nothing is allocated and no device is opened, so a model far too large to
+    /// build can still be described (`wgtrain info --layers`).
+    ///
+    /// # Errors
+    /// A model that does not validate for `loss`, or an invalid optimizer.
+    pub fn summary(&self, loss: Loss, optimizer: Optimizer, execution: Execution, batch_size: usize) -> Result<String> {
+        self.validate(loss)?;
+        optimizer.validate()?;
+        let network = Network::build(self, loss);
+        let bytes = fixed_bytes(network.parameter_count() as u64, optimizer.slots())
+            .saturating_add(LayeredExecutor::default().plan_bytes(&network, batch_size));
+        Ok(describe(
+            "Model (not allocated: estimated from the shapes)",
+            &network,
+            &executor::choose(execution),
+            &optimizer,
+            bytes,
+            batch_size,
+        ))
     }
 
     /// `compile` on a backend the caller opened.

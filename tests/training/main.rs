@@ -14,6 +14,7 @@ mod callbacks;
 #[path = "../common/mod.rs"]
 mod common;
 mod model_file;
+mod model_integrity;
 mod model_training;
 mod reliability;
 mod schedules;
@@ -93,6 +94,11 @@ fn main() -> ExitCode {
         model_file::v1_model_with_text_columns_dropout_and_rmsprop_still_loads,
         model_file::v1_regression_model_with_sgd_still_loads,
         model_file::unknown_or_missing_names_in_the_metadata_are_errors_naming_the_field,
+        model_integrity::every_single_bit_flip_of_a_model_file_is_found,
+        model_integrity::files_without_a_checksum_load_and_say_so,
+        model_integrity::model_files_are_read_header_first_with_sizes_checked,
+        model_integrity::loaded_state_is_validated,
+        model_integrity::a_foreign_weights_file_with_an_extra_layer_is_refused,
     );
     t.run()
 }

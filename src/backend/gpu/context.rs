@@ -132,6 +132,33 @@ fn backends() -> wgpu::Backends {
     wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY)
 }
 
+/// The environment variable wgpu reads to choose its graphics APIs.
+pub const BACKEND_ENV: &str = "WGPU_BACKEND";
+
+/// What is wrong with `WGPU_BACKEND` when it is set and no adapter was found: names wgpu does
+/// not know, or APIs that have no adapter here. `None` when the variable is not set.
+pub fn backend_env_problem() -> Option<String> {
+    let value = std::env::var(BACKEND_ENV).ok()?;
+    const KNOWN: [&str; 11] = [
+        "vulkan", "vk", "dx12", "d3d12", "metal", "mtl", "opengl", "gles", "gl", "webgpu", "noop",
+    ];
+    let unknown: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !KNOWN.contains(&b.to_lowercase().as_str()))
+        .collect();
+    Some(if unknown.is_empty() {
+        format!(
+            "{BACKEND_ENV}={value:?} restricts wgpu to APIs that have no adapter on this machine; unset it to search Vulkan, Metal and DX12"
+        )
+    } else {
+        format!(
+            "{BACKEND_ENV}={value:?} names {} that wgpu does not know (it takes vulkan, metal, dx12, gl or webgpu, comma-separated); fix or unset it",
+            unknown.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
 fn new_instance() -> wgpu::Instance {
     let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
     descriptor.backends = backends();
@@ -274,7 +301,11 @@ impl GpuContext {
                     )
                 }
             };
-            let hint = if adapters.is_empty() {
+            let hint = if adapters.is_empty()
+                && let Some(problem) = backend_env_problem()
+            {
+                problem
+            } else if adapters.is_empty() {
                 "install a Vulkan driver (on a machine without a GPU, `apt-get install mesa-vulkan-drivers \
                  libvulkan1` gives the lavapipe CPU adapter) or use the CPU backend"
                     .to_string()

@@ -6,12 +6,13 @@
 
 use super::args::{EvaluateArgs, PredictArgs};
 use super::choices::{device_for, print_device_notice, targets_for};
+use super::paths::{OutputKind, check_outputs};
 use super::predictions::{Predictions, write_predictions};
 use super::reading::transform_options;
 use super::report::{EvaluateJson, Figures, format_logs, json_line};
 use super::train::backend_and_adapter;
 use wgtrain::data::{DataError, Preprocessing, Transformed};
-use wgtrain::model::ModelFile;
+use wgtrain::model::{Integrity, ModelFile};
 use wgtrain::{Error, Result};
 
 fn preprocessing_of(file: &ModelFile, path: &std::path::Path) -> Result<Preprocessing> {
@@ -19,6 +20,16 @@ fn preprocessing_of(file: &ModelFile, path: &std::path::Path) -> Result<Preproce
         path: path.display().to_string(),
         detail: "it holds no preprocessing (it was not trained from a CSV file); use the library API".into(),
     })
+}
+
+/// Says on stderr when a model file holds no checksum, so its contents were not verified.
+pub fn note_unverified(file: &ModelFile, path: &std::path::Path) {
+    if file.integrity == Integrity::NoChecksum {
+        eprintln!(
+            "wgtrain: note: {} holds no checksum (an earlier wgtrain or another program wrote it), so damage to it cannot be detected; saving it again adds one",
+            path.display()
+        );
+    }
 }
 
 /// Notes on stderr about what reading left out: columns the model does not use, rows with
@@ -58,6 +69,7 @@ fn report_reading(data: &Transformed, path: &std::path::Path, kept: &[String]) {
 /// Runs `wgtrain evaluate`.
 pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let file = ModelFile::read(&args.model)?;
+    note_unverified(&file, &args.model);
     let prep = preprocessing_of(&file, &args.model)?;
     let read = transform_options(&args.read)?.allow_extra_columns(true);
     let data = prep.transform_csv_with(&args.data, &read)?;
@@ -113,7 +125,13 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
 /// predicted label in the user's own class names and the probabilities (or, for
 /// regression, the predicted value under the label's name).
 pub fn predict(args: &PredictArgs) -> Result<()> {
+    check_outputs(
+        &[("--model", Some(&args.model)), ("--data", Some(&args.data))],
+        &[("--output", args.output.as_deref(), OutputKind::Any)],
+        &[],
+    )?;
     let file = ModelFile::read(&args.model)?;
+    note_unverified(&file, &args.model);
     let prep = preprocessing_of(&file, &args.model)?;
     let keep: Vec<String> = args.keep.iter().map(|c| c.trim().to_string()).collect();
     // The label column, when the file has one, is not needed to predict: it is not read, so

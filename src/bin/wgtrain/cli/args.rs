@@ -98,6 +98,10 @@ pub struct ReadArgs {
     /// files, needed for quoted "5,1" values in a comma file.
     #[arg(long)]
     pub decimal_comma: bool,
+    /// Longest CSV record (header or row) in bytes (default 64 MiB); a longer one is an error
+    /// naming its line (binary data, NUL bytes or a quote never closed).
+    #[arg(long)]
+    pub max_record_bytes: Option<usize>,
 }
 
 /// Optimizers.
@@ -189,6 +193,10 @@ pub struct TrainArgs {
     /// Input scaling.
     #[arg(long, value_enum, default_value_t = ScaleChoice::Standard)]
     pub scale: ScaleChoice,
+    /// Most classes the label may have (a label with more, or with over 64 classes and more
+    /// classes than half the rows, is refused: it is most likely an identifier).
+    #[arg(long, default_value_t = wgtrain::data::DEFAULT_CLASS_LIMIT)]
+    pub class_limit: usize,
     /// Where to train.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,

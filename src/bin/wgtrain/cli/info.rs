@@ -3,17 +3,22 @@
 //! and why, and the device memory it would take.
 
 use super::args::InfoArgs;
-use super::choices::{device_for, execution_for};
+use super::choices::execution_for;
 use super::spec::parse_layers;
+use clap::ValueEnum;
 use wgtrain::Result;
-use wgtrain::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
-use wgtrain::model::{Device, Metric, Sequential};
+use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, list_adapters};
+use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
 pub fn info(args: &InfoArgs) -> Result<()> {
     let adapters = list_adapters();
-    if adapters.is_empty() {
+    if adapters.is_empty()
+        && let Some(problem) = backend_env_problem()
+    {
+        println!("No GPU adapter found: {problem}.");
+    } else if adapters.is_empty() {
         println!("No GPU adapter found: install a Vulkan driver (mesa-vulkan-drivers gives the lavapipe CPU adapter).");
     } else {
         println!("GPU adapters:");
@@ -39,14 +44,17 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         for l in parse_layers(text)? {
             s = s.add(l);
         }
-        let model = s.compile_with(
+        // From the shapes alone: the model is never allocated (nor a device opened), so a
+        // model of any size can be described.
+        let summary = s.summary(
             Loss::MeanSquaredError,
             Optimizer::adam(),
-            &[Metric::MeanAbsoluteError],
-            device_for(args.backend),
             execution_for(args.executor),
+            args.batch_size,
         )?;
-        println!("{}", model.summary(args.batch_size));
+        let backend = args.backend.to_possible_value().map(|v| v.get_name().to_string());
+        println!("For --backend {}:", backend.unwrap_or_default());
+        println!("{summary}");
     }
     Ok(())
 }

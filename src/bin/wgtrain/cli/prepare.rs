@@ -34,15 +34,17 @@ pub struct Prepared {
 /// Reads `--init-from` when it is a wgtrain model file (`None` for a weights-only
 /// safetensors file of another program, whose weights alone are loaded later).
 pub fn read_start(path: &Path) -> Result<Option<ModelFile>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    // Read header first with its sizes checked, like any model file.
+    let bytes = ModelFile::read_bytes(path)?;
     let ours = safetensors::SafeTensors::read_metadata(&bytes)
         .ok()
         .is_some_and(|(_, h)| h.metadata().as_ref().is_some_and(|m| m.contains_key("wgtrain")));
     match ours {
-        true => ModelFile::from_bytes(&bytes, &path.display().to_string()).map(Some),
+        true => {
+            let file = ModelFile::from_bytes(&bytes, &path.display().to_string())?;
+            super::apply::note_unverified(&file, path);
+            Ok(Some(file))
+        }
         false => Ok(None),
     }
 }

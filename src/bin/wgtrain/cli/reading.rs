@@ -34,6 +34,9 @@ pub fn transform_options(read: &ReadArgs) -> Result<TransformOptions> {
     if read.decimal_comma {
         opts = opts.decimal_comma(true);
     }
+    if let Some(limit) = read.max_record_bytes {
+        opts = opts.max_record_bytes(limit);
+    }
     Ok(opts)
 }
 
@@ -71,11 +74,15 @@ pub fn csv_options(args: &TrainArgs, target: TargetKind) -> Result<CsvOptions> {
         .missing(missing)
         .target(target)
         .max_classes(args.max_classes)
+        .class_limit(args.class_limit)
         .test_fraction(args.test_split)
         .seed(args.seed)
         .scaling(scaling);
     if args.read.decimal_comma {
         options = options.decimal_comma(true);
+    }
+    if let Some(limit) = args.read.max_record_bytes {
+        options = options.max_record_bytes(limit);
     }
     if args.stratify {
         options = options.split(SplitMode::Stratified);

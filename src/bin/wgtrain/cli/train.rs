@@ -7,6 +7,7 @@ use super::args::TrainArgs;
 pub use super::choices::device_for;
 use super::choices::execution_for;
 use super::choices::{describe_optimizer, metrics_for, optimizer_for, print_device_notice, targets_for};
+use super::paths::{OutputKind, check_outputs};
 use super::prepare::{Prepared, prepare, read_start, warnings};
 use super::report::{Figures, Progress, TrainJson, early_stopping_line, format_logs, json_line};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
@@ -18,7 +19,7 @@ use wgtrain::{Error, Result};
 pub const BUNDLED_DATA: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv"));
 
 /// Range checks of the numeric flags.
-fn check_flags(args: &TrainArgs) -> Result<()> {
+pub(crate) fn check_flags(args: &TrainArgs) -> Result<()> {
     let bad = |what: &'static str, detail: String| Err(Error::InvalidArgument { what, detail });
     if !(0.0..1.0).contains(&args.test_split) {
         return bad(
@@ -54,6 +55,19 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     // Flags are checked before the file is read, so a typo fails at once.
     check_flags(args)?;
+    // Outputs are checked before the data is read, so a run never trains only to fail at
+    // the end or to overwrite its own input.
+    check_outputs(
+        &[
+            ("--data", args.data.as_deref()),
+            ("--init-from", args.init_from.as_deref()),
+        ],
+        &[
+            ("--save", args.save.as_deref(), OutputKind::Any),
+            ("--plot", args.plot.as_deref(), OutputKind::Png),
+        ],
+        &[("--init-from", "--save")],
+    )?;
     let given_layers = args.layers.as_deref().map(parse_layers).transpose()?;
     let given_loss = args.loss.as_deref().map(parse_loss).transpose()?;
     let optimizer = optimizer_for(args)?;
@@ -100,6 +114,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     print_device_notice(model.device_notice());
     if let Some(path) = &args.init_from {
         model.init_from_path(path)?;
+    }
+    if args.save.is_some() {
+        // A file that could not be written is found now, not after the last epoch.
+        model.check_saveable(Some(&data.preprocessing))?;
     }
     let y_train = targets_for(loss, &data.y_train, classes);
 
