@@ -193,8 +193,9 @@ pub struct TrainArgs {
     /// Input scaling.
     #[arg(long, value_enum, default_value_t = ScaleChoice::Standard)]
     pub scale: ScaleChoice,
-    /// Most classes the label may have (a label with more, or with over 64 classes and more
-    /// classes than half the rows, is refused: it is most likely an identifier).
+    /// Most classes the label may have (a label with more, or, unless this is set, with over 64
+    /// classes and more classes than half the rows, is refused: it is most likely an
+    /// identifier).
     #[arg(long, default_value_t = wgtrain::data::DEFAULT_CLASS_LIMIT)]
     pub class_limit: usize,
     /// Where to train.
