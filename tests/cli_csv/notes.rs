@@ -81,8 +81,9 @@ fn zero_epochs_and_tiny_training_parts_are_said_plainly() {
 fn a_label_with_a_class_per_row_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ids.csv");
-    write(&data, &two_features(2000, |i| format!("user{i}")));
-    let o = ok(&[
+    // A few classes with under two rows each: trained, with a warning.
+    write(&data, &two_features(60, |i| format!("user{}", i % 40)));
+    let train = [
         "train",
         "--data",
         s(&data),
@@ -92,10 +93,19 @@ fn a_label_with_a_class_per_row_is_warned_about() {
         "1",
         "--test-split",
         "0",
-    ]);
+    ];
+    let o = ok(&train);
     assert!(
-        stderr(&o).contains("warning: the label `label` has 2000 classes over 2000 rows"),
+        stderr(&o).contains("warning: the label `label` has 40 classes over 60 rows"),
         "{}",
         stderr(&o)
+    );
+    // Thousands of classes, one row each (issue 14, group 6): refused while reading.
+    write(&data, &two_features(2000, |i| format!("user{i}")));
+    let err = fails(&train, 1);
+    assert!(
+        err.contains("label column `label` has 2000 classes (more than half of the 2000 rows)")
+            && err.contains("--class-limit"),
+        "{err}"
     );
 }
