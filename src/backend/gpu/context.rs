@@ -149,7 +149,7 @@ pub fn backend_env_problem() -> Option<String> {
         .collect();
     Some(if unknown.is_empty() {
         format!(
-            "{BACKEND_ENV}={value:?} restricts wgpu to APIs that have no adapter on this machine; unset it to search Vulkan, Metal and DX12"
+            "{BACKEND_ENV}={value:?} restricts wgpu to APIs that have no adapter on this machine; unset it to search Vulkan, Metal and DX12, or install a driver for one of them (on a machine without a GPU, `apt-get install mesa-vulkan-drivers libvulkan1` gives the lavapipe CPU adapter)"
         )
     } else {
         format!(
