@@ -290,6 +290,7 @@ impl Model {
         let out = self.backend.read(self.epoch_out)?;
         let (acc, rest) = out.split_at(n);
         let (val_acc, weights) = rest.split_at(n);
+        self.executor.check_epoch(acc)?;
         let mut logs = Logs::new();
         logs_from(acc, &self.metrics, "", &mut logs);
         if with_val {

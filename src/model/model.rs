@@ -3,7 +3,8 @@
 //! gradient buffer and the optimizer's state of the same layout, and the executor that runs
 //! its steps.
 
-use super::executor::{self, Execution, Executor, ExecutorChoice, RunContext, layered::LayeredExecutor};
+use super::executor::fused::design::Design;
+use super::executor::{self, Execution, Executor, ExecutorChoice, RunContext};
 use super::layer::WeightsLayout;
 use super::metrics::Metric;
 use super::network::Network;
@@ -89,7 +90,22 @@ impl Model {
         let epoch_out = backend.zeros(1, 2 * metric_slot::COUNT + total)?;
         let acc = backend.zeros(1, metric_slot::COUNT)?;
         let val_acc = backend.zeros(1, metric_slot::COUNT)?;
-        let executor_choice = executor::choose(execution);
+        let head = &network.head;
+        let (executor, executor_choice) = executor::build(
+            execution,
+            || {
+                Design::new(
+                    &architecture,
+                    head.computed_loss(),
+                    head.softmax_fused(),
+                    head.accuracy(),
+                    head.target_width(),
+                    &optimizer,
+                )
+            },
+            &optimizer,
+            backend.as_ref(),
+        )?;
         Ok(Model {
             backend,
             architecture,
@@ -108,7 +124,7 @@ impl Model {
             val_acc,
             step: 0,
             epochs_trained: 0,
-            executor: Box::new(LayeredExecutor::default()),
+            executor,
             executor_choice,
             release: ReleaseQueue::default(),
             device_notice: None,
@@ -134,9 +150,14 @@ impl Model {
     }
 
     /// Makes sure the executor has a plan for batches of `batch` rows.
+    /// The executor choice then says what runs at that batch size.
     pub(crate) fn prepare(&mut self, batch: usize) -> Result<()> {
         let (executor, mut run) = self.run_parts();
-        executor.prepare(&mut run, batch)
+        executor.prepare(&mut run, batch)?;
+        if let Some(choice) = self.executor.choice_at(batch) {
+            self.executor_choice = choice;
+        }
+        Ok(())
     }
 
     /// Which executor runs this model, and why.
@@ -355,7 +376,8 @@ impl Model {
             ));
         }
         s.push_str(&format!("Total params: {}\n", self.parameter_count()));
-        let choice = &self.executor_choice;
+        let at_batch = self.executor.choice_at(batch_size);
+        let choice = at_batch.as_ref().unwrap_or(&self.executor_choice);
         s.push_str(&format!("Executor: {} ({})\n", choice.kind.name(), choice.reason));
         let bytes = self.estimate_bytes(batch_size);
         s.push_str(&format!(

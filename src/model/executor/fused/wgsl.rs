@@ -1,0 +1,703 @@
+//! The fused kernel's WGSL, generated from a [`Design`] at one [`Layout`]: one workgroup that,
+//! for each step of the dispatch's range, gathers the batch through the epoch's permutation,
+//! runs the forward pass, the loss with its gradient and the metrics, the backward pass and
+//! the optimizer update over every parameter, with barriers between the phases; the metric
+//! sums stay in registers and are reduced once at the end of the dispatch into the status
+//! buffer (laid out as the metric accumulator), followed by the number of steps completed.
+//!
+//! Widths, offsets, activation, loss and accuracy codes, dropout rates and seeds are constants
+//! of the module (floats as round-trip f32 literals); the
+//! optimizer's hyper-parameters and learning-rate schedule come in the optimizer kernel's own
+//! `Params` uniform and are evaluated by its own `scheduled_learning_rate`, both taken from
+//! `shaders/optimizer_step.wgsl`, so the two kernels cannot drift. The formulas are those of
+//! `loss.wgsl`, `accumulate_metrics.wgsl`, `softmax*.wgsl`, `dropout.wgsl` and
+//! `optimizer_step.wgsl` (the CPU reference is `src/nn/`). Adam's bias corrections come from a
+//! per-step table the host computes as the CPU does (a GPU `pow` is too coarse near 1).
+//!
+//! Bindings: 0 uniform Run; 1 uniform Params (the optimizer's); then storages x, y, weights,
+//! order (read), param, grad (read_write), the optimizer state bindings present (s0..s2),
+//! status (read_write). Dispatch: (1, 1, 1).
+
+use std::fmt::Write;
+
+use super::design::{Design, Layout, Stage};
+use crate::backend::gpu::kernels::{ACTIVATION_LIBRARY, Access, Kernel, ModuleSource};
+use crate::backend::gpu::prelude;
+use crate::backend::metric_slot;
+use crate::nn::{Accuracy, Activation};
+
+/// The entry point's name.
+pub(crate) const ENTRY_POINT: &str = "fused_train";
+
+/// A float constant as an f32 literal: Rust's shortest round-trip form, which naga parses
+/// back to the same f32 (the `f` suffix makes it a concrete f32, not an abstract float).
+fn f(v: f32) -> String {
+    format!("{v:?}f")
+}
+
+/// A part of `optimizer_step.wgsl`: from `start` up to (not including) `end`.
+pub(crate) fn optimizer_part(start: &str, end: &str) -> Option<&'static str> {
+    let text = Kernel::OptimizerStep.spec().wgsl;
+    let from = text.find(start)?;
+    let to = from + text[from..].find(end)?;
+    Some(&text[from..to])
+}
+
+/// The optimizer's `Params` struct and its schedule functions (`schedule_has` … the entry
+/// point), taken from its kernel.
+fn optimizer_library() -> (&'static str, &'static str) {
+    let params = optimizer_part("struct Params {", "@group(0)").expect("optimizer_step.wgsl declares Params first");
+    let schedule = optimizer_part("fn schedule_has(", "@compute")
+        .expect("optimizer_step.wgsl defines its schedule before the entry point");
+    (params, schedule)
+}
+
+/// Storage bindings of the kernel, in order (after the two uniforms).
+pub(crate) fn storages(design: &Design) -> Vec<(&'static str, Access)> {
+    let mut s = vec![
+        ("data_x", Access::Read),
+        ("data_y", Access::Read),
+        ("data_w", Access::Read),
+        ("order", Access::Read),
+        ("param", Access::ReadWrite),
+        ("grad", Access::ReadWrite),
+    ];
+    for (i, name) in ["s0", "s1", "s2"].into_iter().enumerate() {
+        if design.state_bindings[i] {
+            s.push((name, Access::ReadWrite));
+        }
+    }
+    s.push(("status", Access::ReadWrite));
+    s
+}
+
+/// Where a stage's values live in workgroup memory.
+#[derive(Clone, Copy)]
+struct Slots {
+    /// The input slot (of width `inputs`).
+    input: usize,
+    z: usize,
+    y: usize,
+}
+
+/// The complete module.
+pub(crate) fn module(design: &Design, layout: &Layout, adam_table: bool) -> ModuleSource {
+    let (params_struct, schedule) = optimizer_library();
+    let mut source = ModuleSource::new("fused_train");
+    source.push("generated prelude", prelude::wgsl());
+    source.push("shaders/activation.wgsl", ACTIVATION_LIBRARY);
+    source.push("shaders/optimizer_step.wgsl (Params)", params_struct);
+    source.push("generated fused bindings", &bindings(design, layout));
+    source.push("shaders/optimizer_step.wgsl (schedule)", schedule);
+    source.push("generated fused step", &body(design, layout, adam_table));
+    source
+}
+
+fn bindings(design: &Design, layout: &Layout) -> String {
+    let mut s = String::new();
+    s.push_str(
+        "// The dispatch's range: rows of the epoch, its first step (within the epoch), how many\n\
+         // steps, and the optimizer steps taken before the epoch.\n\
+         // weighted: the per-row sample weights are bound.\n\
+         struct Run {\n    rows: u32,\n    first_step: u32,\n    steps: u32,\n    step_base: u32,\n    \
+         weighted: u32,\n    _pad0: u32,\n    _pad1: u32,\n    _pad2: u32,\n}\n\n",
+    );
+    s.push_str("@group(0) @binding(0) var<uniform> run: Run;\n");
+    s.push_str("@group(0) @binding(1) var<uniform> p: Params;\n");
+    for (i, (name, access)) in storages(design).iter().enumerate() {
+        let (ty, mode) = match (*name, access) {
+            ("order", _) => ("array<u32>", "read"),
+            (_, Access::Read) => ("array<f32>", "read"),
+            (_, Access::ReadWrite) => ("array<f32>", "read_write"),
+        };
+        let _ = writeln!(s, "@group(0) @binding({}) var<storage, {mode}> {name}: {ty};", i + 2);
+    }
+    let _ = writeln!(s, "\nvar<workgroup> mem: array<f32, {}>;", layout.memory_floats);
+    s.push_str("var<private> sums: array<f32, METRIC_SLOTS_USED>;\n");
+    // State accessors over the bindings present (the optimizer_step kernel's `state`).
+    s.push_str("\nfn state(slot: u32, i: u32) -> f32 {\n    switch slot {\n");
+    for (k, present) in design.state_bindings.iter().enumerate() {
+        if *present {
+            let _ = writeln!(s, "        case {k}u: {{ return s{k}[p.s{k}_off + i]; }}");
+        }
+    }
+    s.push_str("        default: { return 0.0; }\n    }\n}\n\n");
+    s.push_str("fn set_state(slot: u32, i: u32, v: f32) {\n    switch slot {\n");
+    for (k, present) in design.state_bindings.iter().enumerate() {
+        if *present {
+            let _ = writeln!(s, "        case {k}u: {{ s{k}[p.s{k}_off + i] = v; }}");
+        }
+    }
+    s.push_str("        default: {}\n    }\n}\n\nfn has(flag: u32) -> bool {\n    return (p.flags & flag) != 0u;\n}\n");
+    s
+}
+
+/// Per-row loss, gradient and metrics (loss.wgsl and accumulate_metrics.wgsl on one row).
+fn score_row(design: &Design, pred: usize, grad: usize) -> String {
+    let c = design.outputs;
+    let tw = design.target_width;
+    let (acc, threshold) = match design.accuracy {
+        Accuracy::Binary { threshold } => (design.accuracy.code(), threshold),
+        a => (a.code(), 0.5),
+    };
+    format!(
+        r#"
+const C: u32 = {c}u;
+const TW: u32 = {tw}u;
+const LOSS_KIND: u32 = {loss}u;
+const ACCURACY: u32 = {acc}u;
+const THRESHOLD: f32 = {threshold};
+const SOFTMAX_IN_HEAD: bool = {softmax};
+const EPS: f32 = 1e-7;
+
+fn is_finite_bits(x: f32) -> bool {{
+    return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}}
+
+fn target_at(src: u32, j: u32) -> f32 {{
+    if (LOSS_KIND == LOSS_SPARSE_CCE || LOSS_KIND == LOSS_SPARSE_CCE_LOGITS) {{
+        let class_index = u32(max(round(data_y[src]), 0.0));
+        return select(0.0, 1.0, j == class_index);
+    }}
+    return data_y[src * TW + j];
+}}
+
+// The value metrics see: the probabilities when the head applies the softmax.
+fn output_at(base: u32, j: u32, m: f32, sum_exp: f32) -> f32 {{
+    if (SOFTMAX_IN_HEAD) {{
+        return exp(mem[base + j] - m) / sum_exp;
+    }}
+    return mem[base + j];
+}}
+
+fn argmax_output(base: u32) -> u32 {{
+    var best = 0u;
+    for (var j = 1u; j < C; j++) {{
+        if (mem[base + j] > mem[base + best]) {{
+            best = j;
+        }}
+    }}
+    return best;
+}}
+
+// Adds row b's output metrics (the loss's are added by score_row).
+fn add_output_metrics(b: u32, src: u32) {{
+    let base = {pred}u + b * C;
+    if (ACCURACY == ACC_SPARSE_CATEGORICAL) {{
+        let class_index = round(data_y[src]);
+        if (f32(argmax_output(base)) == class_index) {{
+            sums[METRIC_CORRECT] += 1.0;
+        }}
+        return;
+    }}
+    var m = 0.0;
+    var sum_exp = 1.0;
+    if (SOFTMAX_IN_HEAD) {{
+        m = mem[base];
+        for (var j = 1u; j < C; j++) {{
+            m = max(m, mem[base + j]);
+        }}
+        sum_exp = 0.0;
+        for (var j = 0u; j < C; j++) {{
+            sum_exp += exp(mem[base + j] - m);
+        }}
+    }}
+    sums[METRIC_VALUES] += f32(C);
+    var hits = 0.0;
+    var best_t = 0u;
+    for (var j = 0u; j < C; j++) {{
+        let x = output_at(base, j, m, sum_exp);
+        let t = data_y[src * TW + j];
+        let d = x - t;
+        sums[METRIC_ABS_ERR] += abs(d);
+        sums[METRIC_SQ_ERR] += d * d;
+        if (t > data_y[src * TW + best_t]) {{
+            best_t = j;
+        }}
+        if (ACCURACY == ACC_BINARY) {{
+            let pp = x > THRESHOLD;
+            let tp = t > 0.5;
+            if (select(0.0, 1.0, pp) == t) {{
+                hits += 1.0;
+            }}
+            if (pp && tp) {{
+                sums[METRIC_TRUE_POS] += 1.0;
+            }}
+            if (pp && !tp) {{
+                sums[METRIC_FALSE_POS] += 1.0;
+            }}
+            if (!pp && tp) {{
+                sums[METRIC_FALSE_NEG] += 1.0;
+            }}
+        }}
+    }}
+    if (ACCURACY == ACC_BINARY) {{
+        sums[METRIC_CORRECT] += hits / f32(C);
+    }} else if (ACCURACY == ACC_CATEGORICAL && argmax_output(base) == best_t) {{
+        sums[METRIC_CORRECT] += 1.0;
+    }}
+}}
+
+// Row b's metrics, then its loss (weighted) and the gradient of the batch-mean loss written
+// over the prediction (loss.wgsl; every value of the row is read before its gradient is
+// written), then the loss's sums.
+fn score_row(b: u32, src: u32, rows: u32) {{
+    add_output_metrics(b, src);
+    let base = {pred}u + b * C;
+    let out = {grad}u + b * C;
+    var w = 1.0;
+    if (run.weighted != 0u) {{
+        w = data_w[src];
+    }}
+    let inv_cols = 1.0 / f32(C);
+    let scale = w / f32(rows);
+    var l = 0.0;
+    switch LOSS_KIND {{
+        case LOSS_MSE, LOSS_MAE, LOSS_BCE, LOSS_BCE_LOGITS: {{
+            for (var j = 0u; j < C; j++) {{
+                let x = mem[base + j];
+                let t = target_at(src, j);
+                var g = 0.0;
+                if (LOSS_KIND == LOSS_MSE) {{
+                    let d = x - t;
+                    l += d * d;
+                    g = 2.0 * d;
+                }} else if (LOSS_KIND == LOSS_MAE) {{
+                    let d = x - t;
+                    l += abs(d);
+                    g = sign(d);
+                }} else if (LOSS_KIND == LOSS_BCE) {{
+                    let c = clamp(x, EPS, 1.0 - EPS);
+                    l -= t * log(c) + (1.0 - t) * log(1.0 - c);
+                    if (x > EPS && x < 1.0 - EPS) {{
+                        g = -t / c + (1.0 - t) / (1.0 - c);
+                    }}
+                }} else {{
+                    l += max(x, 0.0) - x * t + log(1.0 + exp(-abs(x)));
+                    g = sigmoid_stable(x) - t;
+                }}
+                mem[out + j] = g * inv_cols * scale;
+            }}
+            l *= inv_cols;
+        }}
+        case LOSS_CCE_LOGITS, LOSS_SPARSE_CCE_LOGITS: {{
+            var m = mem[base];
+            for (var j = 1u; j < C; j++) {{
+                m = max(m, mem[base + j]);
+            }}
+            var sum_exp = 0.0;
+            var t_sum = 0.0;
+            var tz = 0.0;
+            for (var j = 0u; j < C; j++) {{
+                let x = mem[base + j];
+                let t = target_at(src, j);
+                sum_exp += exp(x - m);
+                t_sum += t;
+                tz += t * x;
+            }}
+            l = (m + log(sum_exp)) * t_sum - tz;
+            for (var j = 0u; j < C; j++) {{
+                let x = mem[base + j];
+                mem[out + j] = (exp(x - m) / sum_exp * t_sum - target_at(src, j)) * scale;
+            }}
+        }}
+        default: {{
+            var s = 0.0;
+            for (var j = 0u; j < C; j++) {{
+                s += mem[base + j];
+            }}
+            var g_dot_q = 0.0;
+            for (var j = 0u; j < C; j++) {{
+                let q = mem[base + j] / s;
+                let t = target_at(src, j);
+                let c = clamp(q, EPS, 1.0 - EPS);
+                l -= t * log(c);
+                if (q > EPS && q < 1.0 - EPS) {{
+                    g_dot_q += -t / c * q;
+                }}
+            }}
+            for (var j = 0u; j < C; j++) {{
+                let q = mem[base + j] / s;
+                let t = target_at(src, j);
+                let c = clamp(q, EPS, 1.0 - EPS);
+                var g = 0.0;
+                if (q > EPS && q < 1.0 - EPS) {{
+                    g = -t / c;
+                }}
+                mem[out + j] = (g - g_dot_q) / s * scale;
+            }}
+        }}
+    }}
+    let wl = w * l;
+    sums[METRIC_LOSS_SUM] += wl;
+    sums[METRIC_SAMPLES] += 1.0;
+    if (!is_finite_bits(wl)) {{
+        sums[METRIC_NON_FINITE] += 1.0;
+    }}
+}}
+"#,
+        loss = design.loss.code(),
+        threshold = f(threshold),
+        softmax = design.softmax_fused,
+    )
+}
+
+/// The optimizer update of parameter i at step t (optimizer_step.wgsl's body, with Adam's
+/// bias corrections of step t from the table).
+const UPDATE: &str = r#"
+fn update(i: u32, lr: f32, bias: vec2<f32>) {
+    let pi = p.param_off + i;
+    let g = grad[p.grad_off + i];
+    var x = param[pi];
+    if (has(OPT_FLAG_WEIGHT_DECAY)) {
+        x -= x * p.weight_decay * lr;
+    }
+    switch p.kind {
+        case OPT_SGD: {
+            if (!has(OPT_FLAG_MOMENTUM)) {
+                x -= lr * g;
+            } else {
+                let m = p.momentum * state(SLOT_SGD_MOMENTUM, i) - lr * g;
+                set_state(SLOT_SGD_MOMENTUM, i, m);
+                if (has(OPT_FLAG_NESTEROV)) {
+                    x += p.momentum * m - lr * g;
+                } else {
+                    x += m;
+                }
+            }
+        }
+        case OPT_ADAM: {
+            var m = state(SLOT_ADAM_M, i);
+            var v = state(SLOT_ADAM_V, i);
+            m += (g - m) * (1.0 - p.beta_1);
+            v += (g * g - v) * (1.0 - p.beta_2);
+            set_state(SLOT_ADAM_M, i, m);
+            set_state(SLOT_ADAM_V, i, v);
+            let alpha_t = lr * bias.x / bias.y;
+            x -= alpha_t * m / (sqrt(v) + p.epsilon);
+        }
+        default: {
+            let rho = p.beta_1;
+            let v = rho * state(SLOT_RMS_VELOCITY, i) + (1.0 - rho) * g * g;
+            set_state(SLOT_RMS_VELOCITY, i, v);
+            var denom = v + p.epsilon;
+            if (has(OPT_FLAG_CENTERED)) {
+                let a = rho * state(SLOT_RMS_AVERAGE_GRADIENT, i) + (1.0 - rho) * g;
+                set_state(SLOT_RMS_AVERAGE_GRADIENT, i, a);
+                denom = v - a * a + p.epsilon;
+            }
+            let increment = lr * g / sqrt(denom);
+            if (has(OPT_FLAG_MOMENTUM)) {
+                let s = p.momentum * state(SLOT_RMS_MOMENTUM, i) + increment;
+                set_state(SLOT_RMS_MOMENTUM, i, s);
+                x -= s;
+            } else {
+                x -= increment;
+            }
+        }
+    }
+    param[pi] = x;
+}
+
+fn lowbias32(v: u32) -> u32 {
+    var h = v;
+    h ^= h >> 16u;
+    h *= 0x7feb352du;
+    h ^= h >> 15u;
+    h *= 0x846ca68bu;
+    h ^= h >> 16u;
+    return h;
+}
+
+// dropout.wgsl's keep-mask of element i at step t: 1 kept, 0 dropped.
+fn keep(seed: u32, t: u32, i: u32, rate: f32) -> f32 {
+    let h = lowbias32(i ^ lowbias32(t ^ lowbias32(seed)));
+    let u = f32(h >> 8u) / 16777216.0;
+    return select(0.0, 1.0, u >= rate);
+}
+"#;
+
+/// `for (var e = lid; e < n; e += WG) { body }` over the batch's elements.
+fn each(out: &mut String, n: &str, body: &str) {
+    let _ = writeln!(out, "        for (var e = lid; e < {n}; e += WG) {{\n{body}        }}");
+}
+
+const BARRIER: &str = "        workgroupBarrier();\n";
+
+fn body(design: &Design, layout: &Layout, adam_table: bool) -> String {
+    let mut s = String::new();
+    let wg = layout.workgroup;
+    let b = layout.batch;
+    let input = design.input;
+    let _ = writeln!(
+        s,
+        "const WG: u32 = {wg}u;\nconst BATCH: u32 = {b}u;\nconst IN: u32 = {input}u;"
+    );
+    let _ = writeln!(s, "const PARAMS: u32 = {}u;", design.parameters);
+    let _ = writeln!(s, "const STATUS_TABLE: u32 = {}u;", metric_slot::COUNT);
+    s.push_str(UPDATE);
+
+    // Slots of every stage.
+    let mut next = b * input;
+    let mut current = 0usize; // the slot holding the current values
+    let mut slots = Vec::new();
+    for stage in &design.stages {
+        match *stage {
+            Stage::Dense { units, activation, .. } => {
+                let z = next;
+                next += b * units;
+                let y = if activation == Activation::Linear {
+                    z
+                } else {
+                    next += b * units;
+                    z + b * units
+                };
+                slots.push(Slots { input: current, z, y });
+                current = y;
+            }
+            Stage::Dropout { .. } => slots.push(Slots {
+                input: current,
+                z: current,
+                y: current,
+            }),
+        }
+    }
+    let last_dense = design
+        .stages
+        .iter()
+        .rposition(|s| matches!(s, Stage::Dense { .. }))
+        .expect("a model has a Dense layer");
+    let (pred, grad_slot) = match design.stages[last_dense] {
+        Stage::Dense {
+            activation: Activation::Softmax,
+            ..
+        } => (slots[last_dense].y, slots[last_dense].z),
+        _ => (slots[last_dense].y, slots[last_dense].y),
+    };
+    s.push_str(&score_row(design, pred, grad_slot));
+
+    let _ = write!(
+        s,
+        r#"
+@compute @workgroup_size({wg}, 1, 1)
+fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
+    for (var q = 0u; q < METRIC_SLOTS_USED; q++) {{
+        sums[q] = 0.0;
+    }}
+    var done = 0u;
+    for (var s = 0u; s < run.steps; s++) {{
+        let step_index = run.first_step + s;
+        let first = step_index * BATCH;
+        let rows = min(BATCH, run.rows - first);
+        // The optimizer step (from 1), which also draws the dropout masks.
+        let t = run.step_base + step_index + 1u;
+        let lr = scheduled_learning_rate(t - 1u);
+"#
+    );
+    if adam_table {
+        s.push_str(
+            "        let bias = vec2<f32>(status[STATUS_TABLE + 2u * step_index], status[STATUS_TABLE + 2u * step_index + 1u]);\n",
+        );
+    } else {
+        s.push_str("        let bias = vec2<f32>(1.0, 1.0);\n");
+    }
+    // Gather.
+    each(
+        &mut s,
+        "rows * IN",
+        "            mem[e] = data_x[order[first + e / IN] * IN + e % IN];\n",
+    );
+    s.push_str(BARRIER);
+    // Forward.
+    for (stage, slot) in design.stages.iter().zip(&slots) {
+        match *stage {
+            Stage::Dense {
+                inputs,
+                units,
+                activation,
+                bias,
+                offset,
+            } => {
+                let bias_term = if bias {
+                    format!(" + param[{}u + j]", offset + inputs * units)
+                } else {
+                    String::new()
+                };
+                let store = match activation {
+                    Activation::Linear => format!("            mem[{}u + e] = z;\n", slot.z),
+                    Activation::Softmax => format!("            mem[{}u + e] = z;\n", slot.z),
+                    a => format!(
+                        "            mem[{}u + e] = z;\n            mem[{}u + e] = activate({}u, {}, z);\n",
+                        slot.z,
+                        slot.y,
+                        a.code(),
+                        f(a.alpha())
+                    ),
+                };
+                each(
+                    &mut s,
+                    &format!("rows * {units}u"),
+                    &format!(
+                        "            let row = e / {units}u;\n            let j = e % {units}u;\n            var acc = 0.0;\n            \
+                         for (var k = 0u; k < {inputs}u; k++) {{\n                acc += mem[{input}u + row * {inputs}u + k] * param[{offset}u + k * {units}u + j];\n            }}\n            \
+                         let z = acc{bias_term};\n{store}",
+                        input = slot.input
+                    ),
+                );
+                s.push_str(BARRIER);
+                if activation == Activation::Softmax {
+                    // softmax.wgsl by rows: z -> y.
+                    let _ = write!(
+                        s,
+                        "        for (var row = lid; row < rows; row += WG) {{\n            let zb = {z}u + row * {units}u;\n            let yb = {y}u + row * {units}u;\n            \
+                         var m = mem[zb];\n            for (var j = 1u; j < {units}u; j++) {{\n                m = max(m, mem[zb + j]);\n            }}\n            \
+                         var sum = 0.0;\n            for (var j = 0u; j < {units}u; j++) {{\n                let ez = exp(mem[zb + j] - m);\n                mem[yb + j] = ez;\n                sum += ez;\n            }}\n            \
+                         let inv = 1.0 / sum;\n            for (var j = 0u; j < {units}u; j++) {{\n                mem[yb + j] *= inv;\n            }}\n        }}\n",
+                        z = slot.z,
+                        y = slot.y
+                    );
+                    s.push_str(BARRIER);
+                }
+            }
+            Stage::Dropout { width, rate, seed } if rate > 0.0 => {
+                each(
+                    &mut s,
+                    &format!("rows * {width}u"),
+                    &format!(
+                        "            mem[{at}u + e] = mem[{at}u + e] * keep({seed}u, t, e, {r}) / (1.0 - {r});\n",
+                        at = slot.input,
+                        r = f(rate)
+                    ),
+                );
+                s.push_str(BARRIER);
+            }
+            Stage::Dropout { .. } => {}
+        }
+    }
+    // Loss, gradient and metrics by rows.
+    s.push_str(
+        "        for (var row = lid; row < rows; row += WG) {\n            let src = order[first + row];\n            \
+         score_row(row, src, rows);\n        }\n",
+    );
+    s.push_str(BARRIER);
+    // Backward.
+    let first_dense = design
+        .stages
+        .iter()
+        .position(|s| matches!(s, Stage::Dense { .. }))
+        .expect("a model has a Dense layer");
+    for (index, (stage, slot)) in design.stages.iter().zip(&slots).enumerate().rev() {
+        match *stage {
+            Stage::Dense {
+                inputs,
+                units,
+                activation,
+                bias,
+                offset,
+            } => {
+                // dz into the z slot.
+                let dz = match activation {
+                    Activation::Linear => slot.y,
+                    Activation::Softmax => {
+                        let _ = write!(
+                            s,
+                            "        for (var row = lid; row < rows; row += WG) {{\n            let yb = {y}u + row * {units}u;\n            let gb = {z}u + row * {units}u;\n            \
+                             var dot = 0.0;\n            for (var j = 0u; j < {units}u; j++) {{\n                dot += mem[gb + j] * mem[yb + j];\n            }}\n            \
+                             for (var j = 0u; j < {units}u; j++) {{\n                mem[gb + j] = mem[yb + j] * (mem[gb + j] - dot);\n            }}\n        }}\n",
+                            y = slot.y,
+                            z = slot.z
+                        );
+                        s.push_str(BARRIER);
+                        slot.z
+                    }
+                    a => {
+                        each(
+                            &mut s,
+                            &format!("rows * {units}u"),
+                            &format!(
+                                "            mem[{z}u + e] = mem[{y}u + e] * activate_derivative({code}u, {alpha}, mem[{z}u + e]);\n",
+                                z = slot.z,
+                                y = slot.y,
+                                code = a.code(),
+                                alpha = f(a.alpha())
+                            ),
+                        );
+                        s.push_str(BARRIER);
+                        slot.z
+                    }
+                };
+                // dW = inᵀ·dz and db = Σ_rows dz, into the gradient buffer.
+                let kernel = inputs * units;
+                let bias_len = if bias { units } else { 0 };
+                each(
+                    &mut s,
+                    &format!("{}u", kernel + bias_len),
+                    &format!(
+                        "            var acc = 0.0;\n            if (e < {kernel}u) {{\n                let k = e / {units}u;\n                let j = e % {units}u;\n                \
+                         for (var row = 0u; row < rows; row++) {{\n                    acc += mem[{input}u + row * {inputs}u + k] * mem[{dz}u + row * {units}u + j];\n                }}\n            \
+                         }} else {{\n                let j = e - {kernel}u;\n                for (var row = 0u; row < rows; row++) {{\n                    acc += mem[{dz}u + row * {units}u + j];\n                }}\n            }}\n            \
+                         grad[p.grad_off + {offset}u + e] = acc;\n",
+                        input = slot.input
+                    ),
+                );
+                if index > first_dense {
+                    s.push_str(BARRIER);
+                    // dx = dz·Wᵀ over the input slot (dW has read it).
+                    each(
+                        &mut s,
+                        &format!("rows * {inputs}u"),
+                        &format!(
+                            "            let row = e / {inputs}u;\n            let k = e % {inputs}u;\n            var acc = 0.0;\n            \
+                             for (var j = 0u; j < {units}u; j++) {{\n                acc += mem[{dz}u + row * {units}u + j] * param[{offset}u + k * {units}u + j];\n            }}\n            \
+                             mem[{input}u + e] = acc;\n",
+                            input = slot.input
+                        ),
+                    );
+                    s.push_str(BARRIER);
+                }
+            }
+            Stage::Dropout { width, rate, seed } if rate > 0.0 && index > first_dense => {
+                each(
+                    &mut s,
+                    &format!("rows * {width}u"),
+                    &format!(
+                        "            mem[{at}u + e] = mem[{at}u + e] * keep({seed}u, t, e, {r}) / (1.0 - {r});\n",
+                        at = slot.input,
+                        r = f(rate)
+                    ),
+                );
+                s.push_str(BARRIER);
+            }
+            Stage::Dropout { .. } => {}
+        }
+    }
+    // The update, once every gradient is written; the next step reads the new parameters.
+    s.push_str("        storageBarrier();\n        workgroupBarrier();\n");
+    s.push_str(
+        "        for (var i = lid; i < PARAMS; i += WG) {\n            update(i, lr, bias);\n        }\n        storageBarrier();\n        workgroupBarrier();\n        done = s + 1u;\n    }\n",
+    );
+    // The metric reduction and the step count.
+    s.push_str(
+        r#"    for (var q = 0u; q < METRIC_SLOTS_USED; q++) {
+        mem[q * WG + lid] = sums[q];
+    }
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+        if (lid < stride) {
+            for (var q = 0u; q < METRIC_SLOTS_USED; q++) {
+                mem[q * WG + lid] += mem[q * WG + lid + stride];
+            }
+        }
+        workgroupBarrier();
+    }
+    if (lid < METRIC_SLOTS_USED) {
+        status[lid] += mem[lid * WG];
+    }
+    if (lid == 0u) {
+        status[METRIC_SLOTS_USED] += f32(done);
+    }
+}
+"#,
+    );
+    s
+}
