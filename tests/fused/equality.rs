@@ -510,3 +510,18 @@ pub fn validation_and_prediction_after_fused_training() {
         Tolerance::new(1e-4, 1e-6),
     );
 }
+
+/// Adam's bias-correction table covers a few epochs at a time and is refilled when an epoch
+/// runs past it: 40 epochs of one step each cross it twice, and the weights stay the CPU's.
+pub fn adam_table_refills_across_epochs() {
+    let mut job = simple_job(
+        "adam, one step per epoch".into(),
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Loss::BinaryCrossentropy { from_logits: false },
+        Optimizer::adam().with_learning_rate(0.02),
+    );
+    job.batch = 64;
+    job.epochs = 40;
+    check(&job);
+}

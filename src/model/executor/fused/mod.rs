@@ -40,8 +40,14 @@ struct RunUniform {
     steps: u32,
     step_base: u32,
     weighted: u32,
-    _pad: [u32; 3],
+    /// The optimizer step of the bias-correction table's first entry.
+    table_first: u32,
+    _pad: [u32; 2],
 }
+
+/// Epochs of steps Adam's bias-correction table holds, so it is rewritten (a queue write,
+/// which costs a submission) only every so many epochs.
+const TABLE_EPOCHS: usize = 16;
 
 /// The fused plan at one batch size.
 struct FusedPlan {
@@ -49,6 +55,8 @@ struct FusedPlan {
     program: ProgramId,
     /// The status buffer (accumulator, step count, Adam's table) and the steps its table holds.
     status: Option<(Tensor, usize, OwnedTensors)>,
+    /// The optimizer steps the table holds now: first .. first + len (empty until written).
+    table: (u64, usize),
     /// Bound as the sample weights when the data has none.
     no_weights: Tensor,
     /// Steps recorded in the current epoch (checked against the kernel's count).
@@ -131,6 +139,7 @@ impl FusedExecutor {
             layout,
             program,
             status: None,
+            table: (0, 0),
             no_weights,
             recorded: 0,
             _owned: owned,
@@ -187,22 +196,50 @@ impl Executor for FusedExecutor {
         let layout = plan.layout;
         let steps = data.rows.div_ceil(layout.batch);
         let step_base = *run.step;
-        // The status buffer: the accumulator's slots, then Adam's (√(1 − β₂ᵗ), 1 − β₁ᵗ) per step.
-        let table = if self.adam { steps } else { 0 };
-        if plan.status.as_ref().is_none_or(|(_, cap, _)| *cap < table) {
+        let to_u32 = |what: &'static str, v: u64| {
+            u32::try_from(v).map_err(|_| Error::LimitExceeded {
+                what: what.to_string(),
+                limit: "u32 step counter of the fused kernel",
+                max: u64::from(u32::MAX),
+                requested: v,
+            })
+        };
+        // The status buffer: the accumulator's slots, then Adam's (√(1 − β₂ᵗ), 1 − β₁ᵗ) per
+        // step for the steps the table covers, computed as the CPU computes them.
+        let need = if self.adam { steps } else { 0 };
+        if plan.status.as_ref().is_none_or(|(_, cap, _)| *cap < need) {
             plan.status = None;
+            let cap = if self.adam {
+                steps.saturating_mul(TABLE_EPOCHS)
+            } else {
+                0
+            };
+            let max_cap = (self.limits.storage_binding_bytes / 8) as usize - metric_slot::COUNT;
+            let cap = cap.min(max_cap).max(need);
             let mut owned = OwnedTensors::new(run.release);
-            let t = owned.zeros(run.backend, 1, metric_slot::COUNT + 2 * table)?;
-            plan.status = Some((t, table, owned));
+            let t = owned.zeros(run.backend, 1, metric_slot::COUNT + 2 * cap)?;
+            plan.status = Some((t, cap, owned));
+            plan.table = (0, 0);
         }
-        let status = plan.status.as_ref().map(|(t, _, _)| *t).expect("allocated above");
-        let mut head = vec![0.0f32; metric_slot::COUNT + 2 * table];
-        for s in 0..table {
-            let (sqrt_bias_2, bias_1) = run.optimizer.adam_bias_correction(step_base + s as u64 + 1);
-            head[metric_slot::COUNT + 2 * s] = sqrt_bias_2;
-            head[metric_slot::COUNT + 2 * s + 1] = bias_1;
+        let (status, cap) = plan
+            .status
+            .as_ref()
+            .map(|(t, cap, _)| (*t, *cap))
+            .expect("allocated above");
+        let (first_t, len) = plan.table;
+        let covered = step_base + 1 >= first_t && (step_base + steps as u64) < first_t + len as u64;
+        if self.adam && !covered {
+            let mut table = vec![0.0f32; 2 * cap];
+            for (k, pair) in table.chunks_exact_mut(2).enumerate() {
+                let (sqrt_bias_2, bias_1) = run.optimizer.adam_bias_correction(step_base + 1 + k as u64);
+                (pair[0], pair[1]) = (sqrt_bias_2, bias_1);
+            }
+            run.backend
+                .write(status.view(metric_slot::COUNT, 1, table.len())?, &table)?;
+            plan.table = (step_base + 1, cap);
         }
-        run.backend.write(status.view(0, 1, head.len())?, &head)?;
+        run.backend.fill(status.view(0, 1, metric_slot::COUNT)?, 0.0)?;
+        let table_first = to_u32("optimizer steps", plan.table.0)?;
 
         let (opt_bytes, bound) = optimizer_uniform(run.optimizer, step_base + 1, run.params, run.grads, run.slots)?;
         let chunk = &data.chunks[0];
@@ -218,14 +255,6 @@ impl Executor for FusedExecutor {
         storages.extend(bound.iter().flatten().copied());
         storages.push(status);
         let per = layout.steps_per_dispatch as usize;
-        let to_u32 = |what: &'static str, v: u64| {
-            u32::try_from(v).map_err(|_| Error::LimitExceeded {
-                what: what.to_string(),
-                limit: "u32 step counter of the fused kernel",
-                max: u64::from(u32::MAX),
-                requested: v,
-            })
-        };
         let mut first = 0usize;
         let mut completed = true;
         while first < steps {
@@ -236,7 +265,8 @@ impl Executor for FusedExecutor {
                 steps: n as u32,
                 step_base: to_u32("optimizer steps", step_base)?,
                 weighted: u32::from(weights.is_some()),
-                _pad: [0; 3],
+                table_first,
+                _pad: [0; 2],
             };
             run.backend.run_program(&ProgramRun {
                 program: plan.program,

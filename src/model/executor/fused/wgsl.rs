@@ -98,9 +98,10 @@ fn bindings(design: &Design, layout: &Layout) -> String {
     s.push_str(
         "// The dispatch's range: rows of the epoch, its first step (within the epoch), how many\n\
          // steps, and the optimizer steps taken before the epoch.\n\
-         // weighted: the per-row sample weights are bound.\n\
+         // weighted: the per-row sample weights are bound; table_first: the optimizer step of\n\
+         // the first entry of Adam's bias-correction table.\n\
          struct Run {\n    rows: u32,\n    first_step: u32,\n    steps: u32,\n    step_base: u32,\n    \
-         weighted: u32,\n    _pad0: u32,\n    _pad1: u32,\n    _pad2: u32,\n}\n\n",
+         weighted: u32,\n    table_first: u32,\n    _pad0: u32,\n    _pad1: u32,\n}\n\n",
     );
     s.push_str("@group(0) @binding(0) var<uniform> run: Run;\n");
     s.push_str("@group(0) @binding(1) var<uniform> p: Params;\n");
@@ -496,7 +497,7 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
     );
     if adam_table {
         s.push_str(
-            "        let bias = vec2<f32>(status[STATUS_TABLE + 2u * step_index], status[STATUS_TABLE + 2u * step_index + 1u]);\n",
+            "        let entry = STATUS_TABLE + 2u * (t - run.table_first);\n        let bias = vec2<f32>(status[entry], status[entry + 1u]);\n",
         );
     } else {
         s.push_str("        let bias = vec2<f32>(1.0, 1.0);\n");
