@@ -11,6 +11,7 @@
 //! dx overwrites the input slot once dW has read it. At the end of a dispatch the same memory
 //! holds the metric partials (`METRIC_SLOTS_USED` per invocation).
 
+use super::wgsl::ROW_BLOCK;
 use crate::backend::ProgramLimits;
 use crate::backend::metric_slot;
 use crate::model::layer::Layer;
@@ -170,8 +171,14 @@ impl Design {
     /// The layout at batch `batch` on a device granting `limits`, or why it does not fit.
     pub fn layout(&self, batch: usize, limits: &ProgramLimits) -> Result<Layout, String> {
         let max_wg = limits.invocations_per_workgroup.clamp(1, 256) as usize;
-        // A power of two (the metric reduction halves it), at least 32, at most what is granted.
-        let mut wg = self.widest_phase(batch).next_power_of_two().clamp(32, 256);
+        // A power of two (the metric reduction halves it), at least 32, at most what is granted:
+        // one invocation per element of the widest phase on a GPU; on a CPU device (lavapipe
+        // runs a workgroup on one thread, 8 lanes at a time) a quarter of that, since every
+        // invocation pays for every loop and barrier (seed: 1.4 ms an epoch at 32 invocations,
+        // 2.8 ms at 128).
+        let widest = self.widest_phase(batch);
+        let per_invocation = if limits.cpu_device { widest.div_ceil(4) } else { widest };
+        let mut wg = per_invocation.next_power_of_two().clamp(32, 256);
         while wg > max_wg {
             wg /= 2;
         }
@@ -235,13 +242,14 @@ impl Design {
         let c = self.outputs as u64;
         let mut total = 1 + per(batch * self.input); // the step loop, the gather
         let dense: Vec<_> = self.dense_widths().collect();
+        let rows = batch.div_ceil(ROW_BLOCK.min(batch));
         for (k, &(i, u, a)) in dense.iter().enumerate() {
             let (i64_, u64_) = (i as u64, u as u64);
-            total += per(batch * u) * (1 + i64_); // forward
+            total += per(rows * u) * (1 + i64_); // forward, ROW_BLOCK rows at a time
             total += per(batch * u); // dz
-            total += per(i * u + u) * (1 + batch as u64); // dW, db
+            total += per(i.div_ceil(ROW_BLOCK.min(i)) * u + u) * (1 + batch as u64); // dW, db
             if k > 0 {
-                total += per(batch * i) * (1 + u64_); // dx
+                total += per(rows * i) * (1 + u64_); // dx
             }
             if a == Activation::Softmax {
                 total += per(batch) * (1 + 5 * u64_);

@@ -425,6 +425,10 @@ fn each(out: &mut String, n: &str, body: &str) {
 
 const BARRIER: &str = "        workgroupBarrier();\n";
 
+/// Rows (forward, dx) or kernel rows (dW) one invocation computes together, so each weight or
+/// gradient value it loads serves that many products (and loops run that many times less).
+pub(crate) const ROW_BLOCK: usize = 4;
+
 fn body(design: &Design, layout: &Layout, adam_table: bool) -> String {
     let mut s = String::new();
     let wg = layout.workgroup;
@@ -524,27 +528,43 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                 } else {
                     String::new()
                 };
-                let store = match activation {
-                    Activation::Linear => format!("            mem[{}u + e] = z;\n", slot.z),
-                    Activation::Softmax => format!("            mem[{}u + e] = z;\n", slot.z),
+                let store = |z_at: &str| match activation {
+                    Activation::Linear | Activation::Softmax => format!("mem[{}u + {z_at}] = z;", slot.z),
                     a => format!(
-                        "            mem[{}u + e] = z;\n            mem[{}u + e] = activate({}u, {}, z);\n",
+                        "mem[{}u + {z_at}] = z; mem[{}u + {z_at}] = activate({}u, {}, z);",
                         slot.z,
                         slot.y,
                         a.code(),
                         f(a.alpha())
                     ),
                 };
-                each(
-                    &mut s,
-                    &format!("rows * {units}u"),
-                    &format!(
-                        "            let row = e / {units}u;\n            let j = e % {units}u;\n            var acc = 0.0;\n            \
-                         for (var k = 0u; k < {inputs}u; k++) {{\n                acc += mem[{input}u + row * {inputs}u + k] * param[{offset}u + k * {units}u + j];\n            }}\n            \
-                         let z = acc{bias_term};\n{store}",
+                let r = ROW_BLOCK.min(layout.batch);
+                let mut body =
+                    format!("            let r0 = (e / {units}u) * {r}u;\n            let j = e % {units}u;\n");
+                let accs: Vec<String> = (0..r).map(|q| format!("a{q}")).collect();
+                for (q, a) in accs.iter().enumerate() {
+                    let _ = writeln!(
+                        body,
+                        "            var {a} = 0.0;\n            let x{q} = {input}u + min(r0 + {q}u, BATCH - 1u) * {inputs}u;",
                         input = slot.input
-                    ),
+                    );
+                }
+                let _ = writeln!(
+                    body,
+                    "            for (var k = 0u; k < {inputs}u; k++) {{\n                let w = param[{offset}u + k * {units}u + j];"
                 );
+                for (q, a) in accs.iter().enumerate() {
+                    let _ = writeln!(body, "                {a} += mem[x{q} + k] * w;");
+                }
+                body.push_str("            }\n");
+                for (q, a) in accs.iter().enumerate() {
+                    let _ = writeln!(
+                        body,
+                        "            if (r0 + {q}u < rows) {{\n                let z = {a}{bias_term};\n                {}\n            }}",
+                        store(&format!("(r0 + {q}u) * {units}u + j"))
+                    );
+                }
+                each(&mut s, &format!("((rows + {}u) / {r}u) * {units}u", r - 1), &body);
                 s.push_str(BARRIER);
                 if activation == Activation::Softmax {
                     // softmax.wgsl by rows: z -> y.
@@ -627,33 +647,77 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                         slot.z
                     }
                 };
-                // dW = inᵀ·dz and db = Σ_rows dz, into the gradient buffer.
-                let kernel = inputs * units;
-                let bias_len = if bias { units } else { 0 };
-                each(
-                    &mut s,
-                    &format!("{}u", kernel + bias_len),
-                    &format!(
-                        "            var acc = 0.0;\n            if (e < {kernel}u) {{\n                let k = e / {units}u;\n                let j = e % {units}u;\n                \
-                         for (var row = 0u; row < rows; row++) {{\n                    acc += mem[{input}u + row * {inputs}u + k] * mem[{dz}u + row * {units}u + j];\n                }}\n            \
-                         }} else {{\n                let j = e - {kernel}u;\n                for (var row = 0u; row < rows; row++) {{\n                    acc += mem[{dz}u + row * {units}u + j];\n                }}\n            }}\n            \
-                         grad[p.grad_off + {offset}u + e] = acc;\n",
-                        input = slot.input
-                    ),
+                // dW = inᵀ·dz (R kernel rows per invocation, sharing each dz load) and
+                // db = Σ_rows dz, into the gradient buffer.
+                let rk = ROW_BLOCK.min(inputs);
+                let k_blocks = inputs.div_ceil(rk);
+                let blocked = k_blocks * units;
+                let mut body = format!(
+                    "            if (e < {blocked}u) {{\n                let kb = (e / {units}u) * {rk}u;\n                let j = e % {units}u;\n"
                 );
+                for q in 0..rk {
+                    let _ = writeln!(
+                        body,
+                        "                var a{q} = 0.0;\n                let k{q} = min(kb + {q}u, {last}u);",
+                        last = inputs - 1
+                    );
+                }
+                let _ = writeln!(
+                    body,
+                    "                for (var row = 0u; row < rows; row++) {{\n                    let d = mem[{dz}u + row * {units}u + j];\n                    let xb = {input}u + row * {inputs}u;",
+                    input = slot.input
+                );
+                for q in 0..rk {
+                    let _ = writeln!(body, "                    a{q} += mem[xb + k{q}] * d;");
+                }
+                body.push_str("                }\n");
+                for q in 0..rk {
+                    let _ = writeln!(
+                        body,
+                        "                if (kb + {q}u < {inputs}u) {{\n                    grad[p.grad_off + {offset}u + (kb + {q}u) * {units}u + j] = a{q};\n                }}"
+                    );
+                }
+                if bias {
+                    let _ = writeln!(
+                        body,
+                        "            }} else {{\n                let j = e - {blocked}u;\n                var acc = 0.0;\n                \
+                         for (var row = 0u; row < rows; row++) {{\n                    acc += mem[{dz}u + row * {units}u + j];\n                }}\n                \
+                         grad[p.grad_off + {bias_at}u + j] = acc;",
+                        bias_at = offset + inputs * units
+                    );
+                }
+                body.push_str("            }\n");
+                let bias_len = if bias { units } else { 0 };
+                each(&mut s, &format!("{}u", blocked + bias_len), &body);
                 if index > first_dense {
                     s.push_str(BARRIER);
-                    // dx = dz·Wᵀ over the input slot (dW has read it).
-                    each(
-                        &mut s,
-                        &format!("rows * {inputs}u"),
-                        &format!(
-                            "            let row = e / {inputs}u;\n            let k = e % {inputs}u;\n            var acc = 0.0;\n            \
-                             for (var j = 0u; j < {units}u; j++) {{\n                acc += mem[{dz}u + row * {units}u + j] * param[{offset}u + k * {units}u + j];\n            }}\n            \
-                             mem[{input}u + e] = acc;\n",
-                            input = slot.input
-                        ),
+                    // dx = dz·Wᵀ over the input slot (dW has read it), R rows per invocation
+                    // sharing each weight load.
+                    let r = ROW_BLOCK.min(layout.batch);
+                    let mut body =
+                        format!("            let r0 = (e / {inputs}u) * {r}u;\n            let k = e % {inputs}u;\n");
+                    for q in 0..r {
+                        let _ = writeln!(
+                            body,
+                            "            var a{q} = 0.0;\n            let d{q} = {dz}u + min(r0 + {q}u, BATCH - 1u) * {units}u;"
+                        );
+                    }
+                    let _ = writeln!(
+                        body,
+                        "            for (var j = 0u; j < {units}u; j++) {{\n                let w = param[{offset}u + k * {units}u + j];"
                     );
+                    for q in 0..r {
+                        let _ = writeln!(body, "                a{q} += mem[d{q} + j] * w;");
+                    }
+                    body.push_str("            }\n");
+                    for q in 0..r {
+                        let _ = writeln!(
+                            body,
+                            "            if (r0 + {q}u < rows) {{\n                mem[{input}u + (r0 + {q}u) * {inputs}u + k] = a{q};\n            }}",
+                            input = slot.input
+                        );
+                    }
+                    each(&mut s, &format!("((rows + {}u) / {r}u) * {inputs}u", r - 1), &body);
                     s.push_str(BARRIER);
                 }
             }
