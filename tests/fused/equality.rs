@@ -427,6 +427,16 @@ pub fn lavapipe_length_epoch_completes_in_bounded_dispatches() {
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the reason names the steps per dispatch: {reason}"));
+    let per_step: u64 = reason
+        .split('(')
+        .next_back()
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the reason names the loop iterations per step: {reason}"));
+    assert!(
+        per_step * rows as u64 > 65_535,
+        "one dispatch of the whole epoch would cross lavapipe's loop limit: {reason}"
+    );
     assert!(per_dispatch < rows as u64, "{reason}");
     assert!(
         spent.dispatches >= (rows as u64).div_ceil(per_dispatch),

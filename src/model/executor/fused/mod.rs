@@ -16,6 +16,8 @@
 //! training on a data set split into several storage chunks (one larger than a binding).
 
 pub(crate) mod design;
+#[cfg(test)]
+mod tests;
 pub(crate) mod wgsl;
 
 use design::{Design, Layout};
@@ -105,7 +107,7 @@ impl FusedExecutor {
                 requested,
                 kind: ExecutorKind::Fused,
                 reason: format!(
-                    "{}one workgroup of {} invocations, {:.1} KiB of workgroup memory at batch size {batch}, up to {} steps per dispatch",
+                    "{}one workgroup of {} invocations, {:.1} KiB of workgroup memory at batch size {batch}, up to {} steps per dispatch ({} loop iterations per step)",
                     if requested == Execution::Auto {
                         "auto: fits "
                     } else {
@@ -113,7 +115,8 @@ impl FusedExecutor {
                     },
                     l.workgroup,
                     (l.memory_floats * 4) as f64 / 1024.0,
-                    l.steps_per_dispatch
+                    l.steps_per_dispatch,
+                    l.iterations_per_step
                 ),
             },
             Err(why) => ExecutorChoice {
@@ -145,6 +148,23 @@ impl FusedExecutor {
             _owned: owned,
         })
     }
+}
+
+/// The steps the kernels reported (the accumulator's `metric_slot::USED` slot) against the
+/// steps recorded: a shortfall means a driver cut a loop short, and the epoch is an error.
+fn check_steps(recorded: u64, acc: &[f32]) -> Result<()> {
+    if recorded == 0 {
+        return Ok(());
+    }
+    let done = acc.get(metric_slot::USED).copied().unwrap_or(0.0);
+    if done != recorded as f32 {
+        return Err(Error::IncompleteDispatch {
+            executor: "fused",
+            expected: recorded,
+            completed: done.max(0.0) as u64,
+        });
+    }
+    Ok(())
 }
 
 impl Executor for FusedExecutor {
@@ -291,18 +311,7 @@ impl Executor for FusedExecutor {
         let Some((_, Current::Fused(plan))) = &self.current else {
             return Ok(());
         };
-        if plan.recorded == 0 {
-            return Ok(());
-        }
-        let done = acc.get(metric_slot::USED).copied().unwrap_or(0.0) as u64;
-        if done != plan.recorded {
-            return Err(Error::IncompleteDispatch {
-                executor: "fused",
-                expected: plan.recorded,
-                completed: done,
-            });
-        }
-        Ok(())
+        check_steps(plan.recorded, acc)
     }
 
     fn choice_at(&self, batch: usize) -> Option<ExecutorChoice> {
