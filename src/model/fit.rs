@@ -180,7 +180,7 @@ impl Model {
         };
 
         // A batch larger than the data set is the data set: the plan never holds more rows.
-        self.prepare(options.batch_size.min(train_rows.len()))?;
+        self.prepare_training(options.batch_size.min(train_rows.len()))?;
         let train = HostData {
             x: &train_x,
             y: &train_y,

@@ -150,10 +150,16 @@ impl Model {
     }
 
     /// Makes sure the executor has a plan for batches of `batch` rows.
-    /// The executor choice then says what runs at that batch size.
     pub(crate) fn prepare(&mut self, batch: usize) -> Result<()> {
         let (executor, mut run) = self.run_parts();
-        executor.prepare(&mut run, batch)?;
+        executor.prepare(&mut run, batch)
+    }
+
+    /// Makes sure the executor can train at batches of `batch` rows; the executor choice then
+    /// says what runs at that batch size.
+    pub(crate) fn prepare_training(&mut self, batch: usize) -> Result<()> {
+        let (executor, mut run) = self.run_parts();
+        executor.prepare_training(&mut run, batch)?;
         if let Some(choice) = self.executor.choice_at(batch) {
             self.executor_choice = choice;
         }

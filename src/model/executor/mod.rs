@@ -174,8 +174,15 @@ pub(crate) trait Executor: Send {
     /// without allocating).
     fn plan_bytes(&self, network: &Network, batch: usize) -> u64;
 
-    /// Makes sure a plan for batches of `batch` rows exists (rebuilt when the size changes).
+    /// Makes sure a plan for batches of `batch` rows exists (rebuilt when the size changes),
+    /// for evaluation and prediction.
     fn prepare(&mut self, run: &mut RunContext, batch: usize) -> Result<()>;
+
+    /// Makes sure a plan for training at batches of `batch` rows exists (and the evaluation
+    /// plan of `prepare`).
+    fn prepare_training(&mut self, run: &mut RunContext, batch: usize) -> Result<()> {
+        self.prepare(run, batch)
+    }
 
     /// The batch size of the current plan.
     fn batch(&self) -> Option<usize>;

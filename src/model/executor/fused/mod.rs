@@ -178,6 +178,12 @@ impl Executor for FusedExecutor {
     }
 
     fn prepare(&mut self, run: &mut RunContext, batch: usize) -> Result<()> {
+        self.layered.prepare(run, batch)
+    }
+
+    /// Builds (or keeps) the fused kernel for training at `batch`: only `fit` asks for it, so
+    /// evaluating or predicting at another batch size neither builds a kernel nor is refused.
+    fn prepare_training(&mut self, run: &mut RunContext, batch: usize) -> Result<()> {
         self.layered.prepare(run, batch)?;
         if self.current.as_ref().is_some_and(|(b, _)| *b == batch) {
             return Ok(());
