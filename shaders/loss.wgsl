@@ -1,14 +1,30 @@
-// loss.wgsl: per-row loss wᵢ·ℓᵢ and the gradient of the batch-mean loss, in one pass.
-// Shapes: pred, grad: [rows, cols]; targets: [rows, cols], or [rows, 1] class_index indices for the
-// sparse kinds; weights, row_loss: [rows]. Element offsets come in the uniform.
-// Bindings: 0 uniform Params; 1 pred (read); 2 targets (read); 3 weights (read);
-//   4 row_loss (read_write); 5 grad (read_write).
+// loss.wgsl: the loss head's kernel: per-row loss wᵢ·ℓᵢ, the gradient of the batch-mean loss
+// (optionally times the output layer's activation derivative, so it is dz rather than dy), and
+// the batch's metric sums added to the accumulator, in one pass over the rows.
+// Shapes: pred, output, z, grad: [rows, cols]; targets: [rows, cols], or [rows, 1] class
+// indices for the sparse kinds; weights, row_loss: [rows]; acc: METRIC_COUNT f32 slots (the
+// prelude's METRIC_* constants, `MetricSlot` in src/backend/ops/metrics.rs).
+// Bindings: 0 uniform Params; 1 pred (read: what the loss reads, logits when the softmax is
+//   fused); 2 output (read: what the metrics see, the probabilities then); 3 targets (read);
+//   4 weights (read); 5 z (read: the output layer's pre-activation); 6 row_loss (read_write);
+//   7 grad (read_write); 8 acc (read_write).
+// flags: LOSS_FLAG_LOSS computes the loss (else row_loss is read: the metrics alone);
+// LOSS_FLAG_GRAD writes grad; LOSS_FLAG_WEIGHTS has weights; LOSS_FLAG_DERIVATIVE multiplies
+// grad by act′(z); LOSS_FLAG_METRICS accumulates the metrics; LOSS_FLAG_PARTIAL writes each
+// workgroup's sums to acc[g·METRIC_COUNT ..] of a scratch for sum_partials instead.
 // kind: the prelude's LOSS_* codes (`Loss::code`): mse, mae, bce, bce from logits, cce, cce
 // from logits (softmax fused), sparse cce, sparse cce from logits. Probability forms clip to
 // [ε, 1 − ε] with ε = 1e-7 as Keras does (zero gradient where the clip is active), and cce
 // first divides each row by its sum. grad = wᵢ·dℓᵢ/dpred / rows (Keras's
-// sum_over_batch_size). flags: LOSS_FLAG_WEIGHTS has weights, LOSS_FLAG_GRAD write grad.
-// One invocation per row. Dispatch: 2-D over ceil(rows / 64) groups (see softmax.wgsl).
+// sum_over_batch_size).
+// accuracy: ACC_NONE, ACC_BINARY (output > threshold against a 0/1 target, averaged over the
+// row's outputs), ACC_CATEGORICAL (argmax against argmax), ACC_SPARSE_CATEGORICAL (argmax
+// against the index).
+// Workgroup g of 256 invocations takes rows [g·rows_per_group, (g + 1)·rows_per_group), its
+// lanes striding over them, and reduces the metric sums in workgroup memory; a single
+// workgroup adds them to the accumulator itself (alone, without atomics). The host bounds
+// rows_per_group and cols so no invocation loops too long (src/backend/gpu/bounds.rs).
+// Dispatch: (groups, 1, 1).
 
 struct Params {
     rows: u32,
@@ -16,10 +32,18 @@ struct Params {
     kind: u32,
     flags: u32,
     pred_off: u32,
+    output_off: u32,
     target_off: u32,
     weight_off: u32,
+    z_off: u32,
     row_loss_off: u32,
     grad_off: u32,
+    acc_off: u32,
+    accuracy: u32,
+    threshold: f32,
+    act: u32,
+    alpha: f32,
+    rows_per_group: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
@@ -27,12 +51,17 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<f32>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
-@group(0) @binding(4) var<storage, read_write> row_loss: array<f32>;
-@group(0) @binding(5) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(2) var<storage, read> output: array<f32>;
+@group(0) @binding(3) var<storage, read> targets: array<f32>;
+@group(0) @binding(4) var<storage, read> weights: array<f32>;
+@group(0) @binding(5) var<storage, read> z: array<f32>;
+@group(0) @binding(6) var<storage, read_write> row_loss: array<f32>;
+@group(0) @binding(7) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(8) var<storage, read_write> acc: array<f32>;
 
 const EPS: f32 = 1e-7;
+const LANES: u32 = 256u;
+var<workgroup> partial: array<f32, METRIC_SLOTS_USED * LANES>;
 
 fn sigmoid_of(z: f32) -> f32 {
     if (z >= 0.0) {
@@ -42,7 +71,7 @@ fn sigmoid_of(z: f32) -> f32 {
     return e / (1.0 + e);
 }
 
-// Target of column j in row `row`: stored, or one-hot from the class_index index for sparse kinds.
+// Target of column j in row `row`: stored, or one-hot from the class index for sparse kinds.
 fn target_at(row: u32, j: u32) -> f32 {
     if (p.kind == LOSS_SPARSE_CCE || p.kind == LOSS_SPARSE_CCE_LOGITS) {
         let class_index = u32(max(round(targets[p.target_off + row]), 0.0));
@@ -53,16 +82,16 @@ fn target_at(row: u32, j: u32) -> f32 {
 
 fn put_grad(e: u32, g: f32, scale: f32) {
     if ((p.flags & LOSS_FLAG_GRAD) != 0u) {
-        grad[p.grad_off + e] = g * scale;
+        var v = g * scale;
+        if ((p.flags & LOSS_FLAG_DERIVATIVE) != 0u) {
+            v *= activate_derivative(p.act, p.alpha, z[p.z_off + e]);
+        }
+        grad[p.grad_off + e] = v;
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let row = gid.y * groups.x * 64u + gid.x;
-    if (row >= p.rows) {
-        return;
-    }
+// The row's weighted loss wᵢ·ℓᵢ; writes the row's gradient.
+fn score_row(row: u32) -> f32 {
     var w = 1.0;
     if ((p.flags & LOSS_FLAG_WEIGHTS) != 0u) {
         w = weights[p.weight_off + row];
@@ -151,5 +180,113 @@ fn loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             }
         }
     }
-    row_loss[p.row_loss_off + row] = w * l;
+    return w * l;
+}
+
+// NaN and ±inf have an all-ones exponent; checked on the bits because compilers may assume
+// floats are finite and fold `x != x` away.
+fn is_finite_bits(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn argmax_output(base: u32) -> u32 {
+    var best = 0u;
+    for (var j = 1u; j < p.cols; j++) {
+        if (output[p.output_off + base + j] > output[p.output_off + base + best]) {
+            best = j;
+        }
+    }
+    return best;
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn loss(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let metrics = (p.flags & LOSS_FLAG_METRICS) != 0u;
+    var s: array<f32, METRIC_SLOTS_USED>;
+    for (var q = 0u; q < METRIC_SLOTS_USED; q++) {
+        s[q] = 0.0;
+    }
+    let first = wid.x * p.rows_per_group;
+    let end = min(first + p.rows_per_group, p.rows);
+    for (var row = first + lid.x; row < end; row += LANES) {
+        var l: f32;
+        if ((p.flags & LOSS_FLAG_LOSS) != 0u) {
+            l = score_row(row);
+            row_loss[p.row_loss_off + row] = l;
+        } else {
+            l = row_loss[p.row_loss_off + row];
+        }
+        if (!metrics) {
+            continue;
+        }
+        s[METRIC_LOSS_SUM] += l;
+        s[METRIC_SAMPLES] += 1.0;
+        if (!is_finite_bits(l)) {
+            s[METRIC_NON_FINITE] += 1.0;
+        }
+        let base = row * p.cols;
+        if (p.accuracy == ACC_SPARSE_CATEGORICAL) {
+            let class_index = round(targets[p.target_off + row]);
+            if (f32(argmax_output(base)) == class_index) {
+                s[METRIC_CORRECT] += 1.0;
+            }
+            continue;
+        }
+        s[METRIC_VALUES] += f32(p.cols);
+        var hits = 0.0;
+        var best_t = 0u;
+        for (var j = 0u; j < p.cols; j++) {
+            let x = output[p.output_off + base + j];
+            let t = targets[p.target_off + base + j];
+            let d = x - t;
+            s[METRIC_ABS_ERR] += abs(d);
+            s[METRIC_SQ_ERR] += d * d;
+            if (t > targets[p.target_off + base + best_t]) {
+                best_t = j;
+            }
+            if (p.accuracy == ACC_BINARY) {
+                let pp = x > p.threshold;
+                let tp = t > 0.5;
+                if (select(0.0, 1.0, pp) == t) {
+                    hits += 1.0;
+                }
+                if (pp && tp) {
+                    s[METRIC_TRUE_POS] += 1.0;
+                }
+                if (pp && !tp) {
+                    s[METRIC_FALSE_POS] += 1.0;
+                }
+                if (!pp && tp) {
+                    s[METRIC_FALSE_NEG] += 1.0;
+                }
+            }
+        }
+        if (p.accuracy == ACC_BINARY) {
+            s[METRIC_CORRECT] += hits / f32(p.cols);
+        } else if (p.accuracy == ACC_CATEGORICAL && argmax_output(base) == best_t) {
+            s[METRIC_CORRECT] += 1.0;
+        }
+    }
+    if (!metrics) {
+        return;
+    }
+    for (var q = 0u; q < METRIC_SLOTS_USED; q++) {
+        partial[q * LANES + lid.x] = s[q];
+    }
+    workgroupBarrier();
+    for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
+        if (lid.x < stride) {
+            for (var q = 0u; q < METRIC_SLOTS_USED; q++) {
+                partial[q * LANES + lid.x] += partial[q * LANES + lid.x + stride];
+            }
+        }
+        workgroupBarrier();
+    }
+    if (lid.x < METRIC_SLOTS_USED) {
+        if ((p.flags & LOSS_FLAG_PARTIAL) != 0u) {
+            acc[p.acc_off + wid.x * METRIC_COUNT + lid.x] = partial[lid.x * LANES];
+        } else {
+            acc[p.acc_off + lid.x] += partial[lid.x * LANES];
+        }
+    }
 }

@@ -1,15 +1,24 @@
-// matmul.wgsl: out = act(op(A)·op(B) + bias), optional z = op(A)·op(B) + bias.
+// matmul.wgsl: out = act(op(A)·op(B) + bias), optional z = op(A)·op(B) + bias, over one slice
+// of the inner dimension per workgroup layer (split-K), so no invocation loops over all of K.
 // Shapes (row-major, element offsets into each buffer come in the uniform):
-//   op(A): [M, K]; A stored [M, K], or [K, M] when trans_a = 1
+//   op(A): [M, K]; its first a_rows rows come from A, stored [a_rows, K], or [K, a_rows] when
+//     trans_a = 1; rows a_rows .. M are all ones (a_rows = M - 1 appends the ones row that
+//     puts the column sums of op(B), a bias gradient, under the product; a_rows = 0 makes the
+//     product the column sums alone)
 //   op(B): [K, N]; B stored [K, N], or [N, K] when trans_b = 1
 //   bias: [N]; out, z: [M, N]
 // Bindings: 0 uniform Params; 1 A (read, vec4 view); 2 B (read, vec4 view); 3 bias (read);
 //   4 out (read_write); 5 z (read_write).
+// Split-K: workgroup layer w (workgroup_id.z) sums k in [k_base + w·k_chunk, min(that +
+// k_chunk, K)). With MATMUL_FLAG_PARTIAL it writes the raw sums to out[w·M·N + i·N + j] (the
+// partial-sum scratch that matmul_reduce adds up and finishes); without it (a single layer
+// holding all of K) it applies the epilogue itself. The host keeps k_chunk small enough that
+// every invocation's loop count stays far below lavapipe's limit (src/backend/gpu/bounds.rs).
 // Tiling: a workgroup of 16×16 invocations computes a 64×64 tile of out, each invocation a
 // 4×4 block held in registers; K advances 16 at a time through workgroup-shared tiles. Loads
 // are one vec4 per invocation per operand when the contiguous dimension and the offset are
-// multiples of 4, else four bounds-checked scalar loads, so every shape is correct.
-// Dispatch: (ceil(N / 64), ceil(M / 64), 1).
+// multiples of 4, else bounds-checked scalar loads, so every shape is correct.
+// Dispatch: (ceil(N / 64), ceil(M / 64), layers).
 
 struct Params {
     m: u32,
@@ -22,12 +31,12 @@ struct Params {
     bias_off: u32,
     out_off: u32,
     z_off: u32,
-    flags: u32,      // MATMUL_FLAG_BIAS: add bias; MATMUL_FLAG_Z: write z
+    flags: u32,      // MATMUL_FLAG_BIAS: add bias; MATMUL_FLAG_Z: write z; MATMUL_FLAG_PARTIAL
     act: u32,
     alpha: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    a_rows: u32,
+    k_chunk: u32,
+    k_base: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -76,13 +85,20 @@ fn load_b4(e: u32, count: u32, aligned: bool) -> vec4<f32> {
     return v;
 }
 
+// vec4 of ones for the first `count` lanes (the ones rows of op(A)).
+fn ones4(count: u32) -> vec4<f32> {
+    return select(vec4<f32>(0.0), vec4<f32>(1.0), vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(count));
+}
+
 @compute @workgroup_size(16, 16, 1)
 fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let row0 = wid.y * TILE_M;
     let col0 = wid.x * TILE_N;
     let t = lid.y * 16u + lid.x;
+    let k_begin = p.k_base + wid.z * p.k_chunk;
+    let k_end = min(k_begin + p.k_chunk, p.k);
     // vec4 loads need the offset and the stride of the contiguous dimension to be multiples of 4.
-    let a_aligned = select((p.a_off | p.k) & 3u, (p.a_off | p.m) & 3u, p.trans_a == 1u) == 0u;
+    let a_aligned = select((p.a_off | p.k) & 3u, (p.a_off | p.a_rows) & 3u, p.trans_a == 1u) == 0u;
     let b_aligned = select((p.b_off | p.n) & 3u, (p.b_off | p.k) & 3u, p.trans_b == 1u) == 0u;
 
     var acc: array<vec4<f32>, 4>;
@@ -90,7 +106,7 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         acc[r] = vec4<f32>(0.0);
     }
 
-    for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
+    for (var k0 = k_begin; k0 < k_end; k0 += TILE_K) {
         // A tile: 64 rows × 16 k, one vec4 per invocation along A's contiguous dimension.
         if (p.trans_a == 0u) {
             let i = t / 4u;
@@ -98,8 +114,10 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             let gi = row0 + i;
             let gk = k0 + kk;
             var v = vec4<f32>(0.0);
-            if (gi < p.m && gk < p.k) {
-                v = load_a4(p.a_off + gi * p.k + gk, p.k - gk, a_aligned);
+            if (gi < p.a_rows && gk < k_end) {
+                v = load_a4(p.a_off + gi * p.k + gk, k_end - gk, a_aligned);
+            } else if (gi < p.m && gk < k_end) {
+                v = ones4(k_end - gk);
             }
             for (var q = 0u; q < 4u; q++) {
                 tile_a[(kk + q) * TILE_M + i] = v[q];
@@ -110,8 +128,15 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             let gk = k0 + kk;
             let gi = row0 + i;
             var v = vec4<f32>(0.0);
-            if (gk < p.k && gi < p.m) {
-                v = load_a4(p.a_off + gk * p.m + gi, p.m - gi, a_aligned);
+            if (gk < k_end && gi < p.m) {
+                if (gi < p.a_rows) {
+                    v = load_a4(p.a_off + gk * p.a_rows + gi, p.a_rows - gi, a_aligned);
+                }
+                // Lanes past the stored rows (and before M) are the ones rows.
+                let stored = select(0u, p.a_rows - gi, gi < p.a_rows);
+                let lane = vec4<u32>(0u, 1u, 2u, 3u);
+                let ones = (lane >= vec4<u32>(stored)) & (lane < vec4<u32>(p.m - gi));
+                v = select(v, vec4<f32>(1.0), ones);
             }
             for (var q = 0u; q < 4u; q++) {
                 tile_a[kk * TILE_M + i + q] = v[q];
@@ -124,7 +149,7 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             let gk = k0 + kk;
             let gj = col0 + j;
             var v = vec4<f32>(0.0);
-            if (gk < p.k && gj < p.n) {
+            if (gk < k_end && gj < p.n) {
                 v = load_b4(p.b_off + gk * p.n + gj, p.n - gj, b_aligned);
             }
             for (var q = 0u; q < 4u; q++) {
@@ -136,8 +161,8 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             let gj = col0 + j;
             let gk = k0 + kk;
             var v = vec4<f32>(0.0);
-            if (gj < p.n && gk < p.k) {
-                v = load_b4(p.b_off + gj * p.k + gk, p.k - gk, b_aligned);
+            if (gj < p.n && gk < k_end) {
+                v = load_b4(p.b_off + gj * p.k + gk, k_end - gk, b_aligned);
             }
             for (var q = 0u; q < 4u; q++) {
                 tile_b[(kk + q) * TILE_N + j] = v[q];
@@ -158,9 +183,11 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         workgroupBarrier();
     }
 
-    // Epilogue: bias, keep z, activation.
+    // Epilogue: raw partial sums, or bias, keep z, activation.
+    let partial = (p.flags & MATMUL_FLAG_PARTIAL) != 0u;
     let has_bias = (p.flags & MATMUL_FLAG_BIAS) != 0u;
     let write_z = (p.flags & MATMUL_FLAG_Z) != 0u;
+    let layer_off = p.out_off + wid.z * p.m * p.n;
     for (var r = 0u; r < 4u; r++) {
         let gi = row0 + lid.y * 4u + r;
         if (gi >= p.m) {
@@ -170,10 +197,14 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             let gj = col0 + lid.x * 4u + c;
             if (gj < p.n) {
                 var v = acc[r][c];
+                let e = gi * p.n + gj;
+                if (partial) {
+                    out[layer_off + e] = v;
+                    continue;
+                }
                 if (has_bias) {
                     v += bias[p.bias_off + gj];
                 }
-                let e = gi * p.n + gj;
                 if (write_z) {
                     z[p.z_off + e] = v;
                 }

@@ -1,7 +1,8 @@
 //! The on-disk pipeline cache never fails training: a damaged file, a file wgpu refuses and a
 //! disabled cache all leave a working backend. One test (the cache status is process-wide, so
 //! nothing else may build pipelines concurrently in this binary), on a private directory (so
-//! a concurrent run cannot touch its files, and the user's cache is left alone).
+//! a concurrent run cannot touch its files, and the user's cache is left alone). It needs a
+//! GPU: without one it is reported as ignored (the harness of tests/common/harness.rs).
 
 mod common;
 
@@ -40,11 +41,12 @@ fn wrap(payload: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
+fn main() -> std::process::ExitCode {
+    let t = common::harness::Tests::new();
+    register!(t, gpu: cache_failures_fall_back_to_building_without_it).run()
+}
+
 fn cache_failures_fall_back_to_building_without_it() {
-    if common::gpu().is_none() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     pipeline_cache::set_directory(Some(dir.path().to_path_buf()));
     let before = pipeline_cache::set_enabled(true);

@@ -74,6 +74,7 @@ fn json_has_every_documented_key() {
         assert!(j.get(key).is_some(), "missing {key} in {j}");
     }
     assert_eq!(j["backend"], "cpu");
+    assert_eq!(j["executor"], "layered");
     assert_eq!(j["epochs_run"], 30);
     assert!(j["test_accuracy"].as_f64().unwrap() > 0.6, "{j}");
 }
@@ -115,16 +116,6 @@ fn evaluate_reads_a_model_file_of_format_version_1() {
         (&"cpu".into(), &"ndarray".into(), &756.into())
     );
     assert!(j["test_accuracy"].as_f64().unwrap() > 0.5, "{j}");
-}
-
-#[test]
-fn gpu_backend_trains_when_an_adapter_exists() {
-    if common::gpu().is_none() {
-        return;
-    }
-    let o = wgtrain(&["train", "--backend", "gpu", "--epochs", "3", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(last_json(&o)["backend"], "gpu");
 }
 
 #[test]
@@ -567,4 +558,33 @@ fn evaluate_and_predict_give_what_the_saved_model_gives_in_process() {
     for (p, q) in printed.iter().zip(probabilities.column(0)) {
         assert_eq!(p, q);
     }
+}
+
+#[test]
+fn train_and_info_say_which_executor_runs_and_why() {
+    let o = wgtrain(&["train", "--backend", "cpu", "--epochs", "1", "--executor", "layered"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Executor: layered (requested)"), "{}", stdout(&o));
+    // Asking for fused where it cannot run falls back with the reason, never silently.
+    let o = wgtrain(&["train", "--backend", "cpu", "--epochs", "1", "--executor", "fused"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Executor: "))
+        .expect("an executor line");
+    assert!(line.contains("fused"), "{line}");
+    let o = wgtrain(&[
+        "info",
+        "--layers",
+        "10:relu,1:sigmoid",
+        "--inputs",
+        "8",
+        "--executor",
+        "auto",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Executor: layered"), "{}", stdout(&o));
+    let o = wgtrain(&["train", "--executor", "sideways"]);
+    assert_eq!(o.status.code(), Some(2), "a bad --executor is a usage error");
 }

@@ -6,7 +6,7 @@
 use super::program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use super::{
     ActivationBackwardOp, BackendId, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims,
-    MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
 };
 use crate::{Error, Result};
 
@@ -77,6 +77,9 @@ pub trait BackendImpl: Send {
 
     /// Adds one batch to the metric accumulator.
     fn accumulate_metrics_impl(&mut self, op: &MetricsOp) -> Result<()>;
+
+    /// [`ScoreOp`], checked.
+    fn score_impl(&mut self, op: &ScoreOp) -> Result<()>;
 
     /// One optimizer step (the slots match the optimizer's layout).
     fn optimizer_step_impl(&mut self, op: &OptimizerStepOp) -> Result<()>;

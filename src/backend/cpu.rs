@@ -10,7 +10,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use super::cpu_loops::{apply_activation, metric_sums, multiply_derivative, small_product};
 use super::{
     ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
-    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
 };
 use crate::nn::dropout::dropout_keep;
 use crate::{Error, Result};
@@ -179,11 +179,18 @@ impl BackendImpl for CpuBackend {
         let run = |me: &Self, out: &mut [f32], mut z_out: Option<&mut [f32]>| -> Result<()> {
             let a = me.view(&op.a, op.trans_a)?;
             let b = me.view(&op.b, op.trans_b)?;
+            let (product, ones) = out.split_at_mut(m * n);
             if m * k * n <= SMALL_PRODUCT {
-                small_product(&a, &b, out);
+                small_product(&a, &b, product);
             } else {
-                let mut c = ArrayViewMut2::from_shape((m, n).strides((n, 1)), &mut *out).expect("out fits");
+                let mut c = ArrayViewMut2::from_shape((m, n).strides((n, 1)), product).expect("out fits");
                 general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+            }
+            // The ones row of op(A): the column sums of op(B).
+            if op.ones_row {
+                for (j, o) in ones.iter_mut().enumerate() {
+                    *o = b.column(j).sum();
+                }
             }
             // The epilogue, one pass per stage: most products (every backward one) have none.
             if let Some(bias) = op.bias.map(|b| me.slice(&b)).transpose()? {
@@ -330,6 +337,19 @@ impl BackendImpl for CpuBackend {
             Some(grad) => self.with_outputs([op.row_loss, grad], |me, [rl, g]| run(me, rl, Some(g))),
             None => self.with_outputs([op.row_loss], |me, [rl]| run(me, rl, None)),
         }
+    }
+
+    fn score_impl(&mut self, op: &ScoreOp) -> Result<()> {
+        self.loss_impl(&op.loss)?;
+        if let (Some((activation, z)), Some(grad)) = (op.derivative, op.loss.grad) {
+            self.with_outputs([grad], |me, [g]| {
+                for (v, &zv) in g.iter_mut().zip(me.slice(&z)?) {
+                    *v *= activation.derivative(zv);
+                }
+                Ok(())
+            })?;
+        }
+        self.accumulate_metrics_impl(&op.metrics())
     }
 
     fn accumulate_metrics_impl(&mut self, op: &MetricsOp) -> Result<()> {

@@ -1,6 +1,6 @@
 //! The CPU backend's inner loops, kept apart from the bookkeeping of `cpu.rs`: tiny products,
 //! the activation epilogue and derivative, and the per-batch metric sums (the reference of
-//! `shaders/accumulate_metrics.wgsl`).
+//! `shaders/loss.wgsl`).
 
 use ndarray::ArrayView2;
 

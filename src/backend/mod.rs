@@ -27,7 +27,7 @@ pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
 pub use ops::{
     ActivationBackwardOp, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims, MatmulOp, MetricSlot,
-    MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
+    MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
 };
 pub use program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 pub use seam::Backend;

@@ -8,7 +8,7 @@ use super::ops::distinct_storages;
 use super::program::{MAX_UNIFORM_BYTES, ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use super::{
     ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
-    LossOp, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, Tensor,
+    LossOp, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, Tensor,
 };
 use crate::{Error, Result};
 
@@ -227,6 +227,14 @@ pub trait Backend: BackendImpl {
         check_operands(self, MetricsOp::NAME, op.tensors())?;
         op.check()?;
         self.accumulate_metrics_impl(op)
+    }
+
+    /// The loss head's step: loss, gradient (through the output activation when asked) and
+    /// metrics of one batch (see [`ScoreOp`]).
+    fn score(&mut self, op: &ScoreOp) -> Result<()> {
+        check_operands(self, ScoreOp::NAME, op.tensors())?;
+        op.check()?;
+        self.score_impl(op)
     }
 
     /// One optimizer step over a flat parameter vector, in one dispatch (see

@@ -9,7 +9,7 @@
 
 use super::layer::{Layer, StepContext, not_ready};
 use crate::Result;
-use crate::backend::{LossOp, MetricsOp, SoftmaxOp, Tensor};
+use crate::backend::{LossOp, ScoreOp, SoftmaxOp, Tensor};
 use crate::nn::{Accuracy, Activation, Loss};
 
 /// The loss head of a compiled model.
@@ -117,7 +117,9 @@ impl LossHead {
     }
 
     /// Records the loss of `pred` against `targets` and adds the batch's loss and metrics to
-    /// the accumulator `acc`. With `gradient`, also writes d(mean loss)/d pred and returns it.
+    /// the accumulator `acc`, in one backend operation. With `gradient`, also writes
+    /// d(mean loss)/d pred and returns it; with `derivative` (the output layer's activation
+    /// and pre-activation) that gradient is taken on to d(mean loss)/dz.
     pub fn score(
         &self,
         ctx: &mut StepContext,
@@ -125,18 +127,20 @@ impl LossHead {
         targets: Targets,
         acc: Tensor,
         gradient: bool,
+        derivative: Option<(Activation, Tensor)>,
     ) -> Result<Option<Tensor>> {
         let (row_loss, dpred, _) = self.buffers()?;
         let row_loss = ctx.batch_rows(row_loss)?;
         let grad = gradient.then(|| ctx.batch_rows(dpred)).transpose()?;
         let output = self.output(ctx, pred)?;
-        ctx.backend.loss(
-            &LossOp::new(self.computed, pred, targets.values, row_loss)
-                .weights(targets.weights)
-                .grad(grad),
-        )?;
-        ctx.backend
-            .accumulate_metrics(&MetricsOp::new(output, targets.values, row_loss, acc).accuracy(self.accuracy))?;
+        let loss = LossOp::new(self.computed, pred, targets.values, row_loss)
+            .weights(targets.weights)
+            .grad(grad);
+        let mut op = ScoreOp::new(loss, output, acc).accuracy(self.accuracy);
+        if let Some((activation, z)) = derivative.filter(|_| gradient) {
+            op = op.derivative(activation, z);
+        }
+        ctx.backend.score(&op)?;
         Ok(grad)
     }
 }

@@ -110,7 +110,13 @@ impl Network {
     pub fn step(&mut self, ctx: &mut StepContext, x: Tensor, targets: Targets, acc: Tensor) -> Result<()> {
         let pred = self.forward(ctx, x)?;
         let training = ctx.training_step.is_some();
-        if let Some(dpred) = self.head.score(ctx, pred, targets, acc, training)? {
+        // The head takes the gradient on through the output layer's activation when the
+        // layer offers it (one kernel instead of two).
+        let derivative = match (training, self.layers.last_mut()) {
+            (true, Some(last)) => last.fold_output_derivative(ctx)?,
+            _ => None,
+        };
+        if let Some(dpred) = self.head.score(ctx, pred, targets, acc, training, derivative)? {
             self.backward(ctx, dpred)?;
         }
         Ok(())

@@ -7,7 +7,8 @@
 
 use super::params::{
     ActivationBackwardParams, DropoutParams, FillParams, GatherParams, KernelParams, LossParams, MatmulParams,
-    MetricsParams, OptimizerParams, ParamsLayout, SoftmaxBackwardParams, SoftmaxParams, UniformParams,
+    MatmulReduceParams, OptimizerParams, ParamsLayout, SoftmaxBackwardParams, SoftmaxParams, SumPartialsParams,
+    UniformParams,
 };
 use super::prelude;
 
@@ -183,21 +184,26 @@ macro_rules! kernel_table {
 }
 
 kernel_table! {
-    /// out = act(op(A)·op(B) + bias), keeping z.
+    /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer.
     Matmul = "matmul", MatmulParams, activations: true,
         [read "a", read "b", read "bias", read_write "out", read_write "z"];
-    /// dz = dy ⊙ act′(z) and db = Σ_rows dz.
+    /// Adds a split-K product's partial sums and applies the epilogue.
+    MatmulReduce = "matmul_reduce", MatmulReduceParams, activations: true,
+        [read "partial", read "bias", read_write "out", read_write "z"];
+    /// dz = dy ⊙ act′(z).
     ActivationBackward = "activation_backward", ActivationBackwardParams, activations: true,
-        [read "dy", read "z", read_write "dz", read_write "db"];
+        [read "dy", read "z", read_write "dz"];
     /// Row softmax.
     Softmax = "softmax", SoftmaxParams, activations: false,
         [read "z", read_write "out"];
-    /// Per-row losses and their gradient.
-    Loss = "loss", LossParams, activations: false,
-        [read "pred", read "targets", read "weights", read_write "row_loss", read_write "grad"];
-    /// The metric accumulator.
-    AccumulateMetrics = "accumulate_metrics", MetricsParams, activations: false,
-        [read "pred", read "targets", read "row_loss", read_write "acc"];
+    /// The loss head: per-row losses, their gradient (times the output derivative) and the
+    /// metric sums, in one pass.
+    Loss = "loss", LossParams, activations: true,
+        [read "pred", read "output", read "targets", read "weights", read "z",
+         read_write "row_loss", read_write "grad", read_write "acc"];
+    /// Adds per-workgroup partial sums to their accumulator.
+    SumPartials = "sum_partials", SumPartialsParams, activations: false,
+        [read "src", read_write "dst"];
     /// One optimizer step over a flat parameter vector.
     OptimizerStep = "optimizer_step", OptimizerParams, activations: false,
         [read_write "param", read "grad", read_write "s0", read_write "s1", read_write "s2"];

@@ -8,6 +8,7 @@
 //! storage buffers, and the element offsets of the views travel in the uniform, so views need
 //! no binding-offset alignment.
 
+pub mod bounds;
 pub mod context;
 pub mod kernels;
 mod ops;
@@ -16,11 +17,13 @@ pub mod params;
 pub mod pipeline_cache;
 mod pipelines;
 pub mod prelude;
+mod product;
 mod programs;
 pub mod validate;
 
 use std::collections::HashMap;
 
+use bounds::LoopBound;
 use context::convert_error;
 pub use context::{ADAPTER_ENV, AdapterChoice, AdapterSummary, GpuContext, list_adapters};
 use kernels::Kernel;
@@ -30,8 +33,14 @@ use pipelines::{Pipeline, build_pipelines};
 use super::{BackendId, BackendKind, Counters, StorageId, Tensor};
 use crate::{Error, Result};
 
-/// Bytes of uniform arena per submit; a submit is forced when it fills.
-const UNIFORM_ARENA_BYTES: u64 = 256 * 1024;
+/// Bytes of uniform arena per submit (at most); a submit is forced when it fills.
+/// Each dispatch takes one slot of `max(min_uniform_buffer_offset_alignment, MAX_PARAMS_SIZE)`
+/// bytes (256 on most adapters), so 1 MiB holds 4 096 dispatches: a whole epoch of a small
+/// model's steps still goes in one submission.
+const UNIFORM_ARENA_BYTES: u64 = 1024 * 1024;
+
+/// The most storage bindings a kernel has (the loss head's 8, WebGPU's default limit).
+const MAX_BINDINGS: usize = 8;
 
 /// Invocations per workgroup of the one-dimensional kernels.
 const LINEAR_WORKGROUP: usize = 64;
@@ -53,10 +62,12 @@ pub struct GpuBackend {
     ctx: GpuContext,
     pipelines: Vec<Pipeline>,
     storages: Vec<Option<Storage>>,
-    bind_groups: HashMap<(Kernel, [StorageId; 5]), wgpu::BindGroup>,
+    bind_groups: HashMap<(Kernel, [StorageId; MAX_BINDINGS]), wgpu::BindGroup>,
     uniform: wgpu::Buffer,
     uniform_bytes: Vec<u8>,
     uniform_align: usize,
+    /// Bytes of the uniform arena (at most `UNIFORM_ARENA_BYTES`, within the device's limit).
+    uniform_capacity: usize,
     encoder: Option<wgpu::CommandEncoder>,
     /// The compute pass dispatches are recorded into; it stays open across dispatches (wgpu
     /// orders them inside it) and is ended before any copy or submit on the encoder.
@@ -69,7 +80,11 @@ pub struct GpuBackend {
     pipeline_cache: Option<pipeline_cache::OpenCache>,
     /// Dummy storages bound where a kernel's optional operand is absent (one per binding slot,
     /// so no buffer is bound twice in one dispatch).
-    dummies: [StorageId; 5],
+    dummies: [StorageId; MAX_BINDINGS],
+    /// The partial sums of split reductions (split-K products, metric sums): one buffer the
+    /// backend owns, grown to the largest split it has recorded (so once per plan, never in
+    /// a steady step).
+    scratch: Option<Tensor>,
     counters: Counters,
 }
 
@@ -88,16 +103,21 @@ impl GpuBackend {
     /// kernel the device cannot run is [`Error::Shader`].
     pub fn from_context(ctx: GpuContext) -> Result<Self> {
         let (pipelines, pipeline_cache) = build_pipelines(&ctx)?;
-        let uniform = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("wgtrain uniform arena"),
-            size: UNIFORM_ARENA_BYTES,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment
             .max(MAX_PARAMS_SIZE as u32) as usize;
+        // A device whose buffers are smaller gets a smaller arena (more submissions, same work).
+        let align = uniform_align as u64;
+        let uniform_capacity = UNIFORM_ARENA_BYTES
+            .min(ctx.limits.max_buffer_size / align * align)
+            .max(align);
+        let uniform = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgtrain uniform arena"),
+            size: uniform_capacity,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         let mut backend = GpuBackend {
             id: BackendId::fresh(BackendKind::Gpu),
             ctx,
@@ -105,7 +125,8 @@ impl GpuBackend {
             storages: Vec::new(),
             bind_groups: HashMap::new(),
             uniform,
-            uniform_bytes: Vec::with_capacity(UNIFORM_ARENA_BYTES as usize),
+            uniform_bytes: Vec::with_capacity(uniform_capacity as usize),
+            uniform_capacity: uniform_capacity as usize,
             uniform_align,
             encoder: None,
             pass: None,
@@ -113,7 +134,8 @@ impl GpuBackend {
             programs: Vec::new(),
             program_bind_groups: HashMap::new(),
             pipeline_cache,
-            dummies: [0; 5],
+            dummies: [0; MAX_BINDINGS],
+            scratch: None,
             counters: Counters {
                 buffer_allocations: 1,
                 ..Counters::default()
@@ -196,6 +218,31 @@ impl GpuBackend {
         Ok(Tensor::whole(self.id, storage, 1, len))
     }
 
+    /// The most f32 values one buffer bound as storage may hold.
+    fn max_scratch_len(&self) -> u64 {
+        let limits = &self.ctx.limits;
+        limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) / 4
+    }
+
+    /// The scratch buffer, at least `len` values long (grown, never shrunk).
+    fn scratch(&mut self, len: usize) -> Result<Tensor> {
+        if let Some(t) = self.scratch
+            && t.len() >= len
+        {
+            return Ok(t);
+        }
+        if let Some(old) = self.scratch.take() {
+            use crate::backend::BackendImpl;
+            self.free_impl(old.storage);
+        }
+        let len = (len.next_power_of_two() as u64)
+            .min(self.max_scratch_len())
+            .max(len as u64) as usize;
+        let t = self.alloc(len, "the partial sums of a split reduction")?;
+        self.scratch = Some(t);
+        Ok(t)
+    }
+
     fn buffer(&self, id: StorageId) -> Result<&wgpu::Buffer> {
         self.storages
             .get(id as usize)
@@ -220,7 +267,7 @@ impl GpuBackend {
 
     /// Records one dispatch of the kernel that reads `params` over `storages` (in binding
     /// order; `None` binds a dummy), as `groups` workgroups.
-    fn dispatch<P: KernelParams>(
+    fn dispatch<P: KernelParams + LoopBound>(
         &mut self,
         params: &P,
         storages: &[Option<StorageId>],
@@ -241,14 +288,24 @@ impl GpuBackend {
         if groups.0 == 0 || groups.1 == 0 || groups.2 == 0 {
             return Ok(());
         }
-        if self.uniform_bytes.len() + self.uniform_align > UNIFORM_ARENA_BYTES as usize {
+        // A loop past lavapipe's limit ends silently: refuse the dispatch instead.
+        let bound = params.loop_bound();
+        if bound > bounds::LOOP_BUDGET {
+            return Err(Error::LimitExceeded {
+                what: format!("a {kernel:?} dispatch"),
+                limit: "loop iterations per invocation (bounded loops)",
+                max: bounds::LOOP_BUDGET,
+                requested: bound,
+            });
+        }
+        if self.uniform_bytes.len() + self.uniform_align > self.uniform_capacity {
             self.flush_inner()?;
         }
         let offset = self.uniform_bytes.len();
         self.uniform_bytes.extend_from_slice(bytemuck::bytes_of(params));
         self.uniform_bytes.resize(offset + self.uniform_align, 0);
 
-        let mut key = [u32::MAX; 5];
+        let mut key = [u32::MAX; MAX_BINDINGS];
         for (i, s) in storages.iter().enumerate() {
             key[i] = s.unwrap_or(self.dummies[i]);
         }

@@ -3,20 +3,22 @@
 
 use bytemuck::Zeroable;
 
-use super::GpuBackend;
 use super::params::*;
 use super::prelude::*;
+use super::product::Product;
+use super::{GpuBackend, bounds};
 use crate::backend::program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use crate::backend::{
     ActivationBackwardOp, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp,
-    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    metric_slot,
 };
 use crate::nn::schedule::log2_decay_rate;
 use crate::nn::{Activation, LearningRateSchedule, Optimizer};
 use crate::{Error, Result};
 
 /// Element offsets and sizes travel as u32 in the uniforms.
-fn u32_of(what: &'static str, v: usize) -> Result<u32> {
+pub(super) fn u32_of(what: &'static str, v: usize) -> Result<u32> {
     u32::try_from(v).map_err(|_| Error::LimitExceeded {
         what: what.to_string(),
         limit: "u32 element index",
@@ -30,7 +32,7 @@ fn flag(on: bool, bit: u32) -> u32 {
     if on { bit } else { 0 }
 }
 
-fn off(t: &Tensor) -> Result<u32> {
+pub(super) fn off(t: &Tensor) -> Result<u32> {
     u32_of("tensor offset", t.offset + t.len())?;
     Ok(t.offset as u32)
 }
@@ -127,32 +129,18 @@ impl BackendImpl for GpuBackend {
     }
 
     fn matmul_impl(&mut self, op: &MatmulOp, dims: MatmulDims) -> Result<()> {
-        let MatmulDims { m, k, n } = dims;
-        let params = MatmulParams {
-            m: u32_of("rows", m)?,
-            n: u32_of("columns", n)?,
-            k: u32_of("inner dimension", k)?,
-            trans_a: u32::from(op.trans_a),
-            trans_b: u32::from(op.trans_b),
-            a_off: off(&op.a)?,
-            b_off: off(&op.b)?,
-            bias_off: op.bias.as_ref().map_or(Ok(0), off)?,
-            out_off: off(&op.out)?,
-            z_off: op.z.as_ref().map_or(Ok(0), off)?,
-            flags: flag(op.bias.is_some(), MATMUL_FLAG_BIAS) | flag(op.z.is_some(), MATMUL_FLAG_Z),
-            act: op.activation.code(),
-            alpha: op.activation.alpha(),
-            ..Zeroable::zeroed()
-        };
-        let storages = [
-            Some(op.a.storage),
-            Some(op.b.storage),
-            op.bias.map(|b| b.storage),
-            Some(op.out.storage),
-            op.z.map(|z| z.storage),
-        ];
-        let groups = (n.div_ceil(64) as u32, m.div_ceil(64) as u32, 1);
-        self.dispatch(&params, &storages, groups)
+        self.record_product(&Product {
+            rows: dims.m + usize::from(op.ones_row),
+            a_rows: dims.m,
+            k: dims.k,
+            n: dims.n,
+            a: Some((op.a, op.trans_a)),
+            b: (op.b, op.trans_b),
+            bias: op.bias,
+            activation: op.activation,
+            out: op.out,
+            z: op.z,
+        })
     }
 
     fn activation_backward_impl(&mut self, op: &ActivationBackwardOp) -> Result<()> {
@@ -163,28 +151,36 @@ impl BackendImpl for GpuBackend {
             dz,
             db,
         } = *op;
-        let params = ActivationBackwardParams {
-            rows: u32_of("rows", dy.rows)?,
-            cols: u32_of("columns", dy.cols)?,
-            dy_off: off(&dy)?,
-            z_off: off(&z)?,
-            dz_off: dz.as_ref().map_or(Ok(0), off)?,
-            db_off: db.as_ref().map_or(Ok(0), off)?,
-            act: activation.code(),
-            alpha: activation.alpha(),
-            flags: flag(dz.is_some(), ACT_BWD_FLAG_DZ) | flag(db.is_some(), ACT_BWD_FLAG_DB),
-            ..Zeroable::zeroed()
-        };
-        // z is only read for a non-linear activation; otherwise a dummy keeps dy and z apart.
-        let z_binding = (activation != Activation::Linear).then_some(z.storage);
-        let storages = [
-            Some(dy.storage),
-            z_binding,
-            dz.map(|t| t.storage),
-            db.map(|t| t.storage),
-        ];
-        let groups = (dy.cols.div_ceil(16) as u32, 1, 1);
-        self.dispatch(&params, &storages, groups)
+        if let Some(dz) = dz {
+            let params = ActivationBackwardParams {
+                len: u32_of("elements", dy.len())?,
+                dy_off: off(&dy)?,
+                z_off: off(&z)?,
+                dz_off: off(&dz)?,
+                act: activation.code(),
+                alpha: activation.alpha(),
+                ..Zeroable::zeroed()
+            };
+            let groups = self.linear_groups(dy.len());
+            self.dispatch(&params, &[Some(dy.storage), Some(z.storage), Some(dz.storage)], groups)?;
+        }
+        // db = Σ_rows dz: a product of a ones row with dz, split over the rows like any other.
+        if let Some(db) = db {
+            let dz = dz.unwrap_or(dy);
+            self.record_product(&Product {
+                rows: 1,
+                a_rows: 0,
+                k: dz.rows,
+                n: dz.cols,
+                a: None,
+                b: (dz, false),
+                bias: None,
+                activation: Activation::Linear,
+                out: db,
+                z: None,
+            })?;
+        }
+        Ok(())
     }
 
     fn softmax_impl(&mut self, op: &SoftmaxOp) -> Result<()> {
@@ -194,7 +190,7 @@ impl BackendImpl for GpuBackend {
         }
         let params = SoftmaxParams {
             rows: u32_of("rows", z.rows)?,
-            cols: u32_of("columns", z.cols)?,
+            cols: bounds::check_row_width("softmax", z.cols)?,
             z_off: off(&z)?,
             out_off: off(&out)?,
         };
@@ -206,7 +202,7 @@ impl BackendImpl for GpuBackend {
         let SoftmaxBackwardOp { y, dy, dz } = *op;
         let params = SoftmaxBackwardParams {
             rows: u32_of("rows", y.rows)?,
-            cols: u32_of("columns", y.cols)?,
+            cols: bounds::check_row_width("the softmax gradient", y.cols)?,
             y_off: off(&y)?,
             dy_off: off(&dy)?,
             dz_off: off(&dz)?,
@@ -225,51 +221,15 @@ impl BackendImpl for GpuBackend {
     }
 
     fn loss_impl(&mut self, op: &LossOp) -> Result<()> {
-        let params = LossParams {
-            rows: u32_of("rows", op.pred.rows)?,
-            cols: u32_of("columns", op.pred.cols)?,
-            kind: op.loss.code(),
-            flags: flag(op.weights.is_some(), LOSS_FLAG_WEIGHTS) | flag(op.grad.is_some(), LOSS_FLAG_GRAD),
-            pred_off: off(&op.pred)?,
-            target_off: off(&op.target)?,
-            weight_off: op.weights.as_ref().map_or(Ok(0), off)?,
-            row_loss_off: off(&op.row_loss)?,
-            grad_off: op.grad.as_ref().map_or(Ok(0), off)?,
-            ..Zeroable::zeroed()
-        };
-        let storages = [
-            Some(op.pred.storage),
-            Some(op.target.storage),
-            op.weights.map(|w| w.storage),
-            Some(op.row_loss.storage),
-            op.grad.map(|g| g.storage),
-        ];
-        let groups = self.linear_groups(op.pred.rows);
-        self.dispatch(&params, &storages, groups)
+        self.record_head(Some(op), None, None)
     }
 
     fn accumulate_metrics_impl(&mut self, op: &MetricsOp) -> Result<()> {
-        let threshold = match op.accuracy {
-            Some(crate::nn::Accuracy::Binary { threshold }) => threshold,
-            _ => 0.5,
-        };
-        let params = MetricsParams {
-            rows: u32_of("rows", op.pred.rows)?,
-            cols: u32_of("columns", op.pred.cols)?,
-            accuracy: accuracy_code(op.accuracy),
-            threshold,
-            pred_off: off(&op.pred)?,
-            target_off: off(&op.target)?,
-            row_loss_off: off(&op.row_loss)?,
-            acc_off: off(&op.acc)?,
-        };
-        let storages = [
-            Some(op.pred.storage),
-            Some(op.target.storage),
-            Some(op.row_loss.storage),
-            Some(op.acc.storage),
-        ];
-        self.dispatch(&params, &storages, (1, 1, 1))
+        self.record_head(None, Some(op), None)
+    }
+
+    fn score_impl(&mut self, op: &ScoreOp) -> Result<()> {
+        self.record_head(Some(&op.loss), Some(&op.metrics()), op.derivative)
     }
 
     fn optimizer_step_impl(&mut self, op: &OptimizerStepOp) -> Result<()> {
@@ -353,6 +313,89 @@ impl BackendImpl for GpuBackend {
 }
 
 impl GpuBackend {
+    /// Records the loss head's kernel (`shaders/loss.wgsl`): the loss (and its gradient,
+    /// through `derivative` when given), the metrics, or both in one pass, split over the rows
+    /// as `bounds::metrics_split` says (then `sum_partials` adds the workgroups' sums).
+    fn record_head(
+        &mut self,
+        loss: Option<&LossOp>,
+        metrics: Option<&MetricsOp>,
+        derivative: Option<(Activation, Tensor)>,
+    ) -> Result<()> {
+        let (rows, cols) = match (loss, metrics) {
+            (Some(l), _) => (l.pred.rows, l.pred.cols),
+            (None, Some(m)) => (m.pred.rows, m.pred.cols),
+            (None, None) => return Ok(()),
+        };
+        let split = bounds::metrics_split(rows, cols)?;
+        let partial = metrics.is_some() && split.groups > 1;
+        let scratch = if partial {
+            Some(self.scratch(split.scratch_len())?)
+        } else {
+            None
+        };
+        let acc = scratch.or(metrics.map(|m| m.acc));
+        let threshold = match metrics.and_then(|m| m.accuracy) {
+            Some(crate::nn::Accuracy::Binary { threshold }) => threshold,
+            _ => 0.5,
+        };
+        let row_loss = loss.map_or_else(|| metrics.map(|m| m.row_loss), |l| Some(l.row_loss));
+        let target = loss.map_or_else(|| metrics.map(|m| m.target), |l| Some(l.target));
+        let (activation, z) = match derivative {
+            Some((a, z)) => (a, Some(z)),
+            None => (Activation::Linear, None),
+        };
+        let opt_off = |t: Option<Tensor>| t.as_ref().map_or(Ok(0), off);
+        let params = LossParams {
+            rows: u32_of("rows", rows)?,
+            cols: bounds::check_row_width("the loss head", cols)?,
+            kind: loss.map_or(0, |l| l.loss.code()),
+            flags: flag(loss.is_some(), LOSS_FLAG_LOSS)
+                | flag(loss.and_then(|l| l.weights).is_some(), LOSS_FLAG_WEIGHTS)
+                | flag(loss.and_then(|l| l.grad).is_some(), LOSS_FLAG_GRAD)
+                | flag(z.is_some(), LOSS_FLAG_DERIVATIVE)
+                | flag(metrics.is_some(), LOSS_FLAG_METRICS)
+                | flag(partial, LOSS_FLAG_PARTIAL),
+            pred_off: opt_off(loss.map(|l| l.pred))?,
+            output_off: opt_off(metrics.map(|m| m.pred))?,
+            target_off: opt_off(target)?,
+            weight_off: opt_off(loss.and_then(|l| l.weights))?,
+            z_off: opt_off(z)?,
+            row_loss_off: opt_off(row_loss)?,
+            grad_off: opt_off(loss.and_then(|l| l.grad))?,
+            acc_off: opt_off(acc)?,
+            accuracy: accuracy_code(metrics.and_then(|m| m.accuracy)),
+            threshold,
+            act: activation.code(),
+            alpha: activation.alpha(),
+            rows_per_group: split.rows_per_group,
+            ..Zeroable::zeroed()
+        };
+        let storages = [
+            loss.map(|l| l.pred.storage),
+            metrics.map(|m| m.pred.storage),
+            target.map(|t| t.storage),
+            loss.and_then(|l| l.weights).map(|t| t.storage),
+            z.map(|t| t.storage),
+            row_loss.map(|t| t.storage),
+            loss.and_then(|l| l.grad).map(|t| t.storage),
+            acc.map(|t| t.storage),
+        ];
+        self.dispatch(&params, &storages, (split.groups, 1, 1))?;
+        if let (Some(scratch), Some(m)) = (scratch, metrics) {
+            let params = SumPartialsParams {
+                width: metric_slot::USED as u32,
+                count: split.groups,
+                stride: metric_slot::COUNT as u32,
+                src_off: off(&scratch)?,
+                dst_off: off(&m.acc)?,
+                ..Zeroable::zeroed()
+            };
+            self.dispatch(&params, &[Some(scratch.storage), Some(m.acc.storage)], (1, 1, 1))?;
+        }
+        Ok(())
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn dropout_dispatch(
         &mut self,

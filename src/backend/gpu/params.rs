@@ -131,22 +131,46 @@ params! {
         flags: u32,
         act: u32,
         alpha: f32,
+        a_rows: u32,
+        k_chunk: u32,
+        k_base: u32,
+    }
+
+    /// `shaders/matmul_reduce.wgsl`.
+    MatmulReduceParams {
+        len: u32,
+        n: u32,
+        layers: u32,
+        flags: u32,
+        act: u32,
+        alpha: f32,
+        partial_off: u32,
+        bias_off: u32,
+        out_off: u32,
+        z_off: u32,
         _pad0: u32,
         _pad1: u32,
-        _pad2: u32,
     }
 
     /// `shaders/activation_backward.wgsl`.
     ActivationBackwardParams {
-        rows: u32,
-        cols: u32,
+        len: u32,
         dy_off: u32,
         z_off: u32,
         dz_off: u32,
-        db_off: u32,
         act: u32,
         alpha: f32,
-        flags: u32,
+        _pad0: u32,
+        _pad1: u32,
+    }
+
+    /// `shaders/sum_partials.wgsl`.
+    SumPartialsParams {
+        width: u32,
+        count: u32,
+        stride: u32,
+        src_off: u32,
+        dst_off: u32,
         _pad0: u32,
         _pad1: u32,
         _pad2: u32,
@@ -167,25 +191,21 @@ params! {
         kind: u32,
         flags: u32,
         pred_off: u32,
+        output_off: u32,
         target_off: u32,
         weight_off: u32,
+        z_off: u32,
         row_loss_off: u32,
         grad_off: u32,
+        acc_off: u32,
+        accuracy: u32,
+        threshold: f32,
+        act: u32,
+        alpha: f32,
+        rows_per_group: u32,
         _pad0: u32,
         _pad1: u32,
         _pad2: u32,
-    }
-
-    /// `shaders/accumulate_metrics.wgsl`.
-    MetricsParams {
-        rows: u32,
-        cols: u32,
-        accuracy: u32,
-        threshold: f32,
-        pred_off: u32,
-        target_off: u32,
-        row_loss_off: u32,
-        acc_off: u32,
     }
 
     /// `shaders/optimizer_step.wgsl`.

@@ -25,19 +25,28 @@ codes! {
     MATMUL_FLAG_BIAS = 1;
     /// matmul: keep the pre-activation z.
     MATMUL_FLAG_Z = 2;
-    /// activation_backward: write dz.
-    ACT_BWD_FLAG_DZ = 1;
-    /// activation_backward: write db.
-    ACT_BWD_FLAG_DB = 2;
+    /// matmul: write raw partial sums of one K slice (split-K), no epilogue; matmul_reduce:
+    /// write the raw sum (a round before the last).
+    MATMUL_FLAG_PARTIAL = 4;
+    /// matmul_reduce: add the raw sums already in out (an earlier round).
+    MATMUL_FLAG_ACCUMULATE = 8;
     /// loss: per-row weights are bound.
     LOSS_FLAG_WEIGHTS = 1;
     /// loss: write the gradient.
     LOSS_FLAG_GRAD = 2;
+    /// loss: compute the loss (else read the per-row losses: the metrics alone).
+    LOSS_FLAG_LOSS = 4;
+    /// loss: accumulate the metrics.
+    LOSS_FLAG_METRICS = 8;
+    /// loss: each workgroup writes its metric sums to its own scratch row.
+    LOSS_FLAG_PARTIAL = 16;
+    /// loss: multiply the gradient by the output activation's derivative.
+    LOSS_FLAG_DERIVATIVE = 32;
     /// dropout: draw the mask and apply it.
     DROPOUT_FORWARD = 0;
     /// dropout: apply the stored mask (the gradient).
     DROPOUT_BACKWARD = 1;
-    /// accumulate_metrics: no accuracy is counted.
+    /// loss (metrics): no accuracy is counted.
     ACC_NONE = 0;
     /// optimizer_step: SGD.
     OPT_SGD = 0;
@@ -189,7 +198,6 @@ pub fn code_groups() -> Vec<CodeGroup> {
         ),
         group("learning-rate schedule flag bits", flags("SCHED_FLAG_")),
         group("matmul flag bits", flags("MATMUL_FLAG_")),
-        group("activation_backward flag bits", flags("ACT_BWD_FLAG_")),
         group("loss flag bits", flags("LOSS_FLAG_")),
         group("dropout modes", flags("DROPOUT_")),
         group(

@@ -1,7 +1,10 @@
 //! The matrix product with its fused epilogue: out = act(op(A)·op(B) + bias).
 //!
 //! Shape letters: A is [M, K] (stored [K, M] when `trans_a`), B is [K, N] (stored [N, K] when
-//! `trans_b`), out and z are [M, N], bias is [N].
+//! `trans_b`), out and z are [M, N], bias is [N]. With `ones_row`, op(A) gains a last row of
+//! ones, so out (and z) are [M + 1, N] and out's last row is the column sums of op(B): a
+//! layer's bias gradient db = Σ_rows dz computed with its weight gradient, [dW; db] =
+//! [x | 1]ᵀ·dz, into the kernel and the bias that follow each other in the flat buffer.
 
 use super::distinct_storages;
 use crate::backend::tensor::Tensor;
@@ -34,13 +37,16 @@ pub struct MatmulOp {
     pub bias: Option<Tensor>,
     /// Activation applied in the epilogue.
     pub activation: Activation,
-    /// Where to keep the pre-activation values, [M, N].
+    /// Where to keep the pre-activation values, [M, N] ([M + 1, N] with `ones_row`).
     pub z: Option<Tensor>,
-    /// Result, [M, N].
+    /// Result, [M, N] ([M + 1, N] with `ones_row`).
     pub out: Tensor,
+    /// op(A) gains a last row of ones (see the module's header).
+    pub ones_row: bool,
 }
 
-/// The dimensions of a checked product: op(A) is [m, k], op(B) is [k, n].
+/// The dimensions of a checked product: op(A) is [m, k], op(B) is [k, n] (the result has
+/// one more row than m with [`MatmulOp::ones_row`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MatmulDims {
     /// Rows of op(A) and of the result.
@@ -66,7 +72,24 @@ impl MatmulOp {
             activation: Activation::Linear,
             z: None,
             out,
+            ones_row: false,
         }
+    }
+
+    /// Appends a row of ones to op(A): the result's last row is the column sums of op(B).
+    ///
+    /// ```
+    /// use wgtrain::backend::{Backend, CpuBackend, MatmulOp};
+    /// let mut cpu = CpuBackend::new();
+    /// let x = cpu.upload(2, 1, &[1., 2.]).unwrap(); // xᵀ is [1, 2]
+    /// let dz = cpu.upload(2, 2, &[1., 2., 3., 4.]).unwrap();
+    /// let out = cpu.zeros(2, 2).unwrap(); // [dW; db]
+    /// cpu.matmul(&MatmulOp::new(x, dz, out).transposed(true, false).ones_row(true)).unwrap();
+    /// assert_eq!(cpu.read(out).unwrap(), vec![7., 10., 4., 6.]);
+    /// ```
+    pub fn ones_row(mut self, on: bool) -> Self {
+        self.ones_row = on;
+        self
     }
 
     /// Sets the transpose flags.
@@ -111,16 +134,21 @@ impl MatmulOp {
                 describe(&self.b, self.trans_b)
             ));
         }
-        if (self.out.rows, self.out.cols) != (m, n) {
+        let rows = m + usize::from(self.ones_row);
+        let with_ones = if self.ones_row { " with its ones row" } else { "" };
+        if (self.out.rows, self.out.cols) != (rows, n) {
             return shape_err(format!(
-                "out is [{}, {}] but the product is [{m}, {n}]",
+                "out is [{}, {}] but the product{with_ones} is [{rows}, {n}]",
                 self.out.rows, self.out.cols
             ));
         }
         if let Some(z) = self.z
-            && (z.rows, z.cols) != (m, n)
+            && (z.rows, z.cols) != (rows, n)
         {
-            return shape_err(format!("z is [{}, {}] but the product is [{m}, {n}]", z.rows, z.cols));
+            return shape_err(format!(
+                "z is [{}, {}] but the product{with_ones} is [{rows}, {n}]",
+                z.rows, z.cols
+            ));
         }
         if let Some(bias) = self.bias
             && bias.len() != n

@@ -11,6 +11,7 @@ mod loss;
 mod matmul;
 mod metrics;
 mod optimizer;
+mod score;
 
 pub use elementwise::{ActivationBackwardOp, DropoutBackwardOp, DropoutOp, SoftmaxBackwardOp, SoftmaxOp};
 pub use gather::GatherRowsOp;
@@ -18,6 +19,7 @@ pub use loss::LossOp;
 pub use matmul::{MatmulDims, MatmulOp};
 pub use metrics::{MetricSlot, MetricsOp, metric_slot};
 pub use optimizer::OptimizerStepOp;
+pub use score::ScoreOp;
 
 use super::tensor::Tensor;
 use crate::{Error, Result};

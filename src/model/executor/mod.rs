@@ -19,6 +19,12 @@ use crate::model::StopHandle;
 use crate::nn::Optimizer;
 
 /// Which executor a model should run through (`compile`'s choice).
+///
+/// ```
+/// use wgtrain::model::Execution;
+/// assert_eq!(Execution::from_name("Fused"), Some(Execution::Fused));
+/// assert_eq!(Execution::default(), Execution::Auto);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Execution {
     /// Pick from the model's shapes and the adapter's limits.

@@ -1,7 +1,9 @@
 //! Dense: x: [B, in], W: [in, units], b: [units], y = act(x·W + b) (the Keras layout).
 //! Forward is one fused matmul + bias + activation dispatch (softmax: a linear product, then
-//! the row softmax). Backward: dz = dy ⊙ act′(z) with db = Σ_rows dz in one dispatch, then
-//! dW = xᵀ·dz and dx = dz·Wᵀ through the matmul's transpose flags.
+//! the row softmax). Backward: dz = dy ⊙ act′(z) (none for a linear layer), then [dW; db] =
+//! [x | 1]ᵀ·dz in one product (the bias gradient as the ones row's column sums, written just
+//! after the kernel's gradient where the flat buffer keeps the bias) and dx = dz·Wᵀ, through
+//! the matmul's transpose flags.
 
 use super::{LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout, not_ready};
 use crate::Result;
@@ -105,6 +107,7 @@ impl LayerSpec for Dense {
             first: position.first,
             buffers: None,
             input: None,
+            dz_given: false,
         })
     }
 }
@@ -131,6 +134,8 @@ struct DenseLayer {
     buffers: Option<(Buffers, Option<Tensor>)>,
     /// The input of the last forward pass (for dW = xᵀ·dz).
     input: Option<Tensor>,
+    /// The loss head folded the activation derivative in: the next backward gets dz.
+    dz_given: bool,
 }
 
 impl DenseLayer {
@@ -221,37 +226,50 @@ impl LayerStep for DenseLayer {
         }
     }
 
+    fn fold_output_derivative(&mut self, ctx: &StepContext) -> Result<Option<(Activation, Tensor)>> {
+        match self.buffers()?.0 {
+            Buffers::Elementwise { z, .. } => {
+                self.dz_given = true;
+                Ok(Some((self.computed, ctx.batch_rows(z)?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn backward(&mut self, ctx: &mut StepContext, dy: Tensor) -> Result<Option<Tensor>> {
+        let dz_given = std::mem::take(&mut self.dz_given);
         let (buffers, dx) = self.buffers()?;
         let x = self
             .input
             .ok_or_else(|| not_ready("Dense", "backward ran before a forward pass"))?;
-        let (w, dw, db) = (self.kernel(ctx.params)?, self.kernel(ctx.grads)?, self.bias(ctx.grads)?);
+        let w = self.kernel(ctx.params)?;
         let dz = match buffers {
-            Buffers::Linear { .. } => {
-                if let Some(db) = db {
-                    ctx.backend
-                        .activation_backward(&ActivationBackwardOp::bias_grad(dy, db))?;
-                }
-                dy
-            }
+            Buffers::Linear { .. } => dy,
+            Buffers::Elementwise { .. } if dz_given => dy,
             Buffers::Elementwise { z, dz, .. } => {
                 let (z, dz) = (ctx.batch_rows(z)?, ctx.batch_rows(dz)?);
                 ctx.backend
-                    .activation_backward(&ActivationBackwardOp::new(dy, z, self.computed).dz(dz).db(db))?;
+                    .activation_backward(&ActivationBackwardOp::new(dy, z, self.computed).dz(dz))?;
                 dz
             }
             Buffers::Softmax { y, dz, .. } => {
                 let (y, dz) = (ctx.batch_rows(y)?, ctx.batch_rows(dz)?);
                 ctx.backend.softmax_backward(&SoftmaxBackwardOp::new(y, dy, dz))?;
-                if let Some(db) = db {
-                    ctx.backend
-                        .activation_backward(&ActivationBackwardOp::bias_grad(dz, db))?;
-                }
                 dz
             }
         };
-        ctx.backend.matmul(&MatmulOp::new(x, dz, dw).transposed(true, false))?;
+        // [dW; db] = [x | 1]ᵀ·dz: the bias follows the kernel in the flat buffer, so one
+        // product with a ones row writes both.
+        let dwb = ctx.grads.view(
+            self.layout.offset,
+            self.layout.inputs + usize::from(self.layout.bias),
+            self.layout.units,
+        )?;
+        ctx.backend.matmul(
+            &MatmulOp::new(x, dz, dwb)
+                .transposed(true, false)
+                .ones_row(self.layout.bias),
+        )?;
         match dx {
             Some(dx) => {
                 let dx = ctx.batch_rows(dx)?;

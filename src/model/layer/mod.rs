@@ -16,10 +16,19 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 
 use crate::backend::{Backend, Tensor};
+use crate::nn::Activation;
 use crate::rng::SeededRng;
 use crate::{Error, Result};
 
 /// One layer of a Sequential model.
+///
+/// ```
+/// use wgtrain::model::{Dense, Dropout, Layer};
+/// use wgtrain::nn::Activation;
+/// let hidden: Layer = Dense::new(10, Activation::Relu).into();
+/// assert_eq!(hidden.spec().output_width(8), 10);
+/// assert_eq!(Layer::from(Dropout::new(0.2)).spec().output_width(10), 10);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Layer {
     /// A fully connected layer.
@@ -51,6 +60,23 @@ impl From<Dropout> for Layer {
 }
 
 /// Where a layer sits in its model, as its compiled form needs to know.
+///
+/// ```
+/// use wgtrain::model::{Dense, LayerPosition, LayerSpec};
+/// use wgtrain::nn::Activation;
+/// let position = LayerPosition {
+///     index: 0,
+///     input_width: 3,
+///     first: true,
+///     parameter_offset: 0,
+///     seed: 0,
+///     softmax_in_head: false,
+/// };
+/// let step = Dense::new(4, Activation::Tanh).compile(position);
+/// assert_eq!(step.parameter_count(), 3 * 4 + 4);
+/// // A first layer needs no dx buffer: y, z and dz at batch size 2.
+/// assert_eq!(step.buffer_shapes(2), vec![(2, 4); 3]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct LayerPosition {
     /// Index in the model's layer list.
@@ -89,6 +115,12 @@ pub trait LayerSpec {
 
 /// Where a layer's kernel and bias live in the flat parameter buffer (Dense-shaped weights:
 /// what `Model::weights` and model files exchange).
+///
+/// ```
+/// use wgtrain::model::WeightsLayout;
+/// let layout = WeightsLayout { offset: 12, inputs: 3, units: 2, bias: true };
+/// assert_eq!((layout.kernel_len(), layout.len()), (6, 8));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WeightsLayout {
     /// Element offset of the kernel; the bias follows it.
@@ -168,6 +200,14 @@ pub trait LayerStep: Send {
 
     /// Records the forward pass of `x` ([r, input width]) and returns the output.
     fn forward(&mut self, ctx: &mut StepContext, x: Tensor) -> Result<Tensor>;
+
+    /// Offers the loss head this layer's output activation and its pre-activation [r, units]
+    /// (for the rows of `ctx`), so the head can return dz = dy ⊙ act′(z) directly; when it
+    /// returns `Some`, the layer's next `backward` receives dz in place of dy. Layers whose
+    /// output is not an element-wise activation of a kept z return `None` (the default).
+    fn fold_output_derivative(&mut self, _ctx: &StepContext) -> Result<Option<(Activation, Tensor)>> {
+        Ok(None)
+    }
 
     /// Records the backward pass from `dy` (d loss / d output), writing the parameter
     /// gradients into the flat gradient buffer; returns d loss / d input, or `None` when the

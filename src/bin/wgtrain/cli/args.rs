@@ -40,6 +40,17 @@ pub enum BackendChoice {
     Cpu,
 }
 
+/// How the model's steps run (the library's `Execution`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExecutorChoice {
+    /// Chosen from the model's shapes and the device (the run says which and why).
+    Auto,
+    /// One dispatch per operation.
+    Layered,
+    /// Whole training steps in one generated kernel, where the model fits one.
+    Fused,
+}
+
 /// Input scaling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ScaleChoice {
@@ -116,6 +127,9 @@ pub struct TrainArgs {
     /// Where to train.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    /// How the training steps run.
+    #[arg(long, value_enum, default_value_t = ExecutorChoice::Auto)]
+    pub executor: ExecutorChoice,
     /// Stop after this many epochs without improvement (validation loss when there is a
     /// validation split, else the training loss), restoring the best weights.
     #[arg(long)]
@@ -199,6 +213,12 @@ pub struct InfoArgs {
     /// Batch size of that estimate.
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
+    /// The device that model would train on (its executor depends on it).
+    #[arg(long, value_enum, default_value_t = BackendChoice::Cpu)]
+    pub backend: BackendChoice,
+    /// How that model's steps would run.
+    #[arg(long, value_enum, default_value_t = ExecutorChoice::Auto)]
+    pub executor: ExecutorChoice,
 }
 
 /// `wgtrain bench` flags.

@@ -3,12 +3,21 @@
 
 use ndarray::Array2;
 
-use super::args::{BackendChoice, OptimizerChoice, TrainArgs};
+use super::args::{BackendChoice, ExecutorChoice, OptimizerChoice, TrainArgs};
 use super::spec::loss_short_name;
 use wgtrain::data::Task;
-use wgtrain::model::{Dense, Device, Layer, Metric};
+use wgtrain::model::{Dense, Device, Execution, Layer, Metric};
 use wgtrain::nn::{Activation, Loss, Optimizer};
 use wgtrain::{Error, Result};
+
+/// The library's execution request for an `--executor` choice.
+pub fn execution_for(choice: ExecutorChoice) -> Execution {
+    match choice {
+        ExecutorChoice::Auto => Execution::Auto,
+        ExecutorChoice::Layered => Execution::Layered,
+        ExecutorChoice::Fused => Execution::Fused,
+    }
+}
 
 /// The device for a `--backend` choice.
 pub fn device_for(choice: BackendChoice) -> Device {

@@ -1,11 +1,13 @@
 //! `wgtrain info`: the adapters wgpu sees, their limits and features, which backend `auto`
-//! would choose, and optionally the device memory a model would take.
+//! would choose, and optionally a model's summary: its layers, the executor that would run it
+//! and why, and the device memory it would take.
 
 use super::args::InfoArgs;
+use super::choices::{device_for, execution_for};
 use super::spec::parse_layers;
 use wgtrain::Result;
 use wgtrain::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
-use wgtrain::model::{Device, Metric, Sequential};
+use wgtrain::model::{Metric, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
@@ -31,11 +33,12 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         for l in parse_layers(text)? {
             s = s.add(l);
         }
-        let model = s.compile(
+        let model = s.compile_with(
             Loss::MeanSquaredError,
             Optimizer::adam(),
             &[Metric::MeanAbsoluteError],
-            Device::Cpu,
+            device_for(args.backend),
+            execution_for(args.executor),
         )?;
         println!("{}", model.summary(args.batch_size));
     }

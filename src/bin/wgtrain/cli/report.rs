@@ -108,6 +108,8 @@ pub struct TrainJson {
     pub backend: String,
     /// The adapter's name (`ndarray` on the CPU).
     pub adapter: String,
+    /// The executor that ran the steps (`layered`, `fused`).
+    pub executor: String,
     /// Epochs run (fewer than asked when early stopping ended the run).
     pub epochs_run: usize,
     /// Wall-clock seconds of `fit`.

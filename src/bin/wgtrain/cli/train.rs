@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::args::{ScaleChoice, TrainArgs};
 pub use super::choices::device_for;
+use super::choices::execution_for;
 use super::choices::{check_fit, defaults_for, describe_optimizer, metrics_for, optimizer_for, targets_for};
 use super::report::{Figures, Progress, TrainJson, format_logs, json_line};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
@@ -92,7 +93,13 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     for l in &layers {
         architecture = architecture.add(*l);
     }
-    let mut model = architecture.compile(loss, optimizer, &metrics, device_for(args.backend))?;
+    let mut model = architecture.compile_with(
+        loss,
+        optimizer,
+        &metrics,
+        device_for(args.backend),
+        execution_for(args.executor),
+    )?;
     if let Some(notice) = model.device_notice() {
         eprintln!("wgtrain: {notice}");
     }
@@ -184,6 +191,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let last_logs = last_epoch_logs(&history);
     if !args.json {
         println!("Backend: {backend} ({adapter})");
+        let executor = model.executor();
+        println!("Executor: {} ({})", executor.kind.name(), executor.reason);
         println!(
             "Model: {} inputs -> {}, loss {}, optimizer {}",
             data.n_features(),
@@ -227,6 +236,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             figures.add("test_", t);
         }
         let summary = TrainJson {
+            executor: model.executor().kind.name().to_string(),
             backend,
             adapter,
             epochs_run,

@@ -3,11 +3,9 @@
 //! mismatch) coming back as a variant of `wgtrain::Error` instead of a panic; plus the work
 //! counters that prove a steady-state training step allocates nothing and submits once.
 //!
-//! Tests that need an adapter go through `common::gpu()`: without one they skip loudly, or
-//! fail under `WGTRAIN_REQUIRE_GPU=1`. No test sets environment variables (tests share a
+//! Tests that need an adapter are registered as GPU tests: without one they are reported as
+//! ignored, and under `WGTRAIN_REQUIRE_GPU=1` they fail. No test sets environment variables (tests share a
 //! process); the `WGTRAIN_ADAPTER` logic is tested through `AdapterChoice::resolve_with`.
-
-mod common;
 
 use wgtrain::Error;
 use wgtrain::backend::gpu::{AdapterChoice, AdapterSummary, GpuContext, list_adapters};
@@ -17,23 +15,22 @@ use wgtrain::backend::{
 };
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
-/// The adapters present, or `None` (after `common::gpu()` skipped or failed) when there are
-/// none. Listing goes through `gpu()` first so a missing adapter is reported the same way.
-fn adapters() -> Option<(GpuBackend, Vec<AdapterSummary>)> {
-    let gpu = common::gpu()?;
+use crate::common::harness::{TestDevice, gpu_backend};
+
+/// The GPU backend and the adapters present (the harness runs these tests only where a GPU
+/// backend opens, or under WGTRAIN_REQUIRE_GPU=1 to fail there).
+fn adapters() -> (GpuBackend, Vec<AdapterSummary>) {
+    let gpu = gpu_backend();
     let list = list_adapters();
     assert!(
         !list.is_empty(),
         "a GPU backend was created but list_adapters() is empty"
     );
-    Some((gpu, list))
+    (gpu, list)
 }
 
-#[test]
-fn list_adapters_reports_every_adapter_with_non_zero_limits() {
-    let Some((gpu, list)) = adapters() else {
-        return;
-    };
+pub fn list_adapters_reports_every_adapter_with_non_zero_limits() {
+    let (gpu, list) = adapters();
     for (i, a) in list.iter().enumerate() {
         println!("{a}");
         assert_eq!(a.index, i, "summaries are numbered in list order");
@@ -70,11 +67,8 @@ fn list_adapters_reports_every_adapter_with_non_zero_limits() {
 
 /// The device is opened with the adapter's own limits, not wgpu's defaults: checked against
 /// the summary and against an adapter enumerated independently through wgpu.
-#[test]
-fn device_is_created_with_the_adapters_own_limits() {
-    let Some((gpu, _)) = adapters() else {
-        return;
-    };
+pub fn device_is_created_with_the_adapters_own_limits() {
+    let (gpu, _) = adapters();
     let ctx = gpu.context();
     let device_limits = ctx.device.limits();
     let summary = gpu.adapter();
@@ -128,11 +122,8 @@ fn device_is_created_with_the_adapters_own_limits() {
 }
 
 /// A case-insensitive substring of a name picks that adapter; so does its index.
-#[test]
-fn adapter_is_chosen_by_name_substring_and_by_index() {
-    let Some((_gpu, list)) = adapters() else {
-        return;
-    };
+pub fn adapter_is_chosen_by_name_substring_and_by_index() {
+    let (_gpu, list) = adapters();
     // Part of the first adapter's name, with its case flipped: "llvmpipe (LLVM…)" → "LVMPI".
     let name: Vec<char> = list[0].name.chars().collect();
     let from = name.len().min(2) / 2; // skip the first character when there is more than one
@@ -171,11 +162,8 @@ fn adapter_is_chosen_by_name_substring_and_by_index() {
 
 /// A name that matches nothing and an index past the end are `NoAdapter`, and the message
 /// lists the adapters that are present so the user can pick one.
-#[test]
-fn unmatched_choice_is_no_adapter_listing_the_adapters_present() {
-    let Some((_gpu, list)) = adapters() else {
-        return;
-    };
+pub fn unmatched_choice_is_no_adapter_listing_the_adapters_present() {
+    let (_gpu, list) = adapters();
     for choice in [
         AdapterChoice::Name("no-such-adapter-zq9".into()),
         AdapterChoice::Index(list.len() + 3),
@@ -208,8 +196,7 @@ fn unmatched_choice_is_no_adapter_listing_the_adapters_present() {
 }
 
 /// `WGTRAIN_ADAPTER` parsing and precedence, without touching the environment.
-#[test]
-fn adapter_choice_parse_and_resolve_with() {
+pub fn adapter_choice_parse_and_resolve_with() {
     assert_eq!(AdapterChoice::parse("0"), AdapterChoice::Index(0));
     assert_eq!(AdapterChoice::parse(" 2 "), AdapterChoice::Index(2));
     assert_eq!(AdapterChoice::parse(""), AdapterChoice::Auto);
@@ -243,11 +230,8 @@ fn adapter_choice_parse_and_resolve_with() {
 
 /// On a device opened with 1 MiB buffer limits, a 4 MB tensor is refused with
 /// `LimitExceeded` naming the limit, its value and the size asked; small tensors still work.
-#[test]
-fn small_device_refuses_a_tensor_over_its_limits() {
-    let Some(gpu) = common::gpu() else {
-        return;
-    };
+pub fn small_device_refuses_a_tensor_over_its_limits() {
+    let gpu = gpu_backend();
     const MIB: u64 = 1 << 20;
     let limits = wgpu::Limits {
         max_storage_buffer_binding_size: MIB,
@@ -287,11 +271,8 @@ fn small_device_refuses_a_tensor_over_its_limits() {
 
 /// Destroying the device turns the next read into `DeviceLost`, for good, without a panic;
 /// the process can open a new device afterwards.
-#[test]
-fn destroyed_device_is_device_lost_not_a_panic() {
-    let Some(mut gpu) = common::gpu() else {
-        return;
-    };
+pub fn destroyed_device_is_device_lost_not_a_panic() {
+    let mut gpu = gpu_backend();
     let a = gpu.upload(2, 2, &[1.0, 2.0, 3.0, 4.0]).unwrap();
     let b = gpu.upload(2, 2, &[1.0, 0.0, 0.0, 1.0]).unwrap();
     let c = gpu.zeros(2, 2).unwrap();
@@ -316,7 +297,7 @@ fn destroyed_device_is_device_lost_not_a_panic() {
     }
 
     // The process is alive and can start again.
-    let mut fresh = common::gpu().expect("a second device");
+    let mut fresh = gpu_backend();
     let t = fresh.upload(1, 2, &[5.0, 6.0]).unwrap();
     assert_eq!(fresh.read(t).unwrap(), vec![5.0, 6.0]);
 }
@@ -324,11 +305,8 @@ fn destroyed_device_is_device_lost_not_a_panic() {
 /// A wgpu validation error raised behind the backend's back (an invalid buffer created on its
 /// device) is returned by the next backend operation as `GpuValidation`, once; the backend
 /// keeps working afterwards.
-#[test]
-fn injected_validation_error_is_returned_by_the_next_operation() {
-    let Some(mut gpu) = common::gpu() else {
-        return;
-    };
+pub fn injected_validation_error_is_returned_by_the_next_operation() {
+    let mut gpu = gpu_backend();
     let t = gpu.zeros(4, 4).unwrap();
     // MAP_READ may only be combined with COPY_DST (no MAPPABLE_PRIMARY_BUFFERS feature).
     let _invalid = gpu.context().device.create_buffer(&wgpu::BufferDescriptor {
@@ -350,7 +328,7 @@ fn injected_validation_error_is_returned_by_the_next_operation() {
 }
 
 /// Operations on a freed tensor are `UnknownTensor` naming the operation, on both backends.
-fn freed_tensor_is_unknown(be: &mut impl Backend) {
+fn freed_tensor_is_unknown(be: &mut dyn Backend) {
     let a = be.upload(2, 2, &[1.0; 4]).unwrap();
     let b = be.upload(2, 2, &[1.0; 4]).unwrap();
     let c = be.zeros(2, 2).unwrap();
@@ -374,12 +352,8 @@ fn freed_tensor_is_unknown(be: &mut impl Backend) {
     assert_eq!(be.read(c).unwrap(), vec![2.0; 4]);
 }
 
-#[test]
-fn freed_tensor_is_unknown_tensor() {
-    freed_tensor_is_unknown(&mut CpuBackend::new());
-    if let Some(mut gpu) = common::gpu() {
-        freed_tensor_is_unknown(&mut gpu);
-    }
+pub fn freed_tensor_is_unknown_tensor(device: TestDevice) {
+    freed_tensor_is_unknown(device.backend().as_mut());
 }
 
 /// Every operation of `be` refuses `foreign` (a [2, 2] tensor of another backend) with
@@ -473,8 +447,7 @@ fn be_name(id: wgtrain::backend::BackendId) -> String {
     id.to_string()
 }
 
-#[test]
-fn a_tensor_of_another_cpu_backend_is_refused() {
+pub fn a_tensor_of_another_cpu_backend_is_refused() {
     let mut first = CpuBackend::new();
     let theirs = first.upload(2, 2, &[9.0; 4]).unwrap();
     let mut second = CpuBackend::new();
@@ -487,11 +460,8 @@ fn a_tensor_of_another_cpu_backend_is_refused() {
     assert_eq!(first.read(theirs).unwrap(), vec![9.0; 4]);
 }
 
-#[test]
-fn tensors_do_not_cross_between_gpu_and_cpu() {
-    let Some(mut gpu) = common::gpu() else {
-        return;
-    };
+pub fn tensors_do_not_cross_between_gpu_and_cpu() {
+    let mut gpu = gpu_backend();
     let mut cpu = CpuBackend::new();
     let on_gpu = gpu.upload(2, 2, &[9.0; 4]).unwrap();
     refuses_foreign_tensor(&mut cpu, on_gpu);
@@ -561,8 +531,7 @@ fn mistake_messages(be: &mut dyn Backend) -> Vec<String> {
     messages
 }
 
-#[test]
-fn both_backends_reject_each_mistake_with_the_same_words() {
+pub fn both_backends_reject_each_mistake_with_the_same_words() {
     let cpu = mistake_messages(&mut CpuBackend::new());
     // Two CPU backends agree with each other (the storage numbers are normalized)…
     assert_eq!(cpu, mistake_messages(&mut CpuBackend::new()));
@@ -570,13 +539,11 @@ fn both_backends_reject_each_mistake_with_the_same_words() {
         println!("{m}");
     }
     // …and the GPU says exactly the same.
-    if let Some(mut gpu) = common::gpu() {
-        assert_eq!(mistake_messages(&mut gpu), cpu);
-    }
+    assert_eq!(mistake_messages(&mut gpu_backend()), cpu);
 }
 
 /// Shape mismatches are `Error::Shape` naming the operation, with both shapes in the message.
-fn mismatched_shapes_are_shape_errors(be: &mut impl Backend) {
+fn mismatched_shapes_are_shape_errors(be: &mut dyn Backend) {
     #[track_caller]
     fn expect_shape_error(backend: &str, result: wgtrain::Result<()>, op_name: &str, shapes: [&str; 2]) {
         match result {
@@ -653,12 +620,8 @@ fn mismatched_shapes_are_shape_errors(be: &mut impl Backend) {
     );
 }
 
-#[test]
-fn mismatched_shapes_are_shape_errors_with_both_shapes() {
-    mismatched_shapes_are_shape_errors(&mut CpuBackend::new());
-    if let Some(mut gpu) = common::gpu() {
-        mismatched_shapes_are_shape_errors(&mut gpu);
-    }
+pub fn mismatched_shapes_are_shape_errors_with_both_shapes(device: TestDevice) {
+    mismatched_shapes_are_shape_errors(device.backend().as_mut());
 }
 
 /// The tensors of a one-layer training step, allocated once.
@@ -680,7 +643,7 @@ struct Step {
 
 impl Step {
     fn new(gpu: &mut GpuBackend) -> Step {
-        let mut rng = common::Rng::new(11);
+        let mut rng = crate::common::Rng::new(11);
         let (batch, inputs, outputs) = (8, 5, 3);
         Step {
             x: gpu.upload(batch, inputs, &rng.vec(batch * inputs, -1.0, 1.0)).unwrap(),
@@ -729,11 +692,8 @@ impl Step {
 
 /// After one warm-up step, repeating the step creates no buffer and no bind group, reads
 /// nothing back and submits nothing until `flush` (exactly one submit) or `read`.
-#[test]
-fn steady_state_steps_allocate_nothing_and_flush_submits_once() {
-    let Some(mut gpu) = common::gpu() else {
-        return;
-    };
+pub fn steady_state_steps_allocate_nothing_and_flush_submits_once() {
+    let mut gpu = gpu_backend();
     let step = Step::new(&mut gpu);
     step.record(&mut gpu, 1);
     gpu.flush().unwrap();
@@ -748,7 +708,9 @@ fn steady_state_steps_allocate_nothing_and_flush_submits_once() {
     assert_eq!(recorded.bind_groups, 0, "{recorded:?}");
     assert_eq!(recorded.readbacks, 0, "{recorded:?}");
     assert_eq!(recorded.submits, 0, "work was submitted before flush: {recorded:?}");
-    assert_eq!(recorded.dispatches, 3 * 6, "{recorded:?}");
+    // Per step: matmul, loss, dz, db (a ones-row product, split over rows like any
+    // reduction), dW and two optimizer steps.
+    assert_eq!(recorded.dispatches, 3 * 7, "{recorded:?}");
 
     let before_flush = gpu.counters();
     gpu.flush().unwrap();
@@ -778,13 +740,10 @@ fn steady_state_steps_allocate_nothing_and_flush_submits_once() {
 
 /// The backend validates with the device's own target: every kernel passes it, and a broken
 /// module is the same typed error there as with the defaults.
-#[test]
-fn kernels_validate_against_the_devices_target() {
+pub fn kernels_validate_against_the_devices_target() {
     use wgtrain::backend::gpu::kernels::{Kernel, ModuleSource};
     use wgtrain::backend::gpu::validate::validate;
-    let Some(gpu) = common::gpu() else {
-        return;
-    };
+    let gpu = gpu_backend();
     let target = gpu.shader_target();
     for &kernel in Kernel::ALL {
         validate(&kernel.spec().module_source(), &target).unwrap_or_else(|e| panic!("{e}"));

@@ -1,0 +1,115 @@
+//! Recording a matrix product on the GPU, split over K so no invocation loops too long
+//! (`bounds.rs`): a product whose K fits one workgroup layer is one `matmul` dispatch with its
+//! epilogue; a longer one writes per-layer partial sums into the backend's scratch and a
+//! `matmul_reduce` adds them up and applies the epilogue (in rounds when the scratch cannot
+//! hold every layer). The bias gradient is the same product with a ones row.
+
+use bytemuck::Zeroable;
+
+use super::params::{MatmulParams, MatmulReduceParams};
+use super::prelude::{MATMUL_FLAG_ACCUMULATE, MATMUL_FLAG_BIAS, MATMUL_FLAG_PARTIAL, MATMUL_FLAG_Z};
+use super::{GpuBackend, bounds};
+use crate::Result;
+use crate::backend::Tensor;
+use crate::nn::Activation;
+
+/// One product as the kernel sees it: op(A) is [rows, k] with its first `a_rows` rows from A
+/// (`None`: none, all ones) and the rest ones; op(B) is [k, n]; out and z are [rows, n].
+pub(super) struct Product {
+    pub rows: usize,
+    pub a_rows: usize,
+    pub k: usize,
+    pub n: usize,
+    /// A and whether it is stored transposed.
+    pub a: Option<(Tensor, bool)>,
+    /// B and whether it is stored transposed.
+    pub b: (Tensor, bool),
+    pub bias: Option<Tensor>,
+    pub activation: Activation,
+    pub out: Tensor,
+    pub z: Option<Tensor>,
+}
+
+impl GpuBackend {
+    /// Records `p` as one direct dispatch or split-K rounds of two.
+    pub(super) fn record_product(&mut self, p: &Product) -> Result<()> {
+        let split = bounds::matmul_split(p.rows, p.k, p.n, self.max_scratch_len())?;
+        let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+        let epilogue_flags = flag(p.bias.is_some(), MATMUL_FLAG_BIAS) | flag(p.z.is_some(), MATMUL_FLAG_Z);
+        let (a, trans_a) = match p.a {
+            Some((a, t)) => (Some(a), t),
+            None => (None, false),
+        };
+        let (b, trans_b) = p.b;
+        let base = MatmulParams {
+            m: super::ops::u32_of("rows", p.rows)?,
+            n: super::ops::u32_of("columns", p.n)?,
+            k: super::ops::u32_of("inner dimension", p.k)?,
+            trans_a: u32::from(trans_a),
+            trans_b: u32::from(trans_b),
+            a_off: a.as_ref().map_or(Ok(0), super::ops::off)?,
+            b_off: super::ops::off(&b)?,
+            bias_off: p.bias.as_ref().map_or(Ok(0), super::ops::off)?,
+            out_off: super::ops::off(&p.out)?,
+            z_off: p.z.as_ref().map_or(Ok(0), super::ops::off)?,
+            flags: epilogue_flags,
+            act: p.activation.code(),
+            alpha: p.activation.alpha(),
+            a_rows: p.a_rows as u32,
+            k_chunk: split.k_chunk,
+            k_base: 0,
+        };
+        let tiles = (p.n.div_ceil(64) as u32, p.rows.div_ceil(64) as u32);
+        let a_storage = a.map(|a| a.storage);
+        if split.direct() {
+            let storages = [
+                a_storage,
+                Some(b.storage),
+                p.bias.map(|t| t.storage),
+                Some(p.out.storage),
+                p.z.map(|t| t.storage),
+            ];
+            return self.dispatch(&base, &storages, (tiles.0, tiles.1, 1));
+        }
+        let scratch = self.scratch(split.scratch_len(p.rows, p.n))?;
+        let len = p.rows * p.n;
+        for round in 0..split.rounds {
+            let first_layer = round * split.layers;
+            let layers = split.layers.min(split.total_layers - first_layer);
+            let partial = MatmulParams {
+                k_base: first_layer * split.k_chunk,
+                flags: MATMUL_FLAG_PARTIAL,
+                out_off: super::ops::off(&scratch)?,
+                bias_off: 0,
+                z_off: 0,
+                ..base
+            };
+            let storages = [a_storage, Some(b.storage), None, Some(scratch.storage), None];
+            self.dispatch(&partial, &storages, (tiles.0, tiles.1, layers))?;
+            let last = round + 1 == split.rounds;
+            let reduce = MatmulReduceParams {
+                len: super::ops::u32_of("product elements", len)?,
+                n: base.n,
+                layers,
+                flags: flag(round > 0, MATMUL_FLAG_ACCUMULATE)
+                    | if last { epilogue_flags } else { MATMUL_FLAG_PARTIAL },
+                act: base.act,
+                alpha: base.alpha,
+                partial_off: partial.out_off,
+                bias_off: base.bias_off,
+                out_off: base.out_off,
+                z_off: base.z_off,
+                ..Zeroable::zeroed()
+            };
+            let storages = [
+                Some(scratch.storage),
+                p.bias.map(|t| t.storage),
+                Some(p.out.storage),
+                p.z.map(|t| t.storage),
+            ];
+            let groups = self.linear_groups(len);
+            self.dispatch(&reduce, &storages, groups)?;
+        }
+        Ok(())
+    }
+}

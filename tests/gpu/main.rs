@@ -1,0 +1,36 @@
+//! The GPU backend's tests (DESIGN.md §6, layer 2): every kernel against the CPU reference,
+//! forward and backward, as property tests over random shapes that are not multiples of the
+//! tile sizes (1 and odd primes included) plus fixed edge shapes, one module per kernel family;
+//! and the GPU context: adapters, limits and every way an operation can fail, as typed errors.
+//! Each parity test prints the largest relative error it saw
+//! (`cargo test --release --test gpu -- --nocapture`).
+
+#[cfg(feature = "cli")]
+mod command;
+#[path = "../common/mod.rs"]
+mod common;
+mod context;
+mod data_movement;
+mod elementwise;
+mod loss_metrics;
+mod matmul;
+mod optimizer;
+mod parity;
+
+use common::harness::Tests;
+
+fn main() -> std::process::ExitCode {
+    let t = Tests::new();
+    let t = register!(t, gpu: matmul::matmul_every_transpose_form_matches_cpu, matmul::matmul_on_views_at_odd_offsets_matches_cpu, matmul::matmul_epilogue_every_activation_matches_cpu);
+    let t = register!(t, gpu: elementwise::activation_backward_and_bias_grad_match_cpu, elementwise::softmax_matches_cpu_and_is_stable, elementwise::softmax_backward_and_dropout_match_cpu);
+    let t = register!(t, gpu: loss_metrics::every_loss_and_its_gradient_match_cpu, loss_metrics::metric_accumulators_match_cpu, loss_metrics::non_finite_losses_are_counted_on_the_device);
+    let t = register!(t, gpu: optimizer::every_optimizer_matches_cpu_over_several_steps, optimizer::optimizer_over_more_elements_than_one_dispatch_dimension);
+    let t = register!(t, gpu: data_movement::gather_rows_matches_cpu, data_movement::fill_copy_and_write_keep_program_order);
+    let t = register!(t, gpu: context::list_adapters_reports_every_adapter_with_non_zero_limits, context::device_is_created_with_the_adapters_own_limits, context::adapter_is_chosen_by_name_substring_and_by_index, context::unmatched_choice_is_no_adapter_listing_the_adapters_present, context::small_device_refuses_a_tensor_over_its_limits, context::destroyed_device_is_device_lost_not_a_panic, context::injected_validation_error_is_returned_by_the_next_operation, context::tensors_do_not_cross_between_gpu_and_cpu, context::both_backends_reject_each_mistake_with_the_same_words, context::steady_state_steps_allocate_nothing_and_flush_submits_once, context::kernels_validate_against_the_devices_target);
+    let t = register!(t, per_device: context::freed_tensor_is_unknown_tensor, context::mismatched_shapes_are_shape_errors_with_both_shapes);
+    let t = register!(t, plain: context::adapter_choice_parse_and_resolve_with, context::a_tensor_of_another_cpu_backend_is_refused);
+    // Runs the built command, which the `cli` feature builds.
+    #[cfg(feature = "cli")]
+    let t = register!(t, gpu: command::gpu_backend_trains_through_the_command);
+    t.run()
+}
