@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::args::{EvaluateArgs, PredictArgs};
-use super::choices::{device_for, targets_for};
+use super::choices::{device_for, execution_for, targets_for};
 use super::report::{EvaluateJson, Figures, format_logs, json_line};
 use super::train::backend_and_adapter;
 use wgtrain::data::{Preprocessing, Task};
@@ -34,11 +34,12 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     })?;
     let classes = prep.task().n_classes().unwrap_or(1);
     let y = targets_for(file.loss, &y, classes);
-    let mut model = file.compile(device_for(args.backend))?;
+    let mut model = file.compile_with(device_for(args.backend), execution_for(args.executor))?;
     if let Some(notice) = model.device_notice() {
         eprintln!("wgtrain: {notice}");
     }
     let logs = model.evaluate(data.x.view(), y.view(), args.batch_size.max(1))?;
+    let executor = model.executor().clone();
     let (backend, adapter) = backend_and_adapter(&model.backend_name());
     if args.json {
         let mut figures = Figures::default();
@@ -46,12 +47,14 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         let summary = EvaluateJson {
             backend,
             adapter,
+            executor: executor.kind.name().to_string(),
             rows: data.x.nrows(),
             figures,
         };
         println!("{}", json_line(&summary));
     } else {
         println!("Backend: {backend} ({adapter})");
+        println!("Executor: {} ({})", executor.kind.name(), executor.reason);
         println!(
             "{} rows of {}: {}",
             data.x.nrows(),
