@@ -535,3 +535,41 @@ pub fn adam_table_refills_across_epochs() {
     job.epochs = 40;
     check(&job);
 }
+
+/// Batches too large for one workgroup: each step is split over several workgroups (partial
+/// gradients) and a reduce-and-update dispatch; the weights stay the CPU's.
+pub fn split_steps_equal_cpu() {
+    let mut rng = Rng::new(31);
+    let cases = [
+        (Optimizer::sgd().with_learning_rate(0.1).with_momentum(0.9), 200, 0.0),
+        (Optimizer::adam().with_learning_rate(0.01), 251, 0.2),
+        (Optimizer::rmsprop().with_learning_rate(0.003), 333, 0.0),
+    ];
+    for (optimizer, batch, dropout) in cases {
+        let rows = 700;
+        let loss = Loss::SparseCategoricalCrossentropy { from_logits: false };
+        let mut model = Sequential::new(16).add(Dense::new(32, Activation::Relu)).seed(4);
+        if dropout > 0.0 {
+            model = model.add(Dropout::new(dropout));
+        }
+        let job = Job {
+            what: format!("split steps: batch {batch}, {}", optimizer.name()),
+            model: model.add(Dense::new(3, Activation::Softmax)),
+            loss,
+            optimizer,
+            x: Array2::from_shape_vec((rows, 16), rng.vec(rows * 16, -1.0, 1.0)).unwrap(),
+            y: targets(&mut rng, loss, rows, 3),
+            batch,
+            epochs: 3,
+            class_weight: Some((0..3).map(|c| (c, 1.0 + c as f32 * 0.5)).collect()),
+        };
+        check(&job);
+        let (gpu, _) = fit(&job, Device::Gpu(Default::default()), Execution::Fused);
+        assert!(
+            gpu.executor().reason.contains("split over"),
+            "{}: {}",
+            job.what,
+            gpu.executor().reason
+        );
+    }
+}

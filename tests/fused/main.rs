@@ -21,6 +21,7 @@ fn main() -> std::process::ExitCode {
         equality::fused_equals_cpu_for_every_optimizer,
         equality::golden_mlp_step_through_fused,
         equality::adam_table_refills_across_epochs,
+        equality::split_steps_equal_cpu,
         equality::lavapipe_length_epoch_completes_in_bounded_dispatches,
         equality::seed_epoch_takes_at_most_two_dispatches,
         equality::validation_and_prediction_after_fused_training,

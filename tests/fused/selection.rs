@@ -94,8 +94,9 @@ pub fn too_wide_model_falls_back_or_refuses() {
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("a model that does not fit must be refused"),
     }
-    // A model that fits at small batches but not at a large one: auto runs layered at the
-    // large batch (and says so), explicit fused refuses it at fit.
+    // A model whose large batches do not fit one workgroup: auto splits a step over at most 4
+    // workgroups and otherwise runs layered (and says so); an explicit fused splits it over
+    // up to 64 and refuses beyond.
     let mid = || {
         Sequential::new(32)
             .add(Dense::new(64, Activation::Relu))
@@ -105,8 +106,8 @@ pub fn too_wide_model_falls_back_or_refuses() {
         .compile_with(BCE, Optimizer::sgd(), &[], device.clone(), Execution::Auto)
         .unwrap();
     assert_eq!(auto.executor().kind, ExecutorKind::Fused);
-    let x = Array2::from_shape_fn((600, 32), |(i, j)| ((i * 7 + j) % 11) as f32 / 11.0);
-    let y = Array2::from_shape_fn((600, 1), |(i, _)| (i % 2) as f32);
+    let x = Array2::from_shape_fn((4000, 32), |(i, j)| ((i * 7 + j) % 11) as f32 / 11.0);
+    let y = Array2::from_shape_fn((4000, 1), |(i, _)| (i % 2) as f32);
     auto.fit(x.view(), y.view(), FitOptions::new(1, 600)).unwrap();
     assert_eq!(
         auto.executor().kind,
@@ -115,15 +116,25 @@ pub fn too_wide_model_falls_back_or_refuses() {
         auto.executor().reason
     );
     assert!(
-        auto.executor().reason.contains("workgroup memory"),
+        auto.executor().reason.contains("split over"),
         "{}",
         auto.executor().reason
     );
     let mut fused = mid()
         .compile_with(BCE, Optimizer::sgd(), &[], device, Execution::Fused)
         .unwrap();
-    match fused.fit(x.view(), y.view(), FitOptions::new(1, 600)) {
-        Err(Error::ExecutorUnavailable { reason, .. }) => assert!(reason.contains("batch size 600"), "{reason}"),
+    fused.fit(x.view(), y.view(), FitOptions::new(1, 600)).unwrap();
+    assert_eq!(fused.executor().kind, ExecutorKind::Fused);
+    assert!(
+        fused.executor().reason.contains("split over"),
+        "{}",
+        fused.executor().reason
+    );
+    // Evaluation and prediction run layered at any batch size, even with fused requested.
+    assert_eq!(fused.predict(x.view(), 4000).unwrap().dim(), (4000, 1));
+    assert!(fused.evaluate(x.view(), y.view(), 4000).unwrap()["loss"].is_finite());
+    match fused.fit(x.view(), y.view(), FitOptions::new(1, 4000)) {
+        Err(Error::ExecutorUnavailable { reason, .. }) => assert!(reason.contains("batch size 4000"), "{reason}"),
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("fused at a batch that does not fit must be refused"),
     }
@@ -131,7 +142,8 @@ pub fn too_wide_model_falls_back_or_refuses() {
 
 /// Under WebGPU's default limits (what a browser grants without asking: 256 invocations,
 /// 16 KiB of workgroup memory, 8 storage buffers) small models still run fused; Adam's nine
-/// storage buffers and a 64 → 64 → 10 model at batch 32 (25 KiB) do not, and say so.
+/// storage buffers do not, and say so; a 64 → 64 → 10 model at batch 32 (25 KiB) splits its
+/// steps over two workgroups.
 pub fn webgpu_default_limits_decide_the_fit() {
     use wgtrain::backend::GpuBackend;
     use wgtrain::backend::gpu::{AdapterChoice, GpuContext};
@@ -167,9 +179,10 @@ pub fn webgpu_default_limits_decide_the_fit() {
         )
         .unwrap();
     assert!(digits.summary(8).contains("Executor: fused"), "{}", digits.summary(8));
+    // At batch 32 it needs 25 KiB: each step is split over two workgroups.
     let at_32 = digits.summary(32);
     assert!(
-        at_32.contains("Executor: layered (auto: ") && at_32.contains("workgroup memory"),
+        at_32.contains("Executor: fused (auto: each step split over 2 workgroups"),
         "{at_32}"
     );
 }

@@ -27,6 +27,13 @@ pub(crate) const ITERATION_BUDGET: u64 = 16_384;
 /// Windows resets a GPU (lavapipe runs a workgroup on one CPU thread at ~1 GFLOP/s).
 pub(crate) const DISPATCH_FLOPS: u64 = 200_000_000;
 
+/// Most workgroups one step is split over (each writes a partial gradient of every parameter).
+pub(crate) const MAX_SLICES: usize = 64;
+
+/// Most workgroups per step `auto` accepts: beyond it every workgroup's full partial gradient
+/// costs more than the layered executor's tiled products save (not measured yet).
+pub(crate) const AUTO_SLICES: u32 = 4;
+
 /// Largest batch the fused executor considers (the search bound of `max_batch`).
 const BATCH_SEARCH_LIMIT: usize = 1 << 16;
 
@@ -168,8 +175,64 @@ impl Design {
         dense.max(self.parameters).max(batch)
     }
 
-    /// The layout at batch `batch` on a device granting `limits`, or why it does not fit.
+    /// The layout at batch `batch` on a device granting `limits`, or why it does not fit: one
+    /// workgroup for whole steps where the batch fits one, else the batch split over up to
+    /// [`MAX_SLICES`] workgroups (one step per dispatch, then a reduce-and-update dispatch).
     pub fn layout(&self, batch: usize, limits: &ProgramLimits) -> Result<Layout, String> {
+        let why = match self.single(batch, limits) {
+            Ok(layout) => return Ok(layout),
+            Err(why) => why,
+        };
+        self.sliced(batch, limits).map_err(|sliced| format!("{why}; {sliced}"))
+    }
+
+    /// The batch split over workgroups of the most rows that fit one.
+    fn sliced(&self, batch: usize, limits: &ProgramLimits) -> Result<Layout, String> {
+        if batch < 2 || self.single(1, limits).is_err() {
+            return Err("not even one row fits a workgroup".into());
+        }
+        let (mut lo, mut hi) = (1usize, batch - 1);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if self.single(mid, limits).is_ok() {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let slices = batch.div_ceil(lo);
+        if slices > MAX_SLICES {
+            return Err(format!(
+                "split over workgroups of {lo} rows it needs {slices}, more than the {MAX_SLICES} the fused executor uses"
+            ));
+        }
+        // Even slices: the fewest rows per workgroup for that many workgroups.
+        let rows = batch.div_ceil(slices);
+        let buffers = self.storage_buffers() + 1;
+        if buffers > limits.storage_buffers {
+            return Err(format!(
+                "split over workgroups it binds {buffers} storage buffers; the device grants {}",
+                limits.storage_buffers
+            ));
+        }
+        let partial_bytes = (slices * (self.parameters + metric_slot::USED)) as u64 * 4;
+        if partial_bytes > limits.storage_binding_bytes {
+            return Err(format!(
+                "the partial gradients of {slices} workgroups need {partial_bytes} bytes, more than one binding"
+            ));
+        }
+        let one = self.single(rows, limits)?;
+        Ok(Layout {
+            batch,
+            slices: slices as u32,
+            slice_rows: rows,
+            steps_per_dispatch: 1,
+            ..one
+        })
+    }
+
+    /// One workgroup running whole steps at batch `batch`.
+    fn single(&self, batch: usize, limits: &ProgramLimits) -> Result<Layout, String> {
         let max_wg = limits.invocations_per_workgroup.clamp(1, 256) as usize;
         // A power of two (the metric reduction halves it), at least 32, at most what is granted:
         // one invocation per element of the widest phase on a GPU; on a CPU device (lavapipe
@@ -211,6 +274,8 @@ impl Design {
         }
         Ok(Layout {
             batch,
+            slices: 1,
+            slice_rows: batch,
             workgroup: wg as u32,
             memory_floats: floats,
             steps_per_dispatch: steps as u32,
@@ -284,4 +349,8 @@ pub(crate) struct Layout {
     pub steps_per_dispatch: u32,
     /// Loop iterations per step of the busiest invocation (the bound's basis).
     pub iterations_per_step: u64,
+    /// Workgroups one step is split over (1: whole steps in one workgroup, many per dispatch).
+    pub slices: u32,
+    /// Rows of the batch each workgroup takes (the whole batch when `slices` is 1).
+    pub slice_rows: usize,
 }

@@ -55,6 +55,8 @@ const TABLE_EPOCHS: usize = 16;
 struct FusedPlan {
     layout: Layout,
     program: ProgramId,
+    /// A split step's reduce-and-update program and the partial-gradient buffer.
+    reduce: Option<(ProgramId, Tensor)>,
     /// The status buffer (accumulator, step count, Adam's table) and the steps its table holds.
     status: Option<(Tensor, usize, OwnedTensors)>,
     /// The optimizer steps the table holds now: first .. first + len (empty until written).
@@ -102,7 +104,23 @@ impl FusedExecutor {
     /// Why the model runs fused or not at `batch`.
     pub fn choice_at(&self, batch: usize) -> ExecutorChoice {
         let requested = self.requested;
-        match self.design.layout(batch, &self.limits) {
+        match self.layout(batch) {
+            Ok(l) if l.slices > 1 => ExecutorChoice {
+                requested,
+                kind: ExecutorKind::Fused,
+                reason: format!(
+                    "{}each step split over {} workgroups of {} invocations ({} rows, {:.1} KiB of workgroup memory each) at batch size {batch}, then one reduce-and-update dispatch",
+                    if requested == Execution::Auto {
+                        "auto: "
+                    } else {
+                        "requested: "
+                    },
+                    l.slices,
+                    l.workgroup,
+                    l.slice_rows,
+                    (l.memory_floats * 4) as f64 / 1024.0,
+                ),
+            },
             Ok(l) => ExecutorChoice {
                 requested,
                 kind: ExecutorKind::Fused,
@@ -127,9 +145,26 @@ impl FusedExecutor {
         }
     }
 
+    /// The layout at `batch`; `auto` splits a step over at most [`design::AUTO_SLICES`]
+    /// workgroups.
+    fn layout(&self, batch: usize) -> std::result::Result<Layout, String> {
+        let layout = self.design.layout(batch, &self.limits)?;
+        if self.requested == Execution::Auto && layout.slices > design::AUTO_SLICES {
+            return Err(format!(
+                "at batch size {batch} a fused step would be split over {} workgroups (auto splits over at most {})",
+                layout.slices,
+                design::AUTO_SLICES
+            ));
+        }
+        Ok(layout)
+    }
+
     fn build_plan(&self, run: &mut RunContext, layout: Layout) -> Result<FusedPlan> {
-        let storages = wgsl::storages(&self.design).into_iter().map(|(_, a)| a).collect();
-        let spec = ProgramSpec {
+        let storages = wgsl::storages(&self.design, &layout)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+        let mut spec = ProgramSpec {
             source: wgsl::module(&self.design, &layout, self.adam),
             entry_point: wgsl::ENTRY_POINT.to_string(),
             uniforms: 2,
@@ -138,9 +173,19 @@ impl FusedExecutor {
         let program = run.backend.compile_program(&spec)?;
         let mut owned = OwnedTensors::new(run.release);
         let no_weights = owned.zeros(run.backend, 1, 1)?;
+        let reduce = if layout.slices > 1 {
+            spec.entry_point = wgsl::REDUCE_ENTRY_POINT.to_string();
+            let reduce = run.backend.compile_program(&spec)?;
+            let slices = layout.slices as usize;
+            let partial = owned.zeros(run.backend, 1, slices * (self.design.parameters + metric_slot::USED))?;
+            Some((reduce, partial))
+        } else {
+            None
+        };
         Ok(FusedPlan {
             layout,
             program,
+            reduce,
             status: None,
             table: (0, 0),
             no_weights,
@@ -189,7 +234,7 @@ impl Executor for FusedExecutor {
             return Ok(());
         }
         self.current = None;
-        let current = match self.design.layout(batch, &self.limits) {
+        let current = match self.layout(batch) {
             Ok(layout) => Current::Fused(Box::new(self.build_plan(run, layout)?)),
             Err(why) if self.requested == Execution::Fused => {
                 return Err(Error::ExecutorUnavailable {
@@ -279,6 +324,9 @@ impl Executor for FusedExecutor {
             run.grads,
         ];
         storages.extend(bound.iter().flatten().copied());
+        if let Some((_, partial)) = plan.reduce {
+            storages.push(partial);
+        }
         storages.push(status);
         let per = layout.steps_per_dispatch as usize;
         let mut first = 0usize;
@@ -294,12 +342,22 @@ impl Executor for FusedExecutor {
                 table_first,
                 _pad: [0; 2],
             };
+            let uniforms: [&[u8]; 2] = [bytemuck::bytes_of(&uniform), &opt_bytes];
             run.backend.run_program(&ProgramRun {
                 program: plan.program,
-                uniforms: &[bytemuck::bytes_of(&uniform), &opt_bytes],
+                uniforms: &uniforms,
                 storages: &storages,
-                groups: (1, 1, 1),
+                groups: (layout.slices, 1, 1),
             })?;
+            if let Some((reduce, _)) = plan.reduce {
+                let groups = self.design.parameters.div_ceil(wgsl::REDUCE_WORKGROUP as usize) as u32;
+                run.backend.run_program(&ProgramRun {
+                    program: reduce,
+                    uniforms: &uniforms,
+                    storages: &storages,
+                    groups: (groups, 1, 1),
+                })?;
+            }
             first += n;
             if control.stop.is_some_and(|s| s.is_stopped()) {
                 completed = first >= steps;

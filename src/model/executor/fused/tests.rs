@@ -52,6 +52,15 @@ fn generated_modules_validate_for_every_model_kind() -> Result<()> {
             Loss::CategoricalCrossentropy { from_logits: false },
         ),
     ];
+    let first = design(&models[0].0, models[0].1, &Optimizer::sgd());
+    let roomy = ProgramLimits {
+        storage_buffers: 16,
+        ..limits
+    };
+    assert!(
+        first.layout(400, &roomy).unwrap().slices > 1,
+        "400 rows of the first model are split"
+    );
     for (model, loss) in &models {
         for optimizer in [
             Optimizer::sgd(),
@@ -59,7 +68,12 @@ fn generated_modules_validate_for_every_model_kind() -> Result<()> {
             Optimizer::rmsprop(),
         ] {
             let d = design(model, *loss, &optimizer);
-            for batch in [1, 5, 16] {
+            // 400 rows do not fit 16 KiB: the step is split (one more storage buffer).
+            let roomy = ProgramLimits {
+                storage_buffers: 16,
+                ..limits
+            };
+            for (batch, limits) in [(1, limits), (5, limits), (16, limits), (400, roomy)] {
                 let layout = d.layout(batch, &limits).map_err(|why| Error::InvalidArgument {
                     what: "layout",
                     detail: why,

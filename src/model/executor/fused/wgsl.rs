@@ -14,9 +14,15 @@
 //! `optimizer_step.wgsl` (the CPU reference is `src/nn/`). Adam's bias corrections come from a
 //! per-step table the host computes as the CPU does (a GPU `pow` is too coarse near 1).
 //!
+//! A batch too large for one workgroup's memory is split over `slices` workgroups: the same
+//! step over each workgroup's rows writes partial gradients (and metric sums) to a `partial`
+//! buffer, and a second entry point (`fused_reduce`) sums them and applies the optimizer: two
+//! dispatches per step.
+//!
 //! Bindings: 0 uniform Run; 1 uniform Params (the optimizer's); then storages x, y, weights,
 //! order (read), param, grad (read_write), the optimizer state bindings present (s0..s2),
-//! status (read_write). Dispatch: (1, 1, 1).
+//! partial (split steps only), status (read_write). Dispatch: (1, 1, 1), or (slices, 1, 1)
+//! then ceil(parameters / 64) workgroups of `fused_reduce`.
 
 use std::fmt::Write;
 
@@ -28,6 +34,12 @@ use crate::nn::{Accuracy, Activation};
 
 /// The entry point's name.
 pub(crate) const ENTRY_POINT: &str = "fused_train";
+
+/// The reduce-and-update entry point of a step split over workgroups.
+pub(crate) const REDUCE_ENTRY_POINT: &str = "fused_reduce";
+
+/// Invocations per workgroup of the reduce-and-update dispatch (one per parameter).
+pub(crate) const REDUCE_WORKGROUP: u32 = 64;
 
 /// A float constant as an f32 literal: Rust's shortest round-trip form, which naga parses
 /// back to the same f32 (the `f` suffix makes it a concrete f32, not an abstract float).
@@ -53,7 +65,7 @@ fn optimizer_library() -> (&'static str, &'static str) {
 }
 
 /// Storage bindings of the kernel, in order (after the two uniforms).
-pub(crate) fn storages(design: &Design) -> Vec<(&'static str, Access)> {
+pub(crate) fn storages(design: &Design, layout: &Layout) -> Vec<(&'static str, Access)> {
     let mut s = vec![
         ("data_x", Access::Read),
         ("data_y", Access::Read),
@@ -66,6 +78,9 @@ pub(crate) fn storages(design: &Design) -> Vec<(&'static str, Access)> {
         if design.state_bindings[i] {
             s.push((name, Access::ReadWrite));
         }
+    }
+    if layout.slices > 1 {
+        s.push(("partial", Access::ReadWrite));
     }
     s.push(("status", Access::ReadWrite));
     s
@@ -105,7 +120,7 @@ fn bindings(design: &Design, layout: &Layout) -> String {
     );
     s.push_str("@group(0) @binding(0) var<uniform> run: Run;\n");
     s.push_str("@group(0) @binding(1) var<uniform> p: Params;\n");
-    for (i, (name, access)) in storages(design).iter().enumerate() {
+    for (i, (name, access)) in storages(design, layout).iter().enumerate() {
         let (ty, mode) = match (*name, access) {
             ("order", _) => ("array<u32>", "read"),
             (_, Access::Read) => ("array<f32>", "read"),
@@ -432,11 +447,20 @@ pub(crate) const ROW_BLOCK: usize = 4;
 fn body(design: &Design, layout: &Layout, adam_table: bool) -> String {
     let mut s = String::new();
     let wg = layout.workgroup;
-    let b = layout.batch;
+    // Workgroup memory holds the rows one workgroup takes (the whole batch, or its slice).
+    let b = layout.slice_rows;
+    let sliced = layout.slices > 1;
+    // Where dW and db go: the gradient buffer, or this workgroup's partial of a split step.
+    let gout = if sliced {
+        "partial[wid.x * PARAMS + "
+    } else {
+        "grad[p.grad_off + "
+    };
     let input = design.input;
     let _ = writeln!(
         s,
-        "const WG: u32 = {wg}u;\nconst BATCH: u32 = {b}u;\nconst IN: u32 = {input}u;"
+        "const WG: u32 = {wg}u;\nconst BATCH: u32 = {}u;\nconst SLICE: u32 = {b}u;\nconst SLICES: u32 = {}u;\nconst IN: u32 = {input}u;",
+        layout.batch, layout.slices
     );
     let _ = writeln!(s, "const PARAMS: u32 = {}u;", design.parameters);
     let _ = writeln!(s, "const STATUS_TABLE: u32 = {}u;", metric_slot::COUNT);
@@ -485,15 +509,18 @@ fn body(design: &Design, layout: &Layout, adam_table: bool) -> String {
         s,
         r#"
 @compute @workgroup_size({wg}, 1, 1)
-fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
+fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {{
     for (var q = 0u; q < METRIC_SLOTS_USED; q++) {{
         sums[q] = 0.0;
     }}
     var done = 0u;
     for (var s = 0u; s < run.steps; s++) {{
         let step_index = run.first_step + s;
-        let first = step_index * BATCH;
-        let rows = min(BATCH, run.rows - first);
+        // The step's rows, and the slice of them this workgroup takes (all, unsplit).
+        let batch_rows = min(BATCH, run.rows - step_index * BATCH);
+        let skip = wid.x * SLICE;
+        let first = step_index * BATCH + skip;
+        let rows = select(0u, min(SLICE, batch_rows - skip), batch_rows > skip);
         // The optimizer step (from 1), which also draws the dropout masks.
         let t = run.step_base + step_index + 1u;
         let lr = scheduled_learning_rate(t - 1u);
@@ -538,14 +565,14 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                         f(a.alpha())
                     ),
                 };
-                let r = ROW_BLOCK.min(layout.batch);
+                let r = ROW_BLOCK.min(layout.slice_rows);
                 let mut body =
                     format!("            let r0 = (e / {units}u) * {r}u;\n            let j = e % {units}u;\n");
                 let accs: Vec<String> = (0..r).map(|q| format!("a{q}")).collect();
                 for (q, a) in accs.iter().enumerate() {
                     let _ = writeln!(
                         body,
-                        "            var {a} = 0.0;\n            let x{q} = {input}u + min(r0 + {q}u, BATCH - 1u) * {inputs}u;",
+                        "            var {a} = 0.0;\n            let x{q} = {input}u + min(r0 + {q}u, SLICE - 1u) * {inputs}u;",
                         input = slot.input
                     );
                 }
@@ -585,7 +612,7 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                     &mut s,
                     &format!("rows * {width}u"),
                     &format!(
-                        "            mem[{at}u + e] = mem[{at}u + e] * keep({seed}u, t, e, {r}) / (1.0 - {r});\n",
+                        "            mem[{at}u + e] = mem[{at}u + e] * keep({seed}u, t, e + skip * {width}u, {r}) / (1.0 - {r});\n",
                         at = slot.input,
                         r = f(rate)
                     ),
@@ -598,7 +625,7 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
     // Loss, gradient and metrics by rows.
     s.push_str(
         "        for (var row = lid; row < rows; row += WG) {\n            let src = order[first + row];\n            \
-         score_row(row, src, rows);\n        }\n",
+         score_row(row, src, batch_rows);\n        }\n",
     );
     s.push_str(BARRIER);
     // Backward.
@@ -674,7 +701,7 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                 for q in 0..rk {
                     let _ = writeln!(
                         body,
-                        "                if (kb + {q}u < {inputs}u) {{\n                    grad[p.grad_off + {offset}u + (kb + {q}u) * {units}u + j] = a{q};\n                }}"
+                        "                if (kb + {q}u < {inputs}u) {{\n                    {gout}{offset}u + (kb + {q}u) * {units}u + j] = a{q};\n                }}"
                     );
                 }
                 if bias {
@@ -682,7 +709,7 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                         body,
                         "            }} else {{\n                let j = e - {blocked}u;\n                var acc = 0.0;\n                \
                          for (var row = 0u; row < rows; row++) {{\n                    acc += mem[{dz}u + row * {units}u + j];\n                }}\n                \
-                         grad[p.grad_off + {bias_at}u + j] = acc;",
+                         {gout}{bias_at}u + j] = acc;",
                         bias_at = offset + inputs * units
                     );
                 }
@@ -693,13 +720,13 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                     s.push_str(BARRIER);
                     // dx = dz·Wᵀ over the input slot (dW has read it), R rows per invocation
                     // sharing each weight load.
-                    let r = ROW_BLOCK.min(layout.batch);
+                    let r = ROW_BLOCK.min(layout.slice_rows);
                     let mut body =
                         format!("            let r0 = (e / {inputs}u) * {r}u;\n            let k = e % {inputs}u;\n");
                     for q in 0..r {
                         let _ = writeln!(
                             body,
-                            "            var a{q} = 0.0;\n            let d{q} = {dz}u + min(r0 + {q}u, BATCH - 1u) * {units}u;"
+                            "            var a{q} = 0.0;\n            let d{q} = {dz}u + min(r0 + {q}u, SLICE - 1u) * {units}u;"
                         );
                     }
                     let _ = writeln!(
@@ -726,7 +753,7 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
                     &mut s,
                     &format!("rows * {width}u"),
                     &format!(
-                        "            mem[{at}u + e] = mem[{at}u + e] * keep({seed}u, t, e, {r}) / (1.0 - {r});\n",
+                        "            mem[{at}u + e] = mem[{at}u + e] * keep({seed}u, t, e + skip * {width}u, {r}) / (1.0 - {r});\n",
                         at = slot.input,
                         r = f(rate)
                     ),
@@ -737,11 +764,19 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
         }
     }
     // The update, once every gradient is written; the next step reads the new parameters.
+    // (Split steps leave it to the reduce-and-update dispatch.)
     s.push_str("        storageBarrier();\n        workgroupBarrier();\n");
-    s.push_str(
-        "        for (var i = lid; i < PARAMS; i += WG) {\n            update(i, lr, bias);\n        }\n        storageBarrier();\n        workgroupBarrier();\n        done = s + 1u;\n    }\n",
-    );
-    // The metric reduction and the step count.
+    if !sliced {
+        s.push_str("        for (var i = lid; i < PARAMS; i += WG) {\n            update(i, lr, bias);\n        }\n");
+    }
+    s.push_str("        storageBarrier();\n        workgroupBarrier();\n        done = s + 1u;\n    }\n");
+    // The metric reduction and the step count (a split step leaves its workgroup's sums in the
+    // partial buffer for the reduce-and-update dispatch).
+    let write_sums = if sliced {
+        "    if (lid < METRIC_SLOTS_USED) {\n        partial[SLICES * PARAMS + wid.x * METRIC_SLOTS_USED + lid] = mem[lid * WG];\n    }\n}\n"
+    } else {
+        "    if (lid < METRIC_SLOTS_USED) {\n        status[lid] += mem[lid * WG];\n    }\n    if (lid == 0u) {\n        status[METRIC_SLOTS_USED] += f32(done);\n    }\n}\n"
+    };
     s.push_str(
         r#"    for (var q = 0u; q < METRIC_SLOTS_USED; q++) {
         mem[q * WG + lid] = sums[q];
@@ -755,14 +790,48 @@ fn {ENTRY_POINT}(@builtin(local_invocation_index) lid: u32) {{
         }
         workgroupBarrier();
     }
-    if (lid < METRIC_SLOTS_USED) {
-        status[lid] += mem[lid * WG];
-    }
-    if (lid == 0u) {
-        status[METRIC_SLOTS_USED] += f32(done);
-    }
-}
 "#,
     );
+    s.push_str(write_sums);
+    if sliced {
+        let _ = write!(
+            s,
+            r#"
+// The reduce-and-update dispatch of a split step: each parameter's gradient is the sum of the
+// workgroups' partials; then the optimizer update; workgroup 0 adds the metric sums and counts
+// the step.
+@compute @workgroup_size({REDUCE_WORKGROUP}, 1, 1)
+fn {REDUCE_ENTRY_POINT}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {{
+    let step_index = run.first_step;
+    let t = run.step_base + step_index + 1u;
+    let lr = scheduled_learning_rate(t - 1u);
+{bias}    let i = gid.x;
+    if (i < PARAMS) {{
+        var g = 0.0;
+        for (var k = 0u; k < SLICES; k++) {{
+            g += partial[k * PARAMS + i];
+        }}
+        grad[p.grad_off + i] = g;
+        update(i, lr, bias);
+    }}
+    if (wid.x == 0u && lid < METRIC_SLOTS_USED) {{
+        var m = 0.0;
+        for (var k = 0u; k < SLICES; k++) {{
+            m += partial[SLICES * PARAMS + k * METRIC_SLOTS_USED + lid];
+        }}
+        status[lid] += m;
+    }}
+    if (i == 0u) {{
+        status[METRIC_SLOTS_USED] += 1.0;
+    }}
+}}
+"#,
+            bias = if adam_table {
+                "    let entry = STATUS_TABLE + 2u * (t - run.table_first);\n    let bias = vec2<f32>(status[entry], status[entry + 1u]);\n"
+            } else {
+                "    let bias = vec2<f32>(1.0, 1.0);\n"
+            }
+        );
+    }
     s
 }
