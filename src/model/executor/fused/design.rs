@@ -183,14 +183,14 @@ impl Design {
             Ok(layout) => return Ok(layout),
             Err(why) => why,
         };
+        if batch < 2 || self.single(1, limits).is_err() {
+            return Err(why);
+        }
         self.sliced(batch, limits).map_err(|sliced| format!("{why}; {sliced}"))
     }
 
     /// The batch split over workgroups of the most rows that fit one.
     fn sliced(&self, batch: usize, limits: &ProgramLimits) -> Result<Layout, String> {
-        if batch < 2 || self.single(1, limits).is_err() {
-            return Err("not even one row fits a workgroup".into());
-        }
         let (mut lo, mut hi) = (1usize, batch - 1);
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
@@ -245,6 +245,13 @@ impl Design {
         while wg > max_wg {
             wg /= 2;
         }
+        let buffers = self.storage_buffers();
+        if buffers > limits.storage_buffers {
+            return Err(format!(
+                "the fused step binds {buffers} storage buffers with this optimizer; the device grants {}",
+                limits.storage_buffers
+            ));
+        }
         let floats = self.activation_floats(batch).max(metric_slot::USED * wg);
         let bytes = floats as u64 * 4;
         if bytes > u64::from(limits.workgroup_storage_bytes) {
@@ -252,13 +259,6 @@ impl Design {
                 "at batch size {batch} the fused step needs {} KiB of workgroup memory; the device grants {} KiB",
                 bytes.div_ceil(1024),
                 limits.workgroup_storage_bytes / 1024
-            ));
-        }
-        let buffers = self.storage_buffers();
-        if buffers > limits.storage_buffers {
-            return Err(format!(
-                "the fused step binds {buffers} storage buffers with this optimizer; the device grants {}",
-                limits.storage_buffers
             ));
         }
         let per_step = self.iterations_per_step(batch, wg);
