@@ -73,6 +73,24 @@ pub enum Error {
         /// The size asked for.
         requested: u64,
     },
+    /// More host memory than this process may use (its cgroup's limit, the memory the system
+    /// has available, or its address-space limit), found before anything was allocated.
+    #[error(
+        "{what} needs {} of host memory, but this process may use only {} more ({bound}); \
+         use fewer or smaller layers, a smaller batch size, or run where more memory is allowed",
+        crate::memory::human_bytes(*.requested),
+        crate::memory::human_bytes(*.limit)
+    )]
+    HostMemoryLimit {
+        /// What was to be allocated.
+        what: String,
+        /// Bytes it needs.
+        requested: u64,
+        /// Bytes the process may still use.
+        limit: u64,
+        /// Which bound that is.
+        bound: String,
+    },
     /// Operand shapes do not fit together.
     #[error("shape mismatch in {op}: {detail}")]
     Shape {

@@ -60,6 +60,20 @@ impl ProgramLimits {
     };
 }
 
+impl ProgramLimits {
+    /// What an adapter would grant a program (its own limits, as wgtrain opens its devices),
+    /// known without opening a device.
+    pub fn of_adapter(a: &crate::backend::gpu::AdapterSummary) -> ProgramLimits {
+        ProgramLimits {
+            invocations_per_workgroup: a.max_compute_invocations_per_workgroup,
+            workgroup_storage_bytes: a.max_compute_workgroup_storage_size,
+            storage_buffers: a.max_storage_buffers_per_shader_stage,
+            storage_binding_bytes: a.max_storage_buffer_binding_size.min(a.max_buffer_size),
+            cpu_device: a.device_type == "Cpu",
+        }
+    }
+}
+
 /// One dispatch of a program.
 #[derive(Clone, Copy, Debug)]
 pub struct ProgramRun<'a> {

@@ -19,10 +19,10 @@ use super::memory::{MEMORY, read_arrays};
 use super::options::{CsvOptions, MissingPolicy};
 use super::preprocessing::{Column, ColumnRole, Preprocessing, Task};
 use super::reader::open_file;
-use super::scale::{apply, column_means, fill_missing, fit};
+use super::scale::{apply, column_means, column_medians, fill_missing, fit};
 use super::split::{permute_rows, plan_split, split_rows};
 use super::table::{RawTable, read_training};
-use super::transform::to_array;
+use super::transform::{TransformOptions, to_array};
 
 /// What loading did to the rows.
 ///
@@ -126,6 +126,92 @@ pub fn load_csv_reader<R: Read>(reader: R, name: &str, opts: &CsvOptions) -> Res
     build(table, opts)
 }
 
+/// Reads a CSV file into training and test tensors through an already fitted
+/// [`Preprocessing`] (a model file's, to continue training it): the columns are matched by
+/// name, the stored categories, classes, fill values and scaler statistics apply unchanged,
+/// then the rows are split as `opts` says (its delimiter, decimal comma, test fraction, seed
+/// and split mode; the label, column and encoding options are the stored ones). A column,
+/// category or class the preprocessing does not know is an error naming it.
+///
+/// ```
+/// use wgtrain::data::{load_csv_reader, load_csv_with, CsvOptions};
+///
+/// let csv = "size,label\n1,a\n2,b\n3,a\n4,b\n";
+/// let fitted = load_csv_reader(csv.as_bytes(), "old.csv", &CsvOptions::default().test_fraction(0.0))?;
+/// let dir = std::env::temp_dir().join(format!("wgtrain-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let new = dir.join("new.csv");
+/// std::fs::write(&new, "label,size\nb,8\na,9\n").unwrap();
+/// let again = load_csv_with(&new, &CsvOptions::default().test_fraction(0.0), &fitted.preprocessing)?;
+/// assert_eq!(again.preprocessing, fitted.preprocessing);
+/// assert_eq!(again.x_train.nrows(), 2);
+/// std::fs::write(&new, "size,label\n1,c\n").unwrap();
+/// assert!(load_csv_with(&new, &CsvOptions::default(), &fitted.preprocessing).is_err());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), wgtrain::data::DataError>(())
+/// ```
+pub fn load_csv_with(path: impl AsRef<Path>, opts: &CsvOptions, fitted: &Preprocessing) -> Result<Dataset, DataError> {
+    let (file, _) = open_file(path.as_ref())?;
+    load_csv_reader_with(file, &path.as_ref().display().to_string(), opts, fitted)
+}
+
+/// As [`load_csv_with`], from any reader; `name` stands for the file in errors.
+pub fn load_csv_reader_with<R: Read>(
+    reader: R,
+    name: &str,
+    opts: &CsvOptions,
+    fitted: &Preprocessing,
+) -> Result<Dataset, DataError> {
+    opts.validate()?;
+    let name = name.to_string();
+    let mut read = TransformOptions::new().delimiter(opts.delimiter);
+    if let Some(on) = opts.decimal_comma {
+        read = read.decimal_comma(on);
+    }
+    read.require_label = true;
+    let t = fitted.transform_reader_with(reader, &name, &read)?;
+    let Some(y) = t.y else {
+        return Err(DataError::HeaderOnly { path: name });
+    };
+    if y.is_empty() {
+        return Err(DataError::AllRowsDropped {
+            path: name,
+            rows: t.rows_read,
+            first_line: t.dropped_lines.first().copied().unwrap_or(0),
+        });
+    }
+    let width = t.x.ncols();
+    let (mut x, _) = t.x.into_raw_vec_and_offset();
+    let (mut y, _) = y.into_raw_vec_and_offset();
+    let task = fitted.task;
+    let plan = plan_split(&y, task.n_classes(), opts.split, opts.test_fraction, opts.seed, &name)?;
+    if let Some(order) = plan.order {
+        permute_rows(&mut x, width, &order);
+        permute_rows(&mut y, 1, &order);
+    }
+    let (x_train, x_test) = split_rows(x, width, plan.n_train);
+    let (y_train, y_test) = split_rows(y, 1, plan.n_train);
+    let (n_train, n_test) = (y_train.len(), y_test.len());
+    let report = LoadReport {
+        path: name.clone(),
+        delimiter: None,
+        rows_read: t.rows_read,
+        rows_dropped: t.dropped_lines.len(),
+        dropped_lines: t.dropped_lines.into_iter().take(20).collect(),
+        cells_filled: t.cells_filled,
+        train_rows: n_train,
+        test_rows: n_test,
+    };
+    Ok(Dataset {
+        x_train: to_array(x_train, n_train, width, &name)?,
+        y_train: to_array(y_train, n_train, 1, &name)?,
+        x_test: to_array(x_test, n_test, width, &name)?,
+        y_test: to_array(y_test, n_test, 1, &name)?,
+        preprocessing: fitted.clone(),
+        report,
+    })
+}
+
 impl Dataset {
     /// Builds a dataset from a feature matrix `x` `[rows, features]` and labels `y` `[rows]`
     /// (the missing, target, split and scaling options apply; NaN is missing).
@@ -179,7 +265,7 @@ fn build(mut t: RawTable, opts: &CsvOptions) -> Result<Dataset, DataError> {
             first_line: t.dropped_lines.first().copied().unwrap_or(0),
         });
     }
-    let (task, classes, numeric_label) = encode_labels(&mut t, opts.target, opts.max_classes)?;
+    let (task, classes, numeric_label) = encode_labels(&mut t, opts.target, opts.max_classes, opts.class_limit)?;
     sort_categories(&mut t);
     let plan = plan_split(
         &t.y,
@@ -201,6 +287,7 @@ fn build(mut t: RawTable, opts: &CsvOptions) -> Result<Dataset, DataError> {
     let numeric: Vec<bool> = t.features.iter().map(|f| f.categories.is_none()).collect();
     let fill = match opts.missing {
         MissingPolicy::FillMean => column_means(&x_train, &numeric),
+        MissingPolicy::FillMedian => column_medians(&x_train, &numeric),
         _ => vec![0.0; width],
     };
     let mut cells_filled = 0;

@@ -12,6 +12,9 @@ use super::options::TargetKind;
 use super::preprocessing::Task;
 use super::table::RawTable;
 
+/// Classes above which a label may not have more classes than half its rows.
+const ROW_RULE_FROM: usize = 64;
+
 /// Turns `t.y` into class indices (classification) or leaves the values (regression).
 /// Returns the task, the class names (empty for regression) and whether the label was
 /// numeric.
@@ -19,6 +22,7 @@ pub(crate) fn encode_labels(
     t: &mut RawTable,
     target: TargetKind,
     max_classes: usize,
+    class_limit: usize,
 ) -> Result<(Task, Vec<String>, bool), DataError> {
     let classes = match t.label_names.take() {
         Some(names) => {
@@ -34,9 +38,17 @@ pub(crate) fn encode_labels(
                 TargetKind::Auto => Some(max_classes),
                 TargetKind::Classification => None,
             };
-            let Some(values) = distinct_values(&t.y, limit) else {
+            let Some(values) = distinct_values(&t.y, limit, class_limit) else {
                 return Ok((Task::Regression, Vec::new(), true));
             };
+            if values.len() > class_limit {
+                return Err(too_many_classes(
+                    t,
+                    format!("more than {class_limit}"),
+                    class_limit,
+                    "the class limit".into(),
+                ));
+            }
             for v in t.y.iter_mut() {
                 // Every value is in `values`, so the search cannot miss.
                 *v = values.binary_search_by(|c| c.total_cmp(&(*v + 0.0))).unwrap_or(0) as f32;
@@ -45,6 +57,21 @@ pub(crate) fn encode_labels(
         }
     };
     let (names, numeric) = classes;
+    // A class per two rows or more leaves nothing to learn a class from: most likely an
+    // identifier. A handful of classes in a small table is a sample, so the rule starts above
+    // `ROW_RULE_FROM` classes.
+    // A class limit set on purpose (anything but the default) is the caller's decision and
+    // replaces this rule, so the refusal's advice to raise the limit always works.
+    let half = t.y.len() / 2;
+    let limit_chosen = class_limit != crate::data::DEFAULT_CLASS_LIMIT;
+    if !limit_chosen && names.len() > ROW_RULE_FROM && names.len() > half {
+        return Err(too_many_classes(
+            t,
+            names.len().to_string(),
+            half,
+            format!("more than half of the {} rows", t.y.len()),
+        ));
+    }
     let task = match names.len() {
         0 | 1 => {
             return Err(DataError::SingleClass {
@@ -59,17 +86,34 @@ pub(crate) fn encode_labels(
     Ok((task, names, numeric))
 }
 
+/// The error for a label with too many classes.
+fn too_many_classes(t: &RawTable, classes: String, limit: usize, reason: String) -> DataError {
+    DataError::TooManyClasses {
+        path: t.path.clone(),
+        column: t.header[t.label_col].clone(),
+        classes,
+        limit,
+        reason,
+    }
+}
+
 /// The sorted distinct values of numeric labels; `None` when `limit` is set and the labels
-/// are not integers or have more distinct values than it (regression).
-fn distinct_values(y: &[f32], limit: Option<usize>) -> Option<Vec<f32>> {
+/// are not integers or have more distinct values than it (regression). Counting stops one
+/// past `class_limit` (the caller refuses that many).
+fn distinct_values(y: &[f32], limit: Option<usize>, class_limit: usize) -> Option<Vec<f32>> {
     let mut seen: HashSet<u32> = HashSet::new();
     for &v in y {
         let v = v + 0.0; // -0 and +0 are one class
         if limit.is_some() && v.fract() != 0.0 {
             return None;
         }
-        if seen.insert(v.to_bits()) && limit.is_some_and(|l| seen.len() > l) {
-            return None;
+        if seen.insert(v.to_bits()) {
+            if limit.is_some_and(|l| seen.len() > l) {
+                return None;
+            }
+            if seen.len() > class_limit {
+                break;
+            }
         }
     }
     let mut values: Vec<f32> = seen.into_iter().map(f32::from_bits).collect();
@@ -164,8 +208,16 @@ mod tests {
 
     #[test]
     fn distinct() {
-        assert_eq!(distinct_values(&[1.0, 0.0, -0.0, 1.0], Some(64)), Some(vec![0.0, 1.0]));
-        assert_eq!(distinct_values(&[0.5, 1.0], Some(64)), None);
-        assert_eq!(distinct_values(&[0.5, 1.0], None), Some(vec![0.5, 1.0]));
+        assert_eq!(
+            distinct_values(&[1.0, 0.0, -0.0, 1.0], Some(64), 100),
+            Some(vec![0.0, 1.0])
+        );
+        assert_eq!(distinct_values(&[0.5, 1.0], Some(64), 100), None);
+        assert_eq!(distinct_values(&[0.5, 1.0], None, 100), Some(vec![0.5, 1.0]));
+        // Counting stops one past the class limit.
+        assert_eq!(
+            distinct_values(&[1.0, 2.0, 3.0, 4.0], None, 2).map(|v| v.len()),
+            Some(3)
+        );
     }
 }

@@ -144,6 +144,41 @@ pub enum DataError {
         /// The value.
         value: String,
     },
+    /// A value of new data that is a number but leaves the f32 range once scaled with the
+    /// training statistics (far outside anything the model was trained on).
+    #[error(
+        "{path}:{line}: column `{column}`: `{value}` becomes {scaled} once scaled with the training \
+         statistics (it is far outside the training data's range); the model cannot use it"
+    )]
+    NonFiniteInput {
+        /// The file.
+        path: String,
+        /// Line of the value.
+        line: u64,
+        /// The column.
+        column: String,
+        /// The value as written.
+        value: String,
+        /// What scaling made of it (infinite or NaN).
+        scaled: f32,
+    },
+    /// A model output that is not finite for a row of new data whose inputs are (the model's
+    /// weights have diverged, or overflow on these inputs).
+    #[error(
+        "{path}{}: the model's output `{output}` is {value}, not a finite number \
+         (the model file's weights may have diverged, or overflow on these inputs)",
+        at_row(*row)
+    )]
+    NonFiniteOutput {
+        /// The file.
+        path: String,
+        /// The 1-based data row (`None`: a figure over all rows, such as the loss).
+        row: Option<u64>,
+        /// The output's name.
+        output: String,
+        /// The value (NaN or infinite).
+        value: f32,
+    },
     /// A text column with more distinct values than the limit.
     #[error(
         "{path}:{line}: column `{column}` has more than {limit} distinct text values \
@@ -161,6 +196,40 @@ pub enum DataError {
         /// The first value over the limit.
         value: String,
     },
+    /// One record longer than the limit: binary data, a file of NUL bytes, a quote never
+    /// closed, or a table wider than the limit allows.
+    #[error(
+        "{path}:{line}: a record runs past {limit} bytes without ending (binary data, NUL bytes, \
+         or a quote never closed?); if the file is right, raise the limit \
+         (CsvOptions::max_record_bytes, `--max-record-bytes`)"
+    )]
+    RecordTooLong {
+        /// The file.
+        path: String,
+        /// The line where the record starts.
+        line: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A label with more classes than the class limit, or than half the rows: most likely an
+    /// identifier or a free-text column taken for the label.
+    #[error(
+        "{path}: label column `{column}` has {classes} classes ({reason}), over the limit of {limit}; \
+         check that `{column}` is the label (not an identifier or free text), or raise the limit \
+         (CsvOptions::class_limit, `--class-limit`)"
+    )]
+    TooManyClasses {
+        /// The file.
+        path: String,
+        /// The label column.
+        column: String,
+        /// How many classes were found (`more than N` when reading stopped at the limit).
+        classes: String,
+        /// The limit that applied.
+        limit: usize,
+        /// Which limit and where it was crossed.
+        reason: String,
+    },
     /// Every row had a missing value and was dropped.
     #[error(
         "{path}: all {rows} rows were dropped because each has a missing value \
@@ -173,6 +242,21 @@ pub enum DataError {
         rows: usize,
         /// Line of the first dropped row.
         first_line: u64,
+    },
+    /// A label column of text asked to be a regression target.
+    #[error(
+        "{path}:{line}: label column `{column}` holds text (`{value}`), which cannot be a regression \
+         target; train a classifier on it (TargetKind::Classification and a cross-entropy loss)"
+    )]
+    TextLabel {
+        /// The file.
+        path: String,
+        /// Line of the first text value.
+        line: u64,
+        /// The label column.
+        column: String,
+        /// The first text value.
+        value: String,
     },
     /// The label column holds a single class: nothing to learn.
     #[error("{path}: label column `{column}` holds a single class `{class}`; a classifier needs at least two")]
@@ -275,6 +359,11 @@ pub enum DataError {
         /// What is wrong.
         detail: String,
     },
+}
+
+/// `: data row N` for a row, nothing otherwise.
+fn at_row(row: Option<u64>) -> String {
+    row.map_or_else(String::new, |r| format!(": data row {r}"))
 }
 
 /// `` at `field` `` for a non-empty JSON path, nothing otherwise.

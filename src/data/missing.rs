@@ -72,6 +72,25 @@ pub(crate) fn parse_number(field: &[u8]) -> Num {
     }
 }
 
+/// Parses a raw numeric cell that may use a decimal comma (`5,1`): one comma and no point
+/// reads as the decimal point; otherwise as [`parse_number`].
+#[inline]
+pub(crate) fn parse_number_with(field: &[u8], decimal_comma: bool) -> Num {
+    if !decimal_comma || !field.contains(&b',') {
+        return parse_number(field);
+    }
+    let t = trim(field);
+    // Longer than any f32 written in full: not a number with a decimal comma.
+    let mut buf = [0u8; 64];
+    if t.len() > buf.len() || t.contains(&b'.') || t.iter().filter(|&&b| b == b',').count() != 1 {
+        return parse_number(field);
+    }
+    for (o, &b) in buf.iter_mut().zip(t) {
+        *o = if b == b',' { b'.' } else { b };
+    }
+    parse_number(&buf[..t.len()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +105,15 @@ mod tests {
         assert_eq!(parse_number(b"1e39"), Num::NonFinite);
         assert_eq!(parse_number(b"abc"), Num::NotNumber);
         assert_eq!(parse_number(b"\xff"), Num::BadUtf8);
+    }
+
+    #[test]
+    fn decimal_commas() {
+        assert_eq!(parse_number_with(b" 5,1 ", true), Num::Value(5.1));
+        assert_eq!(parse_number_with(b"-0,25", true), Num::Value(-0.25));
+        assert_eq!(parse_number_with(b"2.5", true), Num::Value(2.5));
+        assert_eq!(parse_number_with(b"1.234,5", true), Num::NotNumber);
+        assert_eq!(parse_number_with(b"5,1", false), Num::NotNumber);
+        assert_eq!(parse_number_with(b"", true), Num::Missing);
     }
 }

@@ -37,8 +37,11 @@ mod split;
 mod table;
 mod transform;
 
-pub use dataset::{Dataset, LoadReport, load_csv, load_csv_reader};
+pub use dataset::{Dataset, LoadReport, load_csv, load_csv_reader, load_csv_reader_with, load_csv_with};
 pub use error::DataError;
-pub use options::{CsvOptions, Delimiter, Label, MissingPolicy, Scaling, SplitMode, TargetKind};
+pub use options::{
+    CsvOptions, DEFAULT_CLASS_LIMIT, DEFAULT_MAX_RECORD_BYTES, Delimiter, Label, MissingPolicy, Scaling, SplitMode,
+    TargetKind,
+};
 pub use preprocessing::{Column, ColumnRole, Preprocessing, Task};
-pub use transform::Transformed;
+pub use transform::{TransformOptions, Transformed};

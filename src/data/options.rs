@@ -66,6 +66,10 @@ pub enum MissingPolicy {
     FillMean,
     /// Replace a missing number by 0; a missing text value gets no category.
     FillZero,
+    /// Replace a missing number by its column's median over the training part (robust to
+    /// outliers, as scikit-learn's `SimpleImputer(strategy="median")`); a missing text value
+    /// gets no category.
+    FillMedian,
 }
 
 /// How rows are divided between the training and the test part.
@@ -128,6 +132,13 @@ pub enum TargetKind {
     Regression,
 }
 
+/// The default of [`CsvOptions::class_limit`].
+pub const DEFAULT_CLASS_LIMIT: usize = 10_000;
+
+/// The default of [`CsvOptions::max_record_bytes`]: 64 MiB, a million columns of up to 60
+/// characters.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+
 /// Options of [`load_csv`](crate::data::load_csv) and
 /// [`Dataset::from_arrays`](crate::data::Dataset::from_arrays) (which uses the missing,
 /// task, split and scaling options only). A builder: each method returns the changed value.
@@ -148,6 +159,7 @@ pub enum TargetKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvOptions {
     pub(crate) delimiter: Delimiter,
+    pub(crate) decimal_comma: Option<bool>,
     pub(crate) label: Label,
     pub(crate) features: Option<Vec<String>>,
     pub(crate) ignore: Vec<String>,
@@ -156,6 +168,8 @@ pub struct CsvOptions {
     pub(crate) max_categories: usize,
     pub(crate) target: TargetKind,
     pub(crate) max_classes: usize,
+    pub(crate) class_limit: usize,
+    pub(crate) max_record_bytes: usize,
     pub(crate) test_fraction: f64,
     pub(crate) seed: u64,
     pub(crate) split: SplitMode,
@@ -166,6 +180,7 @@ impl Default for CsvOptions {
     fn default() -> Self {
         CsvOptions {
             delimiter: Delimiter::Auto,
+            decimal_comma: None,
             label: Label::default(),
             features: None,
             ignore: Vec::new(),
@@ -174,6 +189,8 @@ impl Default for CsvOptions {
             max_categories: 64,
             target: TargetKind::Auto,
             max_classes: 64,
+            class_limit: DEFAULT_CLASS_LIMIT,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             test_fraction: 0.2,
             seed: 42,
             split: SplitMode::Shuffled,
@@ -200,6 +217,15 @@ impl CsvOptions {
     /// Sets the delimiter (default [`Delimiter::Auto`]).
     pub fn delimiter(mut self, delimiter: Delimiter) -> Self {
         self.delimiter = delimiter;
+        self
+    }
+    /// Whether numbers use a decimal comma (`5,1` for 5.1): `true` forces it (any comma in a
+    /// numeric cell is the decimal point), `false` forbids it. By default it is detected: on
+    /// with a semicolon or tab delimiter when the first lines hold numbers written with a
+    /// decimal comma (in a comma-delimited file a quoted `"1,000"` is ambiguous, so there it
+    /// must be asked for).
+    pub fn decimal_comma(mut self, on: bool) -> Self {
+        self.decimal_comma = Some(on);
         self
     }
     /// Sets the label column.
@@ -265,6 +291,23 @@ impl CsvOptions {
         self.max_classes = limit;
         self
     }
+    /// Most classes a label may have (default [`DEFAULT_CLASS_LIMIT`]); a label with more
+    /// classes than this, or (beyond 64, and only while the limit is the default) than half
+    /// the rows, is refused while reading, so an identifier taken for the label does not
+    /// build a million-unit output. A limit set to anything but the default is taken as the
+    /// caller's decision and replaces the half-the-rows rule.
+    pub fn class_limit(mut self, limit: usize) -> Self {
+        self.class_limit = limit;
+        self
+    }
+    /// Longest record (header or row, in bytes) the reader accepts (default
+    /// [`DEFAULT_MAX_RECORD_BYTES`]); a longer one is [`DataError::RecordTooLong`], so a
+    /// file of binary data or NUL bytes fails after reading that much, not after filling
+    /// memory.
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = limit;
+        self
+    }
     /// Fraction of the rows that goes to the test part, in `[0, 1)` (default 0.2; 0 means
     /// no test part).
     pub fn test_fraction(mut self, fraction: f64) -> Self {
@@ -290,6 +333,10 @@ impl CsvOptions {
     /// The delimiter setting.
     pub fn get_delimiter(&self) -> Delimiter {
         self.delimiter
+    }
+    /// The decimal-comma setting (`None`: detected).
+    pub fn get_decimal_comma(&self) -> Option<bool> {
+        self.decimal_comma
     }
     /// The label setting.
     pub fn get_label(&self) -> &Label {
@@ -322,6 +369,18 @@ impl CsvOptions {
             return Err(DataError::InvalidArgument {
                 what: "test fraction",
                 detail: format!("{} is not in [0, 1)", self.test_fraction),
+            });
+        }
+        if self.max_record_bytes == 0 {
+            return Err(DataError::InvalidArgument {
+                what: "max_record_bytes",
+                detail: "must be at least 1".to_string(),
+            });
+        }
+        if self.class_limit < 2 {
+            return Err(DataError::InvalidArgument {
+                what: "class_limit",
+                detail: format!("must be at least 2, got {}", self.class_limit),
             });
         }
         if self.max_categories == 0 {

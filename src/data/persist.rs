@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! {"format": "wgtrain-preprocessing", "version": 1,
-//!  "missing": "drop" | "fill_mean" | "fill_zero",
+//!  "missing": "drop" | "fill_mean" | "fill_zero" | "fill_median",
 //!  "scaling": "standard" | "min_max" | "none",
 //!  "task": "binary" | "multiclass" | "regression",
 //!  "classes": ["no", "yes"], "numeric_label": false,
@@ -89,6 +89,7 @@ enum MissingJson {
     Drop,
     FillMean,
     FillZero,
+    FillMedian,
 }
 
 /// `scaling`.
@@ -137,6 +138,7 @@ impl From<MissingPolicy> for MissingJson {
             MissingPolicy::Drop => MissingJson::Drop,
             MissingPolicy::FillMean => MissingJson::FillMean,
             MissingPolicy::FillZero => MissingJson::FillZero,
+            MissingPolicy::FillMedian => MissingJson::FillMedian,
         }
     }
 }
@@ -147,6 +149,7 @@ impl From<MissingJson> for MissingPolicy {
             MissingJson::Drop => MissingPolicy::Drop,
             MissingJson::FillMean => MissingPolicy::FillMean,
             MissingJson::FillZero => MissingPolicy::FillZero,
+            MissingJson::FillMedian => MissingPolicy::FillMedian,
         }
     }
 }
@@ -240,7 +243,7 @@ impl Preprocessing {
     ///
     /// ```text
     /// {"format": "wgtrain-preprocessing", "version": 1,
-    ///  "missing": "drop" | "fill_mean" | "fill_zero",
+    ///  "missing": "drop" | "fill_mean" | "fill_zero" | "fill_median",
     ///  "scaling": "standard" | "min_max" | "none",
     ///  "task": "binary" | "multiclass" | "regression",
     ///  "classes": [...], "numeric_label": bool,
@@ -419,10 +422,10 @@ mod tests {
 
     #[test]
     fn unknown_names_and_fields_are_errors_naming_the_field() {
-        let (field, detail) = error_of(&V1.replace("\"fill_mean\"", "\"fill_median\""));
+        let (field, detail) = error_of(&V1.replace("\"fill_mean\"", "\"fill_mode\""));
         assert_eq!(field, "missing");
         assert!(
-            detail.contains("fill_median") && detail.contains("`drop`, `fill_mean`, `fill_zero`"),
+            detail.contains("fill_mode") && detail.contains("`drop`, `fill_mean`, `fill_zero`, `fill_median`"),
             "{detail}"
         );
         let (field, detail) = error_of(&V1.replace("\"role\": \"ignored\"", "\"role\": \"skip\""));

@@ -3,21 +3,68 @@
 //! per-field allocation; CRLF line ends and quoted fields are the `csv` crate's job).
 //!
 //! The stream is never read whole into memory: peak memory is the output matrix plus a few
-//! buffers and the longest record.
+//! buffers and the longest record, which is bounded: a record longer than the limit (a file
+//! of NUL bytes, `/dev/zero`, a quote never closed) is an error naming its line, found after
+//! reading at most the limit and two buffers past the record's start.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use csv::ByteRecord;
 
 use super::error::{DataError, shown};
+use super::missing::{Num, parse_number, parse_number_with};
 use super::options::Delimiter;
 
 /// Buffer size of the reader (the first buffer also feeds the delimiter detection).
 const BUF_BYTES: usize = 256 * 1024;
 /// Lines the delimiter detection looks at.
 const SNIFF_LINES: usize = 20;
+/// The csv crate's own buffer.
+const CSV_BUF_BYTES: usize = 64 * 1024;
+/// How far the buffers may have read past the start of the record being read: the bounded
+/// reader allows this much beyond the record limit.
+const READ_AHEAD: u64 = (BUF_BYTES + CSV_BUF_BYTES + 3) as u64;
+
+/// The I/O error payload of a record over the limit (turned into
+/// [`DataError::RecordTooLong`] with the record's line).
+#[derive(Debug)]
+struct RecordLimit;
+
+impl std::fmt::Display for RecordLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("record over the length limit")
+    }
+}
+
+impl std::error::Error for RecordLimit {}
+
+/// A reader that refuses to read past a byte offset, which the CSV reader moves forward at
+/// every record (so one record, not the file, is bounded).
+struct Bounded<R> {
+    inner: R,
+    /// Bytes read so far.
+    read: u64,
+    /// The offset reads may not pass.
+    end: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let end = self.end.load(Ordering::Relaxed);
+        if self.read >= end {
+            return Err(std::io::Error::other(RecordLimit));
+        }
+        let room = usize::try_from(end - self.read).unwrap_or(usize::MAX).min(buf.len());
+        let n = self.inner.read(&mut buf[..room])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
 
 /// Opens a file, mapping "not found" to its own error; also returns the file's size.
 pub(crate) fn open_file(path: &Path) -> Result<(File, Option<u64>), DataError> {
@@ -35,23 +82,44 @@ pub(crate) fn open_file(path: &Path) -> Result<(File, Option<u64>), DataError> {
 
 /// A CSV stream positioned after its header row.
 pub(crate) struct CsvInput<R: Read> {
-    rdr: csv::Reader<BufReader<R>>,
+    rdr: csv::Reader<BufReader<Bounded<R>>>,
+    /// The offset the bounded reader may not pass (moved at every record).
+    end: Arc<AtomicU64>,
+    /// The longest record allowed, in bytes.
+    max_record: u64,
     /// Source name for errors.
     pub path: String,
     /// Header names: trimmed, an empty name replaced by `column_N` (1-based).
     pub header: Vec<String>,
     /// The delimiter in use.
     pub delimiter: u8,
+    /// Whether numeric cells use a decimal comma (asked for, or detected).
+    pub decimal_comma: bool,
 }
 
 impl<R: Read> CsvInput<R> {
-    /// Reads the byte-order mark, the delimiter and the header.
-    pub fn open(reader: R, path: &str, delimiter: Delimiter) -> Result<Self, DataError> {
+    /// Reads the byte-order mark, the delimiter and the header; `decimal_comma` `None`
+    /// detects it (see [`detect_decimal_comma`]); a record (the header included) longer than
+    /// `max_record` bytes is an error.
+    pub fn open(
+        reader: R,
+        path: &str,
+        delimiter: Delimiter,
+        decimal_comma: Option<bool>,
+        max_record: usize,
+    ) -> Result<Self, DataError> {
         let io = |e: std::io::Error| DataError::Io {
             path: path.to_string(),
             source: e,
         };
-        let mut buf = BufReader::with_capacity(BUF_BYTES, reader);
+        let max_record = max_record as u64;
+        let end = Arc::new(AtomicU64::new(max_record.saturating_add(READ_AHEAD)));
+        let bounded = Bounded {
+            inner: reader,
+            read: 0,
+            end: end.clone(),
+        };
+        let mut buf = BufReader::with_capacity(BUF_BYTES, bounded);
         let mut head = buf.fill_buf().map_err(io)?;
         if head.starts_with(b"\xEF\xBB\xBF") {
             buf.consume(3);
@@ -64,17 +132,21 @@ impl<R: Read> CsvInput<R> {
             Delimiter::Byte(b) => b,
             Delimiter::Auto => detect_delimiter(head),
         };
+        let decimal_comma = decimal_comma.unwrap_or_else(|| detect_decimal_comma(head, delimiter));
         let rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .buffer_capacity(64 * 1024)
+            .buffer_capacity(CSV_BUF_BYTES)
             .from_reader(buf);
         let mut input = CsvInput {
             rdr,
+            end,
+            max_record,
             path: path.to_string(),
             header: Vec::new(),
             delimiter,
+            decimal_comma,
         };
         let mut rec = ByteRecord::new();
         if !input.next(&mut rec)? {
@@ -87,16 +159,35 @@ impl<R: Read> CsvInput<R> {
     /// Reads the next record; `false` at the end.
     #[inline]
     pub fn next(&mut self, rec: &mut ByteRecord) -> Result<bool, DataError> {
-        self.rdr.read_byte_record(rec).map_err(|e| {
+        let start = self.rdr.position().clone();
+        let end = start.byte().saturating_add(self.max_record).saturating_add(READ_AHEAD);
+        self.end.store(end, Ordering::Relaxed);
+        let more = self.rdr.read_byte_record(rec).map_err(|e| {
             let source = match e.into_kind() {
                 csv::ErrorKind::Io(e) => e,
                 other => std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{other:?}")),
             };
+            if source.get_ref().is_some_and(|inner| inner.is::<RecordLimit>()) {
+                return DataError::RecordTooLong {
+                    path: self.path.clone(),
+                    line: start.line(),
+                    limit: self.max_record,
+                };
+            }
             DataError::Io {
                 path: self.path.clone(),
                 source,
             }
-        })
+        })?;
+        // The bounded reader stops a runaway record; this makes the limit exact.
+        if self.rdr.position().byte() - start.byte() > self.max_record {
+            return Err(DataError::RecordTooLong {
+                path: self.path.clone(),
+                line: start.line(),
+                limit: self.max_record,
+            });
+        }
+        Ok(more)
     }
 }
 
@@ -109,6 +200,8 @@ pub(crate) fn line_of(rec: &ByteRecord) -> u64 {
 /// Checks the header row: UTF-8, unique names.
 fn parse_header(rec: &ByteRecord, path: &str) -> Result<Vec<String>, DataError> {
     let mut names: Vec<String> = Vec::with_capacity(rec.len());
+    // Name → 1-based column, so a header of a million columns is checked in one pass.
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(rec.len());
     for (i, field) in rec.iter().enumerate() {
         let Ok(text) = std::str::from_utf8(field) else {
             return Err(DataError::InvalidUtf8 {
@@ -124,14 +217,15 @@ fn parse_header(rec: &ByteRecord, path: &str) -> Result<Vec<String>, DataError> 
         } else {
             text.to_string()
         };
-        if let Some(first) = names.iter().position(|n| *n == name) {
+        if let Some(&first) = seen.get(&name) {
             return Err(DataError::DuplicateColumn {
                 path: path.to_string(),
                 column: name,
-                first: first + 1,
+                first,
                 second: i + 1,
             });
         }
+        seen.insert(name.clone(), i + 1);
         names.push(name);
     }
     Ok(names)
@@ -191,9 +285,47 @@ pub(crate) fn detect_delimiter(head: &[u8]) -> u8 {
         .map_or(b',', |k| CANDIDATES[k])
 }
 
+/// Whether the first lines of `head` write numbers with a decimal comma: never with a comma
+/// delimiter (there a quoted `"1,000"` may be a thousands separator); otherwise when more
+/// cells read as numbers only with a decimal comma (`5,1`) than hold a decimal point.
+pub(crate) fn detect_decimal_comma(head: &[u8], delimiter: u8) -> bool {
+    if delimiter == b',' {
+        return false;
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(head);
+    let (mut comma, mut point) = (0usize, 0usize);
+    let mut rec = ByteRecord::new();
+    for _ in 0..SNIFF_LINES {
+        if !matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
+            break;
+        }
+        for field in rec.iter() {
+            match parse_number(field) {
+                Num::Value(_) if field.contains(&b'.') => point += 1,
+                Num::NotNumber if matches!(parse_number_with(field, true), Num::Value(_)) => comma += 1,
+                _ => {}
+            }
+        }
+    }
+    comma > point
+}
+
 #[cfg(test)]
 mod tests {
-    use super::detect_delimiter;
+    use super::{detect_decimal_comma, detect_delimiter};
+
+    #[test]
+    fn detects_decimal_commas() {
+        assert!(detect_decimal_comma(b"a;b;label\n5,1;3,5;0\n4,9;3;1\n", b';'));
+        assert!(detect_decimal_comma(b"a;b\n\"5,1\";2\n", b';'));
+        assert!(!detect_decimal_comma(b"a;b\n5.1;3.5\n", b';'));
+        assert!(!detect_decimal_comma(b"a,b\n\"5,1\",2\n", b','));
+        assert!(!detect_decimal_comma(b"a;b\nx,y;2\n", b';'));
+    }
 
     #[test]
     fn detects() {

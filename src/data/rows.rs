@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::error::{DataError, shown};
-use super::missing::{Num, is_missing_token, parse_number, trim};
+use super::missing::{Num, is_missing_token, parse_number_with, trim};
 
 /// Largest category code that an f32 holds exactly.
 pub(crate) const MAX_CODES: usize = 1 << 24;
@@ -131,10 +131,25 @@ pub(crate) struct RowParser {
     pub rows_dropped: usize,
     /// Lines of the first `keep_lines` dropped rows.
     pub dropped_lines: Vec<u64>,
+    /// 1-based data-row numbers of the same dropped rows.
+    pub dropped_rows: Vec<u64>,
     /// How many dropped lines to remember.
     pub keep_lines: usize,
     /// Missing feature cells in kept rows.
     pub cells_missing: usize,
+    /// Whether numeric cells use a decimal comma.
+    pub decimal_comma: bool,
+    /// Per source field, the slot of `copied` it is copied into as text (empty: none is).
+    pub copy: Vec<Option<usize>>,
+    /// Number of copied fields per row.
+    pub n_copy: usize,
+    /// The copied fields' text, row-major `[kept rows, n_copy]`.
+    pub copied: Vec<String>,
+    /// Header names of the fields no role reads (for the caller to report).
+    pub unused: Vec<String>,
+    /// Per raw feature column, the stored `(offset, scale)` a numeric value must survive
+    /// finite (new data under a fitted preprocessing); empty: not checked.
+    pub scaled: Vec<(f32, f32)>,
 }
 
 impl RowParser {
@@ -157,8 +172,15 @@ impl RowParser {
             rows_read: 0,
             rows_dropped: 0,
             dropped_lines: Vec::new(),
+            dropped_rows: Vec::new(),
             keep_lines: 20,
             cells_missing: 0,
+            decimal_comma: false,
+            copy: Vec::new(),
+            n_copy: 0,
+            copied: Vec::new(),
+            unused: Vec::new(),
+            scaled: Vec::new(),
         }
     }
 
@@ -178,14 +200,34 @@ impl RowParser {
         self.rows_read += 1;
         let start = self.x.len();
         self.x.resize(start + self.n_x, f32::NAN);
+        let copy_start = self.copied.len();
+        if self.n_copy > 0 {
+            self.copied.resize(copy_start + self.n_copy, String::new());
+        }
         let mut missing = 0usize;
         let mut label = f32::NAN;
         let mut label_missing = false;
         for (j, field) in fields.enumerate() {
+            if let Some(&Some(k)) = self.copy.get(j) {
+                self.copied[copy_start + k] = String::from_utf8_lossy(field).into_owned();
+            }
             match self.roles[j] {
                 Role::Skip => {}
-                Role::Num(col) => match parse_number(field) {
-                    Num::Value(v) => self.x[start + col] = v,
+                Role::Num(col) => match parse_number_with(field, self.decimal_comma) {
+                    Num::Value(v) => {
+                        if let Some(&(o, s)) = self.scaled.get(col)
+                            && !((v - o) / s).is_finite()
+                        {
+                            return Err(DataError::NonFiniteInput {
+                                path: self.path.clone(),
+                                line,
+                                column: self.names[j].clone(),
+                                value: shown(trim(field)),
+                                scaled: (v - o) / s,
+                            });
+                        }
+                        self.x[start + col] = v;
+                    }
                     Num::Missing => missing += 1,
                     bad => return Err(self.number_error(bad, line, j, field)),
                 },
@@ -208,9 +250,11 @@ impl RowParser {
         }
         if label_missing || (missing > 0 && self.drop_missing) {
             self.x.truncate(start);
+            self.copied.truncate(copy_start);
             self.rows_dropped += 1;
             if self.dropped_lines.len() < self.keep_lines {
                 self.dropped_lines.push(line);
+                self.dropped_rows.push(self.rows_read as u64);
             }
         } else {
             if !matches!(self.label, LabelSlot::Absent) {
@@ -225,12 +269,12 @@ impl RowParser {
     fn read_label(&mut self, line: u64, j: usize, field: &[u8]) -> Result<Option<f32>, DataError> {
         match &mut self.label {
             LabelSlot::Absent => Ok(None),
-            LabelSlot::Numeric => match parse_number(field) {
+            LabelSlot::Numeric => match parse_number_with(field, self.decimal_comma) {
                 Num::Value(v) => Ok(Some(v)),
                 Num::Missing => Ok(None),
                 bad => Err(self.number_error(bad, line, j, field)),
             },
-            LabelSlot::Classes(values) => match parse_number(field) {
+            LabelSlot::Classes(values) => match parse_number_with(field, self.decimal_comma) {
                 Num::Value(v) => match values.binary_search_by(|c| c.total_cmp(&(v + 0.0))) {
                     Ok(i) => Ok(Some(i as f32)),
                     Err(_) => Err(DataError::UnknownClass {
@@ -315,6 +359,13 @@ impl RowParser {
                 column,
                 value,
                 known: known(),
+            },
+            DictErr::TooMany if is_label => DataError::TooManyClasses {
+                path,
+                column,
+                classes: format!("more than {}", known().len()),
+                limit: known().len(),
+                reason: format!("line {line} brings class number {} (`{value}`)", known().len() + 1),
             },
             DictErr::TooMany => {
                 let limit = known().len();

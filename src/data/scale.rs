@@ -28,6 +28,36 @@ pub(crate) fn column_means(x: &[f32], numeric: &[bool]) -> Vec<f32> {
         .collect()
 }
 
+/// Median of each `numeric[k]` column over the non-missing values (the mean of the two middle
+/// values for an even count, as numpy's; 0 when all are missing).
+pub(crate) fn column_medians(x: &[f32], numeric: &[bool]) -> Vec<f32> {
+    let width = numeric.len().max(1);
+    (0..numeric.len())
+        .map(|k| {
+            if !numeric[k] {
+                return 0.0;
+            }
+            let mut values: Vec<f32> = x
+                .iter()
+                .skip(k)
+                .step_by(width)
+                .copied()
+                .filter(|v| !v.is_nan())
+                .collect();
+            let n = values.len();
+            if n == 0 {
+                return 0.0;
+            }
+            let (_, &mut upper, _) = values.select_nth_unstable_by(n / 2, f32::total_cmp);
+            if n % 2 == 1 {
+                return upper;
+            }
+            let lower = values[..n / 2].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            ((f64::from(lower) + f64::from(upper)) / 2.0) as f32
+        })
+        .collect()
+}
+
 /// Replaces NaN in the `numeric` columns by `fill`; returns the count replaced.
 pub(crate) fn fill_missing(x: &mut [f32], numeric: &[bool], fill: &[f32]) -> usize {
     let mut filled = 0;
@@ -126,5 +156,12 @@ mod tests {
         assert_eq!((o[1], s[1]), (5.0, 1.0), "constant column keeps scale 1");
         let (o, s) = fit(&x, &[true, false], Scaling::MinMax);
         assert_eq!((o, s), (vec![1.0, 0.0], vec![2.0, 1.0]));
+    }
+
+    #[test]
+    fn medians_skip_missing_values() {
+        let x = [1.0, 9.0, f32::NAN, 2.0, 3.0, 4.0, 100.0, f32::NAN];
+        assert_eq!(column_medians(&x, &[true, true]), [3.0, 4.0]);
+        assert_eq!(column_medians(&x[..4], &[true, false]), [1.0, 0.0]);
     }
 }

@@ -7,15 +7,16 @@
 //! value that is not a number is an error naming its line. Text and numeric columns are read
 //! in one pass, so the file is read once.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use csv::ByteRecord;
 
-use super::error::DataError;
-use super::missing::{Num, parse_number};
+use super::error::{DataError, shown};
+use super::missing::{Num, parse_number_with, trim};
 use super::options::{CsvOptions, Label, MissingPolicy, TargetKind};
 use super::reader::{CsvInput, line_of};
-use super::rows::{Dict, LabelSlot, MAX_CODES, Role, RowParser};
+use super::rows::{Dict, LabelSlot, Role, RowParser};
 
 /// Data rows looked at to decide numeric or text.
 const SNIFF_ROWS: usize = 100;
@@ -65,7 +66,7 @@ pub(crate) fn read_training<R: Read>(
     size: Option<u64>,
     opts: &CsvOptions,
 ) -> Result<RawTable, DataError> {
-    let mut input = CsvInput::open(reader, path, opts.delimiter)?;
+    let mut input = CsvInput::open(reader, path, opts.delimiter, opts.decimal_comma, opts.max_record_bytes)?;
     let header = input.header.clone();
     let mut sniffed: Vec<ByteRecord> = Vec::new();
     while sniffed.len() < SNIFF_ROWS {
@@ -82,8 +83,9 @@ pub(crate) fn read_training<R: Read>(
     let selected = select_features(&header, label_col, opts, path)?;
     let mut roles = vec![Role::Skip; header.len()];
     let mut dicts = Vec::new();
+    let text_columns: HashSet<&str> = opts.text.iter().map(String::as_str).collect();
     for (col, &j) in selected.iter().enumerate() {
-        let text = opts.text.iter().any(|t| *t == header[j]) || looks_textual(&sniffed, j);
+        let text = text_columns.contains(header[j].as_str()) || looks_textual(&sniffed, j, input.decimal_comma);
         roles[j] = if text {
             dicts.push(Dict::learning(opts.max_categories));
             Role::Text(col, dicts.len() - 1)
@@ -92,14 +94,25 @@ pub(crate) fn read_training<R: Read>(
         };
     }
     roles[label_col] = Role::Label;
-    let label_text = opts.text.iter().any(|t| *t == header[label_col]) || looks_textual(&sniffed, label_col);
-    let label = if opts.target != TargetKind::Regression && label_text {
-        LabelSlot::Text(Dict::learning(MAX_CODES))
+    let label_text =
+        opts.text.iter().any(|t| *t == header[label_col]) || looks_textual(&sniffed, label_col, input.decimal_comma);
+    if opts.target == TargetKind::Regression && label_text {
+        return Err(text_label_error(
+            &sniffed,
+            label_col,
+            &header[label_col],
+            path,
+            input.decimal_comma,
+        ));
+    }
+    let label = if label_text {
+        LabelSlot::Text(Dict::learning(opts.class_limit))
     } else {
         LabelSlot::Numeric
     };
     let mut parser = RowParser::new(path, header.clone(), roles, dicts, label);
     parser.drop_missing = opts.missing == MissingPolicy::Drop;
+    parser.decimal_comma = input.decimal_comma;
     reserve(&mut parser, &sniffed, size);
     for rec in &sniffed {
         parser.push_row(line_of(rec), rec.iter())?;
@@ -166,10 +179,11 @@ fn select_features(
     opts: &CsvOptions,
     path: &str,
 ) -> Result<Vec<usize>, DataError> {
+    let index: HashMap<&str, usize> = header.iter().enumerate().map(|(j, h)| (h.as_str(), j)).collect();
     let find = |name: &String, option: &'static str| {
-        header
-            .iter()
-            .position(|h| h == name)
+        index
+            .get(name.as_str())
+            .copied()
             .ok_or_else(|| DataError::ColumnNotFound {
                 path: path.to_string(),
                 column: name.clone(),
@@ -211,11 +225,27 @@ fn select_features(
     Ok(selected)
 }
 
+/// The error for a text label asked to be a regression target, naming its first text value.
+fn text_label_error(sample: &[ByteRecord], j: usize, column: &str, path: &str, decimal_comma: bool) -> DataError {
+    let first = sample.iter().find_map(|r| {
+        let field = r.get(j)?;
+        matches!(parse_number_with(field, decimal_comma), Num::NotNumber | Num::BadUtf8)
+            .then(|| (line_of(r), shown(trim(field))))
+    });
+    let (line, value) = first.unwrap_or((0, String::new()));
+    DataError::TextLabel {
+        path: path.to_string(),
+        line,
+        column: column.to_string(),
+        value,
+    }
+}
+
 /// Whether most non-missing values of column `j` in the sample are not numbers.
-fn looks_textual(sample: &[ByteRecord], j: usize) -> bool {
+fn looks_textual(sample: &[ByteRecord], j: usize, decimal_comma: bool) -> bool {
     let (mut numbers, mut texts) = (0usize, 0usize);
     for field in sample.iter().filter_map(|r| r.get(j)) {
-        match parse_number(field) {
+        match parse_number_with(field, decimal_comma) {
             Num::Value(_) | Num::NonFinite => numbers += 1,
             Num::NotNumber | Num::BadUtf8 => texts += 1,
             Num::Missing => {}

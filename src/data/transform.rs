@@ -4,6 +4,7 @@
 //! with the stored value) → one-hot over the stored categories → `(x - offset) / scale`.
 //! A value the training data never had is an error naming its line, column and value.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -12,7 +13,7 @@ use ndarray::{Array2, ArrayView2};
 
 use super::encode::one_hot;
 use super::error::{DataError, shown};
-use super::options::{Delimiter, MissingPolicy};
+use super::options::{DEFAULT_MAX_RECORD_BYTES, Delimiter, MissingPolicy};
 use super::preprocessing::{Column, ColumnRole, Preprocessing, Task};
 use super::reader::{CsvInput, line_of, open_file};
 use super::rows::{Dict, LabelSlot, Role, RowParser};
@@ -43,20 +44,132 @@ pub struct Transformed {
     /// Lines (in-memory: 1-based rows) of the rows dropped for a missing value, under
     /// [`MissingPolicy::Drop`] or when the label is missing.
     pub dropped_lines: Vec<u64>,
+    /// The 1-based data-row numbers of the same rows (a record spanning several lines is
+    /// one row), so the kept rows can be numbered.
+    pub dropped_rows: Vec<u64>,
+    /// Missing feature cells filled with the stored fill values (under the fill policies).
+    pub cells_filled: usize,
+    /// Columns of the data that the model does not use (those it ignored in training, and
+    /// under [`TransformOptions::allow_extra_columns`] those it never saw), in file order.
+    pub unused_columns: Vec<String>,
+    /// The text of the [`TransformOptions::copy_columns`] of every kept row, row-major
+    /// `[rows, copied columns]` (empty when none were asked for).
+    pub copied: Vec<String>,
+}
+
+/// How [`Preprocessing::transform_csv_with`] reads new data. A builder, like
+/// [`CsvOptions`](crate::data::CsvOptions); the default is what
+/// [`transform_csv`](Preprocessing::transform_csv) does.
+///
+/// ```
+/// use wgtrain::data::{Delimiter, TransformOptions};
+///
+/// let opts = TransformOptions::new()
+///     .delimiter(Delimiter::Byte(b';'))
+///     .skip_label(true)
+///     .allow_extra_columns(true)
+///     .copy_columns(["id"]);
+/// assert!(opts.get_skip_label());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TransformOptions {
+    delimiter: Delimiter,
+    decimal_comma: Option<bool>,
+    skip_label: bool,
+    extra_columns: bool,
+    copy: Vec<String>,
+    max_record_bytes: Option<usize>,
+    /// Refuse data without the label column (to train on it).
+    pub(crate) require_label: bool,
+}
+
+impl TransformOptions {
+    /// The defaults: the delimiter and decimal comma detected, the label read when present,
+    /// a column the training data did not have is an error, nothing copied.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the delimiter (default [`Delimiter::Auto`]).
+    pub fn delimiter(mut self, delimiter: Delimiter) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+    /// Forces (`true`) or forbids (`false`) decimal commas in numbers (default: detected, as
+    /// [`CsvOptions::decimal_comma`](crate::data::CsvOptions::decimal_comma) says).
+    pub fn decimal_comma(mut self, on: bool) -> Self {
+        self.decimal_comma = Some(on);
+        self
+    }
+    /// Leaves the label column unread even when the data has it (to predict: a blank or
+    /// never-seen label then neither drops the row nor stops the run).
+    pub fn skip_label(mut self, skip: bool) -> Self {
+        self.skip_label = skip;
+        self
+    }
+    /// Skips columns the training data did not have (listed in
+    /// [`Transformed::unused_columns`]) instead of refusing the data.
+    pub fn allow_extra_columns(mut self, allow: bool) -> Self {
+        self.extra_columns = allow;
+        self
+    }
+    /// Copies these columns' text, for every kept row, into [`Transformed::copied`] (an
+    /// identifier to write beside each prediction); any column of the data may be named.
+    pub fn copy_columns<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.copy = columns.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Longest record (header or row, in bytes) accepted (default
+    /// [`DEFAULT_MAX_RECORD_BYTES`]); a longer one is [`DataError::RecordTooLong`].
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = Some(limit);
+        self
+    }
+    /// Whether the label is left unread.
+    pub fn get_skip_label(&self) -> bool {
+        self.skip_label
+    }
 }
 
 impl Preprocessing {
     /// Reads a CSV file and transforms it like the training data (the label column may be
     /// absent; the columns may be in any order).
     pub fn transform_csv(&self, path: impl AsRef<Path>) -> Result<Transformed, DataError> {
+        self.transform_csv_with(path, &TransformOptions::default())
+    }
+
+    /// As [`transform_csv`](Self::transform_csv), read as `opts` says (delimiter, decimal
+    /// comma, the label, extra columns, columns to copy). The file is streamed: memory is the
+    /// output matrix and the copied text.
+    pub fn transform_csv_with(
+        &self,
+        path: impl AsRef<Path>,
+        opts: &TransformOptions,
+    ) -> Result<Transformed, DataError> {
         let (file, _) = open_file(path.as_ref())?;
-        self.transform_reader(file, &path.as_ref().display().to_string())
+        self.transform_reader_with(file, &path.as_ref().display().to_string(), opts)
     }
 
     /// As [`transform_csv`](Self::transform_csv), from any reader; `name` appears in errors.
+    /// A record longer than [`DEFAULT_MAX_RECORD_BYTES`] is an error.
     pub fn transform_reader<R: Read>(&self, reader: R, name: &str) -> Result<Transformed, DataError> {
-        let mut input = CsvInput::open(reader, name, Delimiter::Auto)?;
-        let mut parser = self.parser(&input.header, name)?;
+        self.transform_reader_with(reader, name, &TransformOptions::default())
+    }
+
+    /// As [`transform_csv_with`](Self::transform_csv_with), from any reader.
+    pub fn transform_reader_with<R: Read>(
+        &self,
+        reader: R,
+        name: &str,
+        opts: &TransformOptions,
+    ) -> Result<Transformed, DataError> {
+        let max_record = opts.max_record_bytes.unwrap_or(DEFAULT_MAX_RECORD_BYTES);
+        let mut input = CsvInput::open(reader, name, opts.delimiter, opts.decimal_comma, max_record)?;
+        let mut parser = self.parser(&input.header, name, opts)?;
+        parser.decimal_comma = input.decimal_comma;
         let mut rec = ByteRecord::new();
         while input.next(&mut rec)? {
             parser.push_row(line_of(&rec), rec.iter())?;
@@ -77,17 +190,19 @@ impl Preprocessing {
     {
         const PATH: &str = "<records>";
         let names: Vec<String> = header.iter().map(|h| h.as_ref().trim().to_string()).collect();
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            if let Some(first) = names[..i].iter().position(|n| n == name) {
+            if let Some(&first) = seen.get(name.as_str()) {
                 return Err(DataError::DuplicateColumn {
                     path: PATH.to_string(),
                     column: name.clone(),
-                    first: first + 1,
+                    first,
                     second: i + 1,
                 });
             }
+            seen.insert(name, i + 1);
         }
-        let mut parser = self.parser(&names, PATH)?;
+        let mut parser = self.parser(&names, PATH, &TransformOptions::default())?;
         for (i, row) in rows.iter().enumerate() {
             let fields = row.as_ref().iter().map(|f| f.as_ref().as_bytes());
             parser.push_row(i as u64 + 1, fields)?;
@@ -133,11 +248,17 @@ impl Preprocessing {
                 x_raw.extend(row.iter().copied());
             }
         }
+        let dropped_rows = dropped_lines.clone();
+        let (x_out, cells_filled) = self.encode(x_raw)?;
         Ok(Transformed {
-            x: self.encode(x_raw)?,
+            x: x_out,
             y: None,
             rows_read: x.nrows(),
             dropped_lines,
+            dropped_rows,
+            cells_filled,
+            unused_columns: Vec::new(),
+            copied: Vec::new(),
         })
     }
 
@@ -146,6 +267,23 @@ impl Preprocessing {
         self.columns
             .iter()
             .filter(|c| matches!(c.role, ColumnRole::Numeric { .. } | ColumnRole::Text { .. }))
+    }
+
+    /// Per raw feature column, the `(offset, scale)` of its output column (a text column's
+    /// one-hot columns are 0/1 and unscaled: `(0, 1)`).
+    fn raw_scaling(&self) -> Vec<(f32, f32)> {
+        let mut at = 0;
+        self.widths()
+            .iter()
+            .map(|w| {
+                let pair = match w {
+                    None => (self.offset[at], self.scale[at]),
+                    Some(_) => (0.0, 1.0),
+                };
+                at += w.unwrap_or(1);
+                pair
+            })
+            .collect()
     }
 
     /// Per raw feature column: `None` if numeric, else the number of categories.
@@ -159,18 +297,24 @@ impl Preprocessing {
     }
 
     /// A row parser for a new header, after checking the columns against the training ones.
-    fn parser(&self, header: &[String], path: &str) -> Result<RowParser, DataError> {
+    fn parser(&self, header: &[String], path: &str, opts: &TransformOptions) -> Result<RowParser, DataError> {
+        // Sets, so that matching a wide header is linear in its width.
+        let given: HashSet<&str> = header.iter().map(String::as_str).collect();
+        let known: HashSet<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
         let missing: Vec<String> = self
             .features()
-            .filter(|c| !header.contains(&c.name))
+            .filter(|c| !given.contains(c.name.as_str()))
             .map(|c| c.name.clone())
             .collect();
-        let unexpected: Vec<String> = header
-            .iter()
-            .filter(|h| !self.columns.iter().any(|c| c.name == **h))
-            .cloned()
-            .collect();
-        if !missing.is_empty() || !unexpected.is_empty() {
+        let unexpected: Vec<String> = header.iter().filter(|h| !known.contains(h.as_str())).cloned().collect();
+        if opts.require_label && !given.contains(self.label_name()) {
+            return Err(DataError::LabelNotFound {
+                path: path.to_string(),
+                label: format!("`{}`", self.label_name()),
+                columns: header.to_vec(),
+            });
+        }
+        if !missing.is_empty() || (!unexpected.is_empty() && !opts.extra_columns) {
             return Err(DataError::ColumnMismatch {
                 path: path.to_string(),
                 missing,
@@ -180,33 +324,60 @@ impl Preprocessing {
         let mut roles = Vec::with_capacity(header.len());
         let mut dicts = Vec::new();
         let mut label = LabelSlot::Absent;
+        // Each training column with its raw feature position, looked up by name.
+        let mut by_name: HashMap<&str, (usize, &Column)> = HashMap::with_capacity(self.columns.len());
+        let mut col = 0;
+        for c in &self.columns {
+            by_name.insert(c.name.as_str(), (col, c));
+            col += usize::from(matches!(c.role, ColumnRole::Numeric { .. } | ColumnRole::Text { .. }));
+        }
         for name in header {
-            let mut col = 0;
-            let mut role = Role::Skip;
-            for c in &self.columns {
-                let is_feature = matches!(c.role, ColumnRole::Numeric { .. } | ColumnRole::Text { .. });
-                if c.name == *name {
-                    role = match &c.role {
-                        ColumnRole::Numeric { .. } => Role::Num(col),
-                        ColumnRole::Text { categories } => {
-                            dicts.push(Dict::fixed(categories));
-                            Role::Text(col, dicts.len() - 1)
-                        }
-                        ColumnRole::Label => {
-                            label = self.label_slot()?;
-                            Role::Label
-                        }
-                        ColumnRole::Ignored => Role::Skip,
-                    };
-                    break;
-                }
-                col += usize::from(is_feature);
-            }
+            let role = match by_name.get(name.as_str()) {
+                None => Role::Skip,
+                Some((col, c)) => match &c.role {
+                    ColumnRole::Numeric { .. } => Role::Num(*col),
+                    ColumnRole::Text { categories } => {
+                        dicts.push(Dict::fixed(categories));
+                        Role::Text(*col, dicts.len() - 1)
+                    }
+                    ColumnRole::Label if opts.skip_label => Role::Skip,
+                    ColumnRole::Label => {
+                        label = self.label_slot()?;
+                        Role::Label
+                    }
+                    ColumnRole::Ignored => Role::Skip,
+                },
+            };
             roles.push(role);
         }
+        let mut copy = vec![None; header.len()];
+        for (k, name) in opts.copy.iter().enumerate() {
+            let j = header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| DataError::ColumnNotFound {
+                    path: path.to_string(),
+                    column: name.clone(),
+                    option: "copy_columns",
+                    columns: header.to_vec(),
+                })?;
+            copy[j] = Some(k);
+        }
+        let unused = header
+            .iter()
+            .zip(&roles)
+            .filter(|(h, r)| **r == Role::Skip && !(opts.skip_label && **h == self.label_name()))
+            .map(|(h, _)| h.clone())
+            .collect();
         let mut parser = RowParser::new(path, header.to_vec(), roles, dicts, label);
         parser.drop_missing = self.missing == MissingPolicy::Drop;
         parser.keep_lines = usize::MAX;
+        parser.scaled = self.raw_scaling();
+        if !opts.copy.is_empty() {
+            parser.copy = copy;
+            parser.n_copy = opts.copy.len();
+        }
+        parser.unused = unused;
         Ok(parser)
     }
 
@@ -239,16 +410,21 @@ impl Preprocessing {
         } else {
             None
         };
+        let (x, cells_filled) = self.encode(parser.x)?;
         Ok(Transformed {
-            x: self.encode(parser.x)?,
+            x,
             y,
             rows_read: parser.rows_read,
             dropped_lines: parser.dropped_lines,
+            dropped_rows: parser.dropped_rows,
+            cells_filled,
+            unused_columns: parser.unused,
+            copied: parser.copied,
         })
     }
 
-    /// Fill, one-hot and scale raw feature rows.
-    pub(crate) fn encode(&self, mut x_raw: Vec<f32>) -> Result<Array2<f32>, DataError> {
+    /// Fill, one-hot and scale raw feature rows; also returns the count of cells filled.
+    pub(crate) fn encode(&self, mut x_raw: Vec<f32>) -> Result<(Array2<f32>, usize), DataError> {
         let fill: Vec<f32> = self
             .features()
             .map(|c| match c.role {
@@ -258,10 +434,10 @@ impl Preprocessing {
             .collect();
         let numeric: Vec<bool> = fill.iter().map(|f| !f.is_nan()).collect();
         let rows = x_raw.len().checked_div(numeric.len()).unwrap_or(0);
-        fill_missing(&mut x_raw, &numeric, &fill);
+        let filled = fill_missing(&mut x_raw, &numeric, &fill);
         let mut x = one_hot(x_raw, &self.widths());
         apply(&mut x, &self.offset, &self.scale);
-        to_array(x, rows, self.n_features(), "<memory>")
+        Ok((to_array(x, rows, self.n_features(), "<memory>")?, filled))
     }
 }
 

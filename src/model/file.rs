@@ -6,8 +6,10 @@
 //! strings: `wgtrain` (format version), `architecture`, `loss`, `optimizer` (with its step
 //! count), `training` (epochs trained, metrics) and `preprocessing` (columns, encodings, class
 //! names), each read strictly through serde (`file_json.rs`, `data/persist.rs`: a missing,
-//! unknown or misnamed field is an error naming it). Files are written atomically: a temporary
-//! file in the same directory, then rename.
+//! unknown or misnamed field is an error naming it), and `checksum`, a CRC-32 of everything
+//! else (`file_checksum.rs`), verified on load. Reading checks the header's sizes against the
+//! file first (`file_read.rs`) and the loaded state after (`file_validate.rs`). Files are
+//! written atomically (`io::write_atomic`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,7 +18,10 @@ use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::de::DeserializeOwned;
 
 use super::executor::Execution;
+use super::file_checksum::{CHECKSUM_KEY, Integrity, TensorBytes, checksum};
 use super::file_json::{ArchitectureJson, FieldError, LossJson, OptimizerJson, TrainingJson, entry_text, parse_entry};
+use super::file_read::read_model_bytes;
+use super::file_validate::{check_classes, check_counts, check_finite, check_optimizer_state};
 use super::metrics::Metric;
 use super::model::{LayerWeights, Model};
 use super::sequential::{Device, Sequential};
@@ -48,6 +53,8 @@ pub struct ModelFile {
     pub optimizer_state: Option<Vec<Vec<f32>>>,
     /// The data preprocessing to apply to new inputs, when the model came from a CSV.
     pub preprocessing: Option<Preprocessing>,
+    /// Whether the file's checksum was verified (a file without one loads, and says so here).
+    pub integrity: Integrity,
 }
 
 /// A model-file error that is not about one metadata field.
@@ -73,6 +80,33 @@ where
     T: TryFrom<J, Error = FieldError>,
 {
     T::try_from(entry::<J>(meta, key, name)?).map_err(|e| e.in_entry(name, key))
+}
+
+/// The metadata entries of a model file (all but the checksum), from what they describe.
+pub(crate) fn metadata_of(
+    architecture: &Sequential,
+    loss: Loss,
+    optimizer: Optimizer,
+    (step, epochs): (u64, u64),
+    metrics: &[Metric],
+    preprocessing: Option<&Preprocessing>,
+) -> HashMap<String, String> {
+    let mut meta = HashMap::new();
+    meta.insert("wgtrain".to_string(), FORMAT_VERSION.to_string());
+    meta.insert(
+        "architecture".to_string(),
+        entry_text(&ArchitectureJson::from(architecture)),
+    );
+    meta.insert("loss".to_string(), entry_text(&LossJson::from(loss)));
+    meta.insert(
+        "optimizer".to_string(),
+        entry_text(&OptimizerJson::new(optimizer, step)),
+    );
+    meta.insert("training".to_string(), entry_text(&TrainingJson::new(epochs, metrics)));
+    if let Some(p) = preprocessing {
+        meta.insert("preprocessing".to_string(), p.to_json());
+    }
+    meta
 }
 
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
@@ -122,24 +156,27 @@ impl ModelFile {
                 f32_bytes(p.scales()),
             ));
         }
-        let mut meta = HashMap::new();
-        meta.insert("wgtrain".to_string(), FORMAT_VERSION.to_string());
-        meta.insert(
-            "architecture".to_string(),
-            entry_text(&ArchitectureJson::from(&self.architecture)),
+        let mut meta = metadata_of(
+            &self.architecture,
+            self.loss,
+            self.optimizer,
+            (self.step, self.epochs),
+            &self.metrics,
+            self.preprocessing.as_ref(),
         );
-        meta.insert("loss".to_string(), entry_text(&LossJson::from(self.loss)));
-        meta.insert(
-            "optimizer".to_string(),
-            entry_text(&OptimizerJson::new(self.optimizer, self.step)),
+        let sum = checksum(
+            &meta,
+            tensors
+                .iter()
+                .map(|(name, shape, data)| TensorBytes {
+                    name,
+                    dtype: format!("{:?}", Dtype::F32),
+                    shape,
+                    data,
+                })
+                .collect(),
         );
-        meta.insert(
-            "training".to_string(),
-            entry_text(&TrainingJson::new(self.epochs, &self.metrics)),
-        );
-        if let Some(p) = &self.preprocessing {
-            meta.insert("preprocessing".to_string(), p.to_json());
-        }
+        meta.insert(CHECKSUM_KEY.to_string(), sum);
         let views = tensors
             .iter()
             .map(|(name, shape, bytes)| {
@@ -159,11 +196,14 @@ impl ModelFile {
     /// Reads a model file; a file that is not one (truncated, corrupted, another format) is
     /// an error that says so, never a panic.
     pub fn read(path: &Path) -> Result<ModelFile> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let bytes = read_model_bytes(path)?;
         Self::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// The bytes of a safetensors file, read header first with every declared size checked
+    /// against the file (so `/dev/zero` or a truncated file fails after a few bytes).
+    pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+        read_model_bytes(path)
     }
 
     /// Parses safetensors bytes; `name` names the source in errors.
@@ -181,6 +221,7 @@ impl ModelFile {
             }
             None => return Err(bad(name, "no `wgtrain` entry in the metadata: not a wgtrain model")),
         }
+        let integrity = verify(&st, &meta, name)?;
         let architecture: Sequential = engine_entry::<ArchitectureJson, _>(&meta, "architecture", name)?;
         let loss: Loss = engine_entry::<LossJson, _>(&meta, "loss", name)?;
         architecture.validate(loss).map_err(|e| bad(name, e.to_string()))?;
@@ -188,6 +229,7 @@ impl ModelFile {
         let step = optimizer_json.step;
         let optimizer = Optimizer::try_from(optimizer_json).map_err(|e| e.in_entry(name, "optimizer"))?;
         let training: TrainingJson = entry(&meta, "training", name)?;
+        check_counts(name, step, training.epochs)?;
         let read = |tensor: &str, shape: &[usize]| read_tensor(&st, name, tensor, shape);
         let dense = architecture.dense_layers();
         let mut weights = Vec::new();
@@ -198,6 +240,10 @@ impl ModelFile {
             } else {
                 None
             };
+            check_finite(name, &format!("layers.{i}.kernel"), &k)?;
+            if let Some(b) = &b {
+                check_finite(name, &format!("layers.{i}.bias"), b)?;
+            }
             weights.push((k, b));
         }
         let names = st.names();
@@ -217,6 +263,7 @@ impl ModelFile {
                 }
                 slots.push(flat);
             }
+            check_optimizer_state(name, &optimizer, &slots)?;
             Some(slots)
         } else {
             None
@@ -228,6 +275,9 @@ impl ModelFile {
             })?),
             None => None,
         };
+        if let Some(p) = &preprocessing {
+            check_classes(name, &architecture, loss, p)?;
+        }
         Ok(ModelFile {
             architecture,
             loss,
@@ -238,6 +288,7 @@ impl ModelFile {
             weights,
             optimizer_state,
             preprocessing,
+            integrity,
         })
     }
 
@@ -260,6 +311,37 @@ impl ModelFile {
         }
         model.epochs_trained = self.epochs;
         Ok(model)
+    }
+}
+
+/// Checks the stored checksum against the contents; a file without one is
+/// [`Integrity::NoChecksum`].
+fn verify(st: &SafeTensors, meta: &HashMap<String, String>, name: &str) -> Result<Integrity> {
+    let Some(stored) = meta.get(CHECKSUM_KEY) else {
+        return Ok(Integrity::NoChecksum);
+    };
+    let tensors = st.tensors();
+    let computed = checksum(
+        meta,
+        tensors
+            .iter()
+            .map(|(n, t)| TensorBytes {
+                name: n,
+                dtype: format!("{:?}", t.dtype()),
+                shape: t.shape(),
+                data: t.data(),
+            })
+            .collect(),
+    );
+    if *stored == computed {
+        Ok(Integrity::Verified)
+    } else {
+        Err(bad(
+            name,
+            format!(
+                "its checksum does not match its contents (stored {stored}, contents give {computed}): the file was damaged after it was written; restore it from a copy or train again"
+            ),
+        ))
     }
 }
 
@@ -287,14 +369,11 @@ fn read_tensor(st: &SafeTensors, name: &str, tensor: &str, shape: &[usize]) -> R
 impl Model {
     /// Starts from the weights in a safetensors file: a wgtrain model file (continuing its
     /// optimizer state when it fits), or a file written by another program that holds
-    /// `layers.{i}.kernel` [inputs, units] and `layers.{i}.bias` [units] tensors (f32) with
+    /// `layers.{i}.kernel` `[inputs, units]` and `layers.{i}.bias` `[units]` tensors (f32) with
     /// this model's shapes.
     pub fn init_from_path(&mut self, path: &Path) -> Result<()> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: name.clone(),
-            source,
-        })?;
+        let bytes = read_model_bytes(path)?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(&name, format!("not a safetensors file ({e})")))?;
         let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(&name, e.to_string()))?;
         let retag = |e: Error| match e {
@@ -310,13 +389,39 @@ impl Model {
         if header.metadata().as_ref().is_some_and(|m| m.contains_key("wgtrain")) {
             return self.init_from(&ModelFile::from_bytes(&bytes, &name)?).map_err(retag);
         }
+        let layouts = self.weights_layouts();
+        // Every tensor must have its place: a file with another layer would load in part.
+        let known: Vec<String> = (0..layouts.len())
+            .flat_map(|i| [format!("layers.{i}.kernel"), format!("layers.{i}.bias")])
+            .collect();
+        let mut extra: Vec<String> = st
+            .names()
+            .into_iter()
+            .filter(|n| !known.iter().any(|k| k == n))
+            .map(str::to_string)
+            .collect();
+        if !extra.is_empty() {
+            extra.sort();
+            return Err(bad(
+                &name,
+                format!(
+                    "it holds tensors this model of {} Dense layers has no place for: {}",
+                    layouts.len(),
+                    extra.join(", ")
+                ),
+            ));
+        }
         let mut weights = Vec::new();
-        for (i, p) in self.weights_layouts().iter().enumerate() {
+        for (i, p) in layouts.iter().enumerate() {
             let k = read_tensor(&st, &name, &format!("layers.{i}.kernel"), &[p.inputs, p.units])?;
             let b = match p.bias {
                 true => Some(read_tensor(&st, &name, &format!("layers.{i}.bias"), &[p.units])?),
                 false => None,
             };
+            check_finite(&name, &format!("layers.{i}.kernel"), &k)?;
+            if let Some(b) = &b {
+                check_finite(&name, &format!("layers.{i}.bias"), b)?;
+            }
             weights.push((k, b));
         }
         self.set_weights(&weights).map_err(retag)
@@ -340,6 +445,7 @@ impl Model {
             weights,
             optimizer_state,
             preprocessing: preprocessing.cloned(),
+            integrity: Integrity::Verified,
         })
     }
 

@@ -222,17 +222,33 @@ impl Model {
                 DeviceData::upload(self.backend.as_mut(), &self.release, &host, batch)
             })
             .transpose()?;
+        let keys = self.log_keys(val_data.is_some());
         for cb in callbacks.iter_mut() {
-            cb.on_train_begin(self)?;
+            cb.on_train_begin(self, &keys)?;
         }
         let mut history = History::default();
-        let run = self.epochs(&data, val_data.as_ref(), options, callbacks, &mut history);
+        let run = self.epochs(batch, &data, val_data.as_ref(), options, callbacks, &mut history);
         let end = callbacks.iter_mut().try_for_each(|cb| cb.on_train_end(self, &history));
         run.and(end).map(|_| history)
     }
 
+    /// The keys every epoch's logs hold (what callbacks may monitor), in the logs' order.
+    fn log_keys(&self, with_val: bool) -> Vec<String> {
+        let names: Vec<String> = std::iter::once("loss".to_string())
+            .chain(self.metrics.iter().map(|m| m.name().to_string()))
+            .collect();
+        let mut keys: Vec<String> = names.clone();
+        if with_val {
+            keys.extend(names.iter().map(|n| format!("val_{n}")));
+        }
+        keys.push("learning_rate".into());
+        keys.sort();
+        keys
+    }
+
     fn epochs(
         &mut self,
+        batch: usize,
         data: &DeviceData,
         val: Option<&DeviceData>,
         options: &FitOptions,
@@ -246,6 +262,9 @@ impl Model {
             stop: options.stop.as_ref(),
         };
         for epoch in 0..options.epochs {
+            // A callback may have evaluated or predicted at another batch size: the training
+            // plan comes back (nothing happens when it is still there).
+            self.prepare(batch)?;
             if options.shuffle {
                 // Each epoch's order depends only on the seed and the epoch's global number.
                 let global = self.epochs_trained;
@@ -303,6 +322,10 @@ impl Model {
         if loss_ok && self.bad_parameter.is_none() {
             self.host_weights.copy_from_slice(weights);
             self.backend.copy(self.params, self.last_good)?;
+            for (slot, good) in self.slots.iter().zip(&self.last_good_slots) {
+                self.backend.copy(*slot, *good)?;
+            }
+            self.last_good_step = self.step;
         }
         Ok(logs)
     }

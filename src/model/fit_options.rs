@@ -7,7 +7,7 @@ use ndarray::Array2;
 use super::callbacks::{Callback, Control, EarlyStopping, EpochFn, ModelCheckpoint, ReduceLrOnPlateau, StopHandle};
 use super::metrics::Logs;
 
-/// Options of [`Model::fit`], with Keras's defaults.
+/// Options of [`Model::fit`](super::Model::fit), with Keras's defaults.
 ///
 /// ```
 /// use wgtrain::model::FitOptions;

@@ -12,6 +12,13 @@ use crate::{Error, Result};
 impl Model {
     /// Loss and metrics on (x, y) (Keras's `evaluate`), by name.
     pub fn evaluate(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
+        let result = self.evaluate_once(x, y, batch_size);
+        // The resident data set's guard has dropped however that ended: free it now.
+        self.release.drain(self.backend.as_mut());
+        result
+    }
+
+    fn evaluate_once(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
         let checked = self.check_data(x, y, "evaluation data")?;
         self.prepare(batch_size.clamp(1, checked.rows))?;
         let batch = self.executor.batch().unwrap_or(1);
@@ -30,7 +37,6 @@ impl Model {
         executor.evaluate(&mut run, &data, acc)?;
         let values = self.backend.read(acc)?;
         drop(data);
-        self.release.drain(self.backend.as_mut());
         let mut logs = Logs::new();
         logs_from(&values, &self.metrics, "", &mut logs);
         Ok(logs)
@@ -39,6 +45,13 @@ impl Model {
     /// The model's outputs for x (Keras's `predict`): probabilities for sigmoid and softmax
     /// outputs, raw values otherwise. Read back once per chunk of rows that fits a binding.
     pub fn predict(&mut self, x: ArrayView2<f32>, batch_size: usize) -> Result<Array2<f32>> {
+        let result = self.predict_once(x, batch_size);
+        // Staging tensors' guards have dropped however that ended: free them now.
+        self.release.drain(self.backend.as_mut());
+        result
+    }
+
+    fn predict_once(&mut self, x: ArrayView2<f32>, batch_size: usize) -> Result<Array2<f32>> {
         let (in_w, out_w) = (self.architecture.input_width, self.architecture.output_width());
         if x.ncols() != in_w {
             return Err(Error::Shape {
@@ -66,7 +79,6 @@ impl Model {
             executor.predict(&mut run, input, output)?;
             values.extend(self.backend.read(output)?);
         }
-        self.release.drain(self.backend.as_mut());
         Ok(Array2::from_shape_vec((rows, out_w), values).expect("rows × outputs values"))
     }
 }

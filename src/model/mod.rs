@@ -9,8 +9,12 @@
 mod callbacks;
 mod executor;
 mod file;
+mod file_checksum;
 mod file_convert;
 mod file_json;
+mod file_read;
+mod file_size;
+mod file_validate;
 mod fit;
 mod fit_options;
 mod head;
@@ -30,6 +34,7 @@ pub use callbacks::{
 };
 pub use executor::{Execution, ExecutorChoice, ExecutorKind};
 pub use file::{FORMAT_VERSION, ModelFile};
+pub use file_checksum::Integrity;
 pub use fit_options::FitOptions;
 pub use layer::{Dense, Dropout, Layer, LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout};
 pub use metrics::{History, Logs, Metric};

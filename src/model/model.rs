@@ -10,9 +10,21 @@ use super::metrics::Metric;
 use super::network::Network;
 use super::owned::ReleaseQueue;
 use super::sequential::Sequential;
-use crate::backend::{Backend, Counters, Tensor, metric_slot};
+use crate::backend::{Backend, BackendKind, Counters, Tensor, metric_slot};
 use crate::nn::{Accuracy, Loss, Optimizer};
 use crate::{Error, Result};
+
+/// Bytes of a model's tensors that do not depend on the batch size: parameters, gradients,
+/// the optimizer's slots, the rollback copy, the epoch's read-back buffer and the metric
+/// accumulators (computed from the parameter count; nothing is allocated).
+pub(crate) fn fixed_bytes(parameters: u64, optimizer_slots: usize) -> u64 {
+    // Parameters, gradients, the last good copy and the epoch's read-back buffer, plus the
+    // optimizer state and its last good copy.
+    parameters
+        .saturating_mul(4 + 2 * optimizer_slots as u64)
+        .saturating_add(4 * metric_slot::COUNT as u64)
+        .saturating_mul(4)
+}
 
 /// One Dense layer's weights: the kernel [inputs × units] row-major, and the bias if any.
 pub type LayerWeights = (Vec<f32>, Option<Vec<f32>>);
@@ -30,6 +42,9 @@ pub struct Model {
     pub(crate) slots: Vec<Tensor>,
     /// The weights at the end of the last good epoch (TerminateOnNaN rolls back to them).
     pub(crate) last_good: Tensor,
+    /// The optimizer state and step count at the end of that epoch (rolled back with them).
+    pub(crate) last_good_slots: Vec<Tensor>,
+    pub(crate) last_good_step: u64,
     /// The same weights on the host, refreshed by the one read-back of each epoch.
     pub(crate) host_weights: Vec<f32>,
     /// Where a parameter of the last epoch's read-back was NaN or infinite (then not taken
@@ -75,6 +90,16 @@ impl Model {
                 requested: bytes,
             });
         }
+        // The whole model against the memory the process may use: the host copy of the
+        // weights, and on the CPU every tensor of the model.
+        let host_bytes = match backend.id().kind() {
+            BackendKind::Cpu => bytes.saturating_add(fixed_bytes(total as u64, optimizer.slots())),
+            BackendKind::Gpu => bytes,
+        };
+        crate::memory::check(
+            &format!("a model of {total} parameters (weights, gradients, optimizer state)"),
+            host_bytes,
+        )?;
         let mut initial = Vec::new();
         initial.try_reserve_exact(total).map_err(|_| Error::HostOutOfMemory {
             what: format!("{total} parameters"),
@@ -87,6 +112,9 @@ impl Model {
             .map(|_| backend.zeros(1, total))
             .collect::<Result<Vec<_>>>()?;
         let last_good = backend.upload(1, total, &initial)?;
+        let last_good_slots = (0..optimizer.slots())
+            .map(|_| backend.zeros(1, total))
+            .collect::<Result<Vec<_>>>()?;
         let epoch_out = backend.zeros(1, 2 * metric_slot::COUNT + total)?;
         let acc = backend.zeros(1, metric_slot::COUNT)?;
         let val_acc = backend.zeros(1, metric_slot::COUNT)?;
@@ -117,6 +145,8 @@ impl Model {
             grads,
             slots,
             last_good,
+            last_good_slots,
+            last_good_step: 0,
             host_weights: initial,
             bad_parameter: None,
             epoch_out,
@@ -203,7 +233,7 @@ impl Model {
         self.network.head.accuracy()
     }
 
-    /// The optimizer, with its current learning rate.
+    /// The optimizer as it stands (its learning rate as set, or its schedule).
     pub fn optimizer(&self) -> Optimizer {
         self.optimizer
     }
@@ -274,10 +304,15 @@ impl Model {
         self.bad_parameter
     }
 
-    /// Undoes a diverged epoch from a callback's `on_epoch_end`: the last good epoch's weights
-    /// go back on the device and the epoch no longer counts as trained.
+    /// Undoes a diverged epoch from a callback's `on_epoch_end`: the last good epoch's weights,
+    /// optimizer state and step count come back (on the device, without a read-back), and the
+    /// epoch no longer counts as trained.
     pub fn roll_back_epoch(&mut self) -> Result<()> {
         self.backend.copy(self.last_good, self.params)?;
+        for (good, slot) in self.last_good_slots.iter().zip(&self.slots) {
+            self.backend.copy(*good, *slot)?;
+        }
+        self.step = self.last_good_step;
         self.epochs_trained = self.epochs_trained.saturating_sub(1);
         Ok(())
     }
@@ -343,54 +378,66 @@ impl Model {
                 detail: format!("{} slots given, the optimizer keeps {}", slots.len(), self.slots.len()),
             });
         }
-        for (t, v) in self.slots.clone().iter().zip(slots) {
+        for ((t, good), v) in self.slots.clone().iter().zip(self.last_good_slots.clone()).zip(slots) {
             self.backend.write(*t, v)?;
+            self.backend.write(good, v)?;
         }
         self.step = step;
+        self.last_good_step = step;
         Ok(())
     }
 
     /// Device bytes of the parameters, gradients, optimizer state, rollback copy, the
     /// accumulators and the executor's plan at `batch_size` (computed from shapes).
     pub fn estimate_bytes(&self, batch_size: usize) -> u64 {
-        let params = self.parameter_count() as u64;
-        let fixed = params
-            .saturating_mul(4 + self.optimizer.slots() as u64)
-            .saturating_add(4 * metric_slot::COUNT as u64)
-            .saturating_mul(4);
-        fixed.saturating_add(self.executor.plan_bytes(&self.network, batch_size))
+        fixed_bytes(self.parameter_count() as u64, self.optimizer.slots())
+            .saturating_add(self.executor.plan_bytes(&self.network, batch_size))
     }
 
     /// A table of the layers, their output shapes and parameter counts, the executor, and the
     /// device memory the training plan allocates at `batch_size`.
     pub fn summary(&self, batch_size: usize) -> String {
-        let mut s = String::new();
-        s.push_str(&format!("Model on {}\n", self.backend.name()));
-        s.push_str(&format!(
-            "{:<4} {:<28} {:<16} {:>10}\n",
-            "#", "Layer (activation)", "Output shape", "Params"
-        ));
-        let mut width = self.architecture.input_width;
-        for (i, (layer, step)) in self.architecture.layers.iter().zip(&self.network.layers).enumerate() {
-            let spec = layer.spec();
-            width = spec.output_width(width);
-            s.push_str(&format!(
-                "{i:<4} {:<28} {:<16} {:>10}\n",
-                spec.describe(),
-                format!("(None, {width})"),
-                step.parameter_count()
-            ));
-        }
-        s.push_str(&format!("Total params: {}\n", self.parameter_count()));
         let at_batch = self.executor.choice_at(batch_size);
-        let choice = at_batch.as_ref().unwrap_or(&self.executor_choice);
-        s.push_str(&format!("Executor: {} ({})\n", choice.kind.name(), choice.reason));
-        let bytes = self.estimate_bytes(batch_size);
-        s.push_str(&format!(
-            "Optimizer: {:?}\nDevice memory at batch size {batch_size}: {:.2} MiB (parameters, gradients, optimizer state and activations; data sets come on top)\n",
-            self.optimizer,
-            bytes as f64 / (1 << 20) as f64
-        ));
-        s
+        describe(
+            &format!("Model on {}", self.backend.name()),
+            &self.network,
+            at_batch.as_ref().unwrap_or(&self.executor_choice),
+            &self.optimizer,
+            self.estimate_bytes(batch_size),
+            batch_size,
+        )
     }
+}
+
+/// The summary table of a model, compiled or not (see [`Model::summary`]): it walks the
+/// compiled layers.
+pub(crate) fn describe(
+    title: &str,
+    network: &Network,
+    choice: &ExecutorChoice,
+    optimizer: &Optimizer,
+    bytes: u64,
+    batch_size: usize,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("{title}\n"));
+    s.push_str(&format!(
+        "{:<4} {:<28} {:<16} {:>10}\n",
+        "#", "Layer (activation)", "Output shape", "Params"
+    ));
+    for (i, step) in network.layers.iter().enumerate() {
+        s.push_str(&format!(
+            "{i:<4} {:<28} {:<16} {:>10}\n",
+            step.describe(),
+            format!("(None, {})", step.output_width()),
+            step.parameter_count()
+        ));
+    }
+    s.push_str(&format!("Total params: {}\n", network.parameter_count()));
+    s.push_str(&format!("Executor: {} ({})\n", choice.kind.name(), choice.reason));
+    s.push_str(&format!(
+        "Optimizer: {optimizer:?}\nDevice memory at batch size {batch_size}: {:.2} MiB (parameters, gradients, optimizer state and activations; data sets come on top)\n",
+        bytes as f64 / (1 << 20) as f64
+    ));
+    s
 }

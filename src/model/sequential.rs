@@ -1,19 +1,26 @@
 //! The Sequential builder: an input width and a stack of layers, then `compile` with a loss,
 //! an optimizer, metrics and a device, as in Keras.
 
-use super::executor::Execution;
+use super::executor::fused::design::Design;
+use super::executor::layered::LayeredExecutor;
+use super::executor::{self, Execution, Executor};
 use super::layer::{Dense, Layer};
 use super::metrics::Metric;
-use super::model::Model;
-use crate::backend::gpu::AdapterChoice;
-use crate::backend::{Backend, CpuBackend, GpuBackend};
+use super::model::{Model, describe, fixed_bytes};
+use super::network::Network;
+use crate::backend::gpu::{ADAPTER_ENV, AdapterChoice, chosen_adapter};
+use crate::backend::{Backend, CpuBackend, GpuBackend, ProgramLimits};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
 
 /// Where a model runs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Device {
-    /// The GPU when an adapter exists, else the CPU (the model's `device_notice` says why).
+    /// A hardware GPU when there is one, else the CPU backend; the model's `device_notice`
+    /// says why it runs on the CPU. A software adapter (`DeviceType::Cpu`, such as lavapipe's
+    /// llvmpipe) emulates a GPU on the CPU, far slower than the CPU backend, so `Auto` takes
+    /// the CPU backend over it; [`Device::Gpu`] still uses it, and so does `Auto` when
+    /// `WGTRAIN_ADAPTER` names an adapter.
     #[default]
     Auto,
     /// The ndarray CPU backend.
@@ -34,13 +41,34 @@ impl Device {
         match self {
             Device::Cpu => Ok((Box::new(CpuBackend::new()), None)),
             Device::Gpu(choice) => Ok((Box::new(GpuBackend::with_adapter(choice)?), None)),
-            Device::Auto => match GpuBackend::new() {
-                Ok(gpu) => Ok((Box::new(gpu), None)),
-                Err(e) => Ok((
-                    Box::new(CpuBackend::new()),
-                    Some(format!("no usable GPU ({e}); training on the CPU backend")),
-                )),
+            Device::Auto => match Device::resolve_auto() {
+                (Device::Cpu, notice) => Ok((Box::new(CpuBackend::new()), notice)),
+                _ => match GpuBackend::new() {
+                    Ok(gpu) => Ok((Box::new(gpu), None)),
+                    Err(e) => Ok((
+                        Box::new(CpuBackend::new()),
+                        Some(format!("no usable GPU ({e}); training on the CPU backend")),
+                    )),
+                },
             },
+        }
+    }
+
+    /// What [`Device::Auto`] runs on, decided without opening a device: `Device::Cpu` with the
+    /// reason when the best adapter is a software one (and `WGTRAIN_ADAPTER` is not set),
+    /// else `Device::Gpu` (whose opening may still fail: `Auto` then falls back to the CPU).
+    pub fn resolve_auto() -> (Device, Option<String>) {
+        let forced = std::env::var_os(ADAPTER_ENV).is_some_and(|v| !v.is_empty());
+        match chosen_adapter(&AdapterChoice::Auto) {
+            Some(a) if a.software && !forced => (
+                Device::Cpu,
+                Some(format!(
+                    "the only GPU adapter, {}, is a software one (it runs shaders on the CPU, slower than \
+                     the CPU backend): training on the CPU backend; ask for the GPU (Device::Gpu) to use it anyway",
+                    a.name
+                )),
+            ),
+            _ => (Device::Gpu(AdapterChoice::Auto), None),
         }
     }
 }
@@ -124,8 +152,26 @@ impl Sequential {
             return bad("the last layer must be Dense (it gives the output)".into());
         }
         let last = self.layers.len() - 1;
+        let mut width = self.input_width;
+        let mut parameters: usize = 0;
         for (i, layer) in self.layers.iter().enumerate() {
             layer.spec().validate(i, i == last).or_else(bad)?;
+            let out = layer.spec().output_width(width);
+            // Sizes are products of user numbers: an overflow is a model too large, not a
+            // wrapped count.
+            let layer_parameters = width
+                .checked_mul(out)
+                .and_then(|k| k.checked_add(out))
+                .and_then(|p| p.checked_mul(4));
+            match layer_parameters.and_then(|p| parameters.checked_add(p)) {
+                Some(total) => parameters = total,
+                None => {
+                    return bad(format!(
+                        "layer {i}: {width} inputs × {out} units overflows the number of parameters a model can hold"
+                    ));
+                }
+            }
+            width = out;
         }
         let out = self.output_width();
         match loss {
@@ -164,6 +210,56 @@ impl Sequential {
         let mut model = self.compile_on_with(loss, optimizer, metrics, backend, execution)?;
         model.device_notice = notice;
         Ok(model)
+    }
+
+    /// The table [`Model::summary`] prints, with the memory estimate, computed from the shapes
+    /// alone: nothing is allocated and no device is opened, so a model far too large to
+    /// build can still be described (`wgtrain info --layers`).
+    ///
+    /// # Errors
+    /// A model that does not validate for `loss`, or an invalid optimizer.
+    pub fn summary(&self, loss: Loss, optimizer: Optimizer, execution: Execution, batch_size: usize) -> Result<String> {
+        self.summary_on(loss, optimizer, execution, batch_size, None)
+    }
+
+    /// [`Sequential::summary`] for a device granting `limits` to generated programs (`None`:
+    /// the CPU backend), which decide whether the fused executor would run it; still nothing
+    /// is allocated and no device is opened.
+    ///
+    /// # Errors
+    /// A model that does not validate for `loss`, or an invalid optimizer.
+    pub fn summary_on(
+        &self,
+        loss: Loss,
+        optimizer: Optimizer,
+        execution: Execution,
+        batch_size: usize,
+        limits: Option<ProgramLimits>,
+    ) -> Result<String> {
+        self.validate(loss)?;
+        optimizer.validate()?;
+        let network = Network::build(self, loss);
+        let bytes = fixed_bytes(network.parameter_count() as u64, optimizer.slots())
+            .saturating_add(LayeredExecutor::default().plan_bytes(&network, batch_size));
+        let head = &network.head;
+        let design = || {
+            Design::new(
+                self,
+                head.computed_loss(),
+                head.softmax_fused(),
+                head.accuracy(),
+                head.target_width(),
+                &optimizer,
+            )
+        };
+        Ok(describe(
+            "Model (not allocated: estimated from the shapes)",
+            &network,
+            &executor::choose(execution, design, limits, batch_size),
+            &optimizer,
+            bytes,
+            batch_size,
+        ))
     }
 
     /// `compile` on a backend the caller opened.

@@ -5,6 +5,9 @@
 //! silently wrong: a product with K = 100 000, bias gradients and metric sums over many rows,
 //! and a whole-batch training step of a 2 → 10 → 1 model on 100 000 rows.
 
+// Every test must be registered in `main`: an unregistered one is dead code, refused here.
+#![deny(dead_code)]
+
 #[path = "../common/mod.rs"]
 mod common;
 mod planners;

@@ -172,8 +172,13 @@ fn options() -> impl Strategy<Value = CsvOptions> {
         prop_oneof![2 => Just(0.0), 4 => Just(0.2), 2 => Just(0.5), 1 => Just(0.99)],
         prop_oneof![1 => 1usize..4, 4 => 4usize..80],
         any::<u64>(),
+        // The bounds of issue 14: a short record limit and a small class limit now and then.
+        (
+            prop_oneof![6 => Just(wgtrain::data::DEFAULT_MAX_RECORD_BYTES), 1 => 1usize..64],
+            prop_oneof![6 => Just(wgtrain::data::DEFAULT_CLASS_LIMIT), 1 => 2usize..5],
+        ),
     )
-        .prop_map(|(delim, label, missing, split, scaling, target, frac, max_cat, seed)| {
+        .prop_map(|(delim, label, missing, split, scaling, target, frac, max_cat, seed, (record, classes))| {
             CsvOptions::default()
                 .delimiter(delim)
                 .label(label)
@@ -184,6 +189,8 @@ fn options() -> impl Strategy<Value = CsvOptions> {
                 .test_fraction(frac)
                 .max_categories(max_cat)
                 .seed(seed)
+                .max_record_bytes(record)
+                .class_limit(classes)
         })
 }
 

@@ -4,5 +4,6 @@
 
 mod errors;
 mod fuzz;
+mod limits;
 mod pipeline;
 mod read;

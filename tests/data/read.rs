@@ -54,8 +54,11 @@ fn detects_semicolon_and_tab_delimiters() {
         assert_eq!(d.report.delimiter, Some(delim));
         assert_eq!(d.x_train.ncols(), 2, "{text:?}");
     }
-    // A decimal comma is not guessed: "1,5" is not a number.
-    let err = load("a;b;label\n1,5;2;0\n3;4;1\n", &raw()).unwrap_err();
+    // In a semicolon file a decimal comma is detected: "1,5" is 1.5 (issue 13) …
+    let d = load("a;b;label\n1,5;2;0\n3;4;1\n", &raw()).unwrap();
+    assert_eq!(rows(&d.x_train), [[1.5, 2.0], [3.0, 4.0]]);
+    // … unless it is refused: then "1,5" is not a number.
+    let err = load("a;b;label\n1,5;2;0\n3;4;1\n", &raw().decimal_comma(false)).unwrap_err();
     assert!(
         matches!(err, DataError::ParseNumber { line: 2, ref value, .. } if value == "1,5"),
         "{err}"

@@ -2,6 +2,9 @@
 //! for one whole training step through the real executor, and finite-difference checks of
 //! the layers' own backward passes and of whole models' training steps, on both backends.
 
+// Every test must be registered in `main`: an unregistered one is dead code, refused here.
+#![deny(dead_code)]
+
 #[path = "../common/mod.rs"]
 mod common;
 mod golden;

@@ -7,9 +7,14 @@
 //! faults; `plain` tests need no GPU. Without an adapter the GPU ones are reported as ignored,
 //! and with `WGTRAIN_REQUIRE_GPU=1` they run (and fail) instead.
 
+// Every test must be registered in `main`: an unregistered one is dead code, refused here.
+#![deny(dead_code)]
+
+mod callbacks;
 #[path = "../common/mod.rs"]
 mod common;
 mod model_file;
+mod model_integrity;
 mod model_training;
 mod reliability;
 mod schedules;
@@ -20,6 +25,17 @@ use common::harness::Tests;
 
 fn main() -> ExitCode {
     let t = Tests::new();
+    let t = register!(t, per_device: schedules::schedules_equal_keras_golden_values);
+    let t = register!(t, per_device:
+        callbacks::evaluating_inside_a_callback_leaves_training_unchanged,
+        callbacks::a_diverged_epoch_rolls_back_weights_optimizer_state_and_steps,
+        callbacks::early_stopping_restores_the_best_epochs_weights,
+    );
+    let t = register!(t, plain:
+        callbacks::a_monitor_the_logs_will_not_hold_is_refused_before_training,
+        callbacks::model_checkpoint_saves_only_improvements,
+        callbacks::csv_and_epoch_loggers_write_one_row_per_epoch,
+    );
     let t = register!(t, per_device:
         model_training::xor_reaches_full_accuracy,
         model_training::two_moons_reach_97_percent,
@@ -78,6 +94,11 @@ fn main() -> ExitCode {
         model_file::v1_model_with_text_columns_dropout_and_rmsprop_still_loads,
         model_file::v1_regression_model_with_sgd_still_loads,
         model_file::unknown_or_missing_names_in_the_metadata_are_errors_naming_the_field,
+        model_integrity::every_single_bit_flip_of_a_model_file_is_found,
+        model_integrity::files_without_a_checksum_load_and_say_so,
+        model_integrity::model_files_are_read_header_first_with_sizes_checked,
+        model_integrity::loaded_state_is_validated,
+        model_integrity::a_foreign_weights_file_with_an_extra_layer_is_refused,
     );
     t.run()
 }

@@ -464,7 +464,7 @@ pub fn bad_inputs_are_typed_errors() {
         )
         .unwrap_err();
     assert!(
-        err.to_string().contains("val_loss") && err.to_string().contains("available"),
+        err.to_string().contains("val_loss") && err.to_string().contains("will not hold"),
         "{err}"
     );
 }

@@ -2,7 +2,7 @@
 //! loop once an invocation has run 65 535 loop iterations, so a kernel whose loop count grows
 //! with a shape gives a wrong result past some size, with no error. Every kernel therefore
 //! declares how many loop iterations one invocation runs at most, as a function of the
-//! uniform it is dispatched with ([`LoopBound`], counting every loop of its WGSL, the small
+//! uniform it is dispatched with (`LoopBound`, counting every loop of its WGSL, the small
 //! constant ones included), and the long reductions are split so that bound stays far below
 //! the limit whatever the shape:
 //!

@@ -90,6 +90,9 @@ pub struct AdapterSummary {
     pub features: Vec<&'static str>,
     /// Subgroup size range (min, max).
     pub subgroup_sizes: (u32, u32),
+    /// A software adapter (`DeviceType::Cpu`: lavapipe's llvmpipe, SwiftShader, WARP), which
+    /// runs the shaders on the CPU, slower than the CPU backend.
+    pub software: bool,
 }
 
 impl std::fmt::Display for AdapterSummary {
@@ -129,6 +132,33 @@ fn backends() -> wgpu::Backends {
     wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY)
 }
 
+/// The environment variable wgpu reads to choose its graphics APIs.
+pub const BACKEND_ENV: &str = "WGPU_BACKEND";
+
+/// What is wrong with `WGPU_BACKEND` when it is set and no adapter was found: names wgpu does
+/// not know, or APIs that have no adapter here. `None` when the variable is not set.
+pub fn backend_env_problem() -> Option<String> {
+    let value = std::env::var(BACKEND_ENV).ok()?;
+    const KNOWN: [&str; 11] = [
+        "vulkan", "vk", "dx12", "d3d12", "metal", "mtl", "opengl", "gles", "gl", "webgpu", "noop",
+    ];
+    let unknown: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|b| !KNOWN.contains(&b.to_lowercase().as_str()))
+        .collect();
+    Some(if unknown.is_empty() {
+        format!(
+            "{BACKEND_ENV}={value:?} restricts wgpu to APIs that have no adapter on this machine; unset it to search Vulkan, Metal and DX12"
+        )
+    } else {
+        format!(
+            "{BACKEND_ENV}={value:?} names {} that wgpu does not know (it takes vulkan, metal, dx12, gl or webgpu, comma-separated); fix or unset it",
+            unknown.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
 fn new_instance() -> wgpu::Instance {
     let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
     descriptor.backends = backends();
@@ -164,6 +194,33 @@ fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterSummary {
             .map(|(_, n)| *n)
             .collect(),
         subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
+        software: info.device_type == wgpu::DeviceType::Cpu,
+    }
+}
+
+/// The adapter `choice` picks (after `WGTRAIN_ADAPTER`), without opening a device; `None`
+/// when none matches.
+pub fn chosen_adapter(choice: &AdapterChoice) -> Option<AdapterSummary> {
+    let adapters = enumerate(&new_instance());
+    pick(&adapters, &choice.resolved()).map(|(i, a)| summarize(i, a))
+}
+
+/// The adapter a resolved choice picks: `Auto` ranks discrete over integrated over virtual
+/// over other over CPU, the first listed winning a tie.
+fn pick<'a>(adapters: &'a [wgpu::Adapter], choice: &AdapterChoice) -> Option<(usize, &'a wgpu::Adapter)> {
+    match choice {
+        AdapterChoice::Auto => adapters
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, a)| (rank(a.get_info().device_type), usize::MAX - i)),
+        AdapterChoice::Index(i) => adapters.get(*i).map(|a| (*i, a)),
+        AdapterChoice::Name(name) => {
+            let needle = name.to_lowercase();
+            adapters
+                .iter()
+                .enumerate()
+                .find(|(_, a)| a.get_info().name.to_lowercase().contains(&needle))
+        }
     }
 }
 
@@ -224,20 +281,7 @@ impl GpuContext {
         let instance = new_instance();
         let adapters = enumerate(&instance);
         let choice = choice.resolved();
-        let picked = match &choice {
-            AdapterChoice::Auto => adapters
-                .iter()
-                .enumerate()
-                .max_by_key(|(i, a)| (rank(a.get_info().device_type), usize::MAX - i)),
-            AdapterChoice::Index(i) => adapters.get(*i).map(|a| (*i, a)),
-            AdapterChoice::Name(name) => {
-                let needle = name.to_lowercase();
-                adapters
-                    .iter()
-                    .enumerate()
-                    .find(|(_, a)| a.get_info().name.to_lowercase().contains(&needle))
-            }
-        };
+        let picked = pick(&adapters, &choice);
         let Some((index, adapter)) = picked else {
             let requested = match &choice {
                 AdapterChoice::Auto => String::new(),
@@ -257,7 +301,11 @@ impl GpuContext {
                     )
                 }
             };
-            let hint = if adapters.is_empty() {
+            let hint = if adapters.is_empty()
+                && let Some(problem) = backend_env_problem()
+            {
+                problem
+            } else if adapters.is_empty() {
                 "install a Vulkan driver (on a machine without a GPU, `apt-get install mesa-vulkan-drivers \
                  libvulkan1` gives the lavapipe CPU adapter) or use the CPU backend"
                     .to_string()

@@ -210,7 +210,7 @@ kernel_table! {
     /// The row gather.
     GatherRows = "gather_rows", GatherParams, activations: false,
         [read "src", read "indices", read_write "out"];
-    /// out[i] = value.
+    /// `out[i]` = value.
     Fill = "fill", FillParams, activations: false,
         [read_write "out"];
     /// Gradient through a row softmax.

@@ -25,7 +25,10 @@ use std::collections::HashMap;
 
 use bounds::LoopBound;
 use context::convert_error;
-pub use context::{ADAPTER_ENV, AdapterChoice, AdapterSummary, GpuContext, list_adapters};
+pub use context::{
+    ADAPTER_ENV, AdapterChoice, AdapterSummary, BACKEND_ENV, GpuContext, backend_env_problem, chosen_adapter,
+    list_adapters,
+};
 use kernels::Kernel;
 use params::{KernelParams, MAX_PARAMS_SIZE};
 use pipelines::{Pipeline, build_pipelines};

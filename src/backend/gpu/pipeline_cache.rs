@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Environment variable: `off`, `0` or `false` disables the cache; another non-empty value is
 /// the directory to keep it in.
@@ -28,7 +28,6 @@ const HEADER: usize = 16;
 static DISABLED: AtomicBool = AtomicBool::new(false);
 static LAST: Mutex<Option<CacheStatus>> = Mutex::new(None);
 static DIRECTORY: Mutex<Option<PathBuf>> = Mutex::new(None);
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// What the most recent pipeline build did with the cache.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,18 +246,13 @@ impl OpenCache {
     }
 }
 
+/// Writes the cache file through `io::write_atomic_io`, creating its directory first.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("the cache file has no directory"))?;
     std::fs::create_dir_all(dir)?;
-    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
+    crate::io::write_atomic_io(path, bytes)
 }
 
 /// Removes this adapter's cache files of other drivers or kernel sets (`KEY_<hash>.bin`).

@@ -31,7 +31,7 @@ pub struct ActivationBackwardOp {
     pub activation: Activation,
     /// Receives the gradient with respect to z, [B, N].
     pub dz: Option<Tensor>,
-    /// Receives the bias gradient Σ_rows dz, [N] (any shape with N elements).
+    /// Receives the bias gradient Σ_rows dz, `[N]` (any shape with N elements).
     pub db: Option<Tensor>,
 }
 

@@ -29,9 +29,9 @@ pub struct LossOp {
     pub pred: Tensor,
     /// Targets: [B, C], or [B, 1] class indices for sparse cross-entropy.
     pub target: Tensor,
-    /// Optional per-row sample weights, [B] (any shape with B elements).
+    /// Optional per-row sample weights, `[B]` (any shape with B elements).
     pub weights: Option<Tensor>,
-    /// Receives wᵢ·ℓᵢ per row, [B] (any shape with B elements).
+    /// Receives wᵢ·ℓᵢ per row, `[B]` (any shape with B elements).
     pub row_loss: Tensor,
     /// Receives d(mean loss)/d pred, [B, C].
     pub grad: Option<Tensor>,

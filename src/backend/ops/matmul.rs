@@ -33,7 +33,7 @@ pub struct MatmulOp {
     pub b: Tensor,
     /// Use Bᵀ (B stored [N, K]).
     pub trans_b: bool,
-    /// Bias added to every row, [N] (any shape with N elements).
+    /// Bias added to every row, `[N]` (any shape with N elements).
     pub bias: Option<Tensor>,
     /// Activation applied in the epilogue.
     pub activation: Activation,

@@ -119,7 +119,7 @@ pub struct MetricsOp {
     pub pred: Tensor,
     /// Targets, [B, C] or [B, 1] for sparse.
     pub target: Tensor,
-    /// Per-row losses from the loss op, [B].
+    /// Per-row losses from the loss op, `[B]`.
     pub row_loss: Tensor,
     /// The accumulator, `metric_slot::COUNT` elements, added to (not overwritten).
     pub acc: Tensor,

@@ -28,11 +28,11 @@ pub struct OptimizerStepOp<'a> {
     pub optimizer: &'a Optimizer,
     /// The step, counting from 1.
     pub step: u64,
-    /// The parameters, updated in place, [P].
+    /// The parameters, updated in place, `[P]`.
     pub param: Tensor,
-    /// Their gradient, [P].
+    /// Their gradient, `[P]`.
     pub grad: Tensor,
-    /// The optimizer's state, each [P], updated in place.
+    /// The optimizer's state, each `[P]`, updated in place.
     pub slots: &'a [Tensor],
 }
 

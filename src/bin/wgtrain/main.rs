@@ -17,13 +17,13 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, run};
+use cli::{Cli, describe, run};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wgtrain: error: {e}");
+            eprintln!("wgtrain: error: {}", describe(&e));
             // Exit status 2 for a usage mistake (as clap uses for bad flags), 1 for a failure.
             if matches!(e, wgtrain::Error::InvalidArgument { .. }) {
                 ExitCode::from(2)

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::plateau::Mode;
-use super::{Callback, Control, monitored};
+use super::monitor::{Mode, Monitor};
+use super::{Callback, Control};
 use crate::Result;
 use crate::data::Preprocessing;
 use crate::model::{Logs, Model};
@@ -30,7 +30,7 @@ pub struct ModelCheckpoint {
     pub monitor: Option<String>,
     /// Direction of the monitored value.
     pub mode: Mode,
-    best: Option<f32>,
+    best: Option<Monitor>,
 }
 
 impl ModelCheckpoint {
@@ -72,8 +72,30 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
-        self.best = None;
+    fn on_train_begin(&mut self, _model: &mut Model, log_keys: &[String]) -> Result<()> {
+        // The file's directory must exist before an epoch is spent: a save that cannot happen
+        // is an error now, not after training.
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(crate::Error::Io {
+                path: self.path.display().to_string(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("ModelCheckpoint: the directory {} does not exist", dir.display()),
+                ),
+            });
+        }
+        self.best = match &self.monitor {
+            Some(key) => {
+                let mut m = Monitor::new(key, self.mode, 0.0);
+                m.start("ModelCheckpoint", log_keys)?;
+                Some(m)
+            }
+            None => None,
+        };
         Ok(())
     }
 
@@ -81,17 +103,12 @@ impl Callback for ModelCheckpoint {
         if !(epoch + 1).is_multiple_of(self.every) {
             return Ok(Control::Continue);
         }
-        if let Some(monitor) = &self.monitor {
-            let value = monitored(monitor, logs)?;
-            let up = self.mode.maximizes(monitor);
-            let improved = match self.best {
-                None => value.is_finite(),
-                Some(best) => (up && value > best) || (!up && value < best),
-            };
-            if !improved {
+        if let Some(monitor) = self.best.as_mut() {
+            // Keras's save_best_only: only an improvement on the best so far is saved.
+            let value = monitor.value(logs)?;
+            if !monitor.improves(value) {
                 return Ok(Control::Continue);
             }
-            self.best = Some(value);
         }
         model.save(&self.path, self.preprocessing.as_ref())?;
         Ok(Control::Continue)

@@ -49,7 +49,7 @@ impl CsvLogger {
 }
 
 impl Callback for CsvLogger {
-    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model, _log_keys: &[String]) -> Result<()> {
         let existing = self.append && std::fs::metadata(&self.path).is_ok_and(|m| m.len() > 0);
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -82,7 +82,7 @@ impl Callback for CsvLogger {
             .chain(
                 self.columns
                     .iter()
-                    .map(|k| logs.get(k).map_or(String::new(), |v| v.to_string())),
+                    .map(|k| logs.get(k).map_or("NA".to_string(), |v| v.to_string())),
             )
             .collect();
         let columns = self.columns.clone();

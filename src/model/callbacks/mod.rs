@@ -6,12 +6,14 @@
 
 mod checkpoint;
 mod logging;
+mod monitor;
 mod plateau;
 mod terminate;
 
 pub use checkpoint::ModelCheckpoint;
 pub use logging::{CsvLogger, EpochFn, EpochLogger};
-pub use plateau::{EarlyStopping, Mode, ReduceLrOnPlateau};
+pub use monitor::Mode;
+pub use plateau::{EarlyStopping, ReduceLrOnPlateau};
 pub use terminate::TerminateOnNaN;
 
 use std::sync::Arc;
@@ -43,8 +45,9 @@ pub enum Control {
 /// }
 /// ```
 pub trait Callback: Send {
-    /// Before the first epoch.
-    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
+    /// Before the first epoch; `log_keys` are the keys every epoch's logs will hold (so a
+    /// callback can refuse a monitor that will never be logged before any work is done).
+    fn on_train_begin(&mut self, _model: &mut Model, _log_keys: &[String]) -> Result<()> {
         Ok(())
     }
 

@@ -1,37 +1,28 @@
 //! Callbacks that watch a monitored value for a plateau: EarlyStopping and
 //! ReduceLROnPlateau, with Keras's defaults and comparisons.
 
-use super::{Callback, Control, monitored};
+use super::monitor::{Mode, Monitor};
+use super::{Callback, Control};
 use crate::model::{History, LayerWeights, Logs, Model};
 use crate::{Error, Result};
 
-/// Whether a monitored value should go down or up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Down when the name does not mention accuracy, precision or recall; up otherwise.
-    Auto,
-    /// Lower is better.
-    Min,
-    /// Higher is better.
-    Max,
-}
-
-impl Mode {
-    pub(crate) fn maximizes(self, monitor: &str) -> bool {
-        match self {
-            Mode::Min => false,
-            Mode::Max => true,
-            Mode::Auto => ["acc", "precision", "recall"].iter().any(|k| monitor.contains(k)),
-        }
-    }
-}
-
-/// Progress of a plateau detector.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Progress of a plateau detector: the monitor (with the best value), epochs waited, and
+/// epochs of cooldown left.
+#[derive(Clone, Debug, PartialEq)]
 struct PlateauState {
-    best: Option<f32>,
+    monitor: Monitor,
     wait: usize,
     cooldown: usize,
+}
+
+impl PlateauState {
+    fn new(key: &str, mode: Mode, min_delta: f32) -> Self {
+        PlateauState {
+            monitor: Monitor::new(key, mode, min_delta),
+            wait: 0,
+            cooldown: 0,
+        }
+    }
 }
 
 /// Stop when a monitored value stops improving.
@@ -67,7 +58,7 @@ impl EarlyStopping {
             patience: 0,
             mode: Mode::Auto,
             restore_best_weights: false,
-            state: PlateauState::default(),
+            state: PlateauState::new(monitor, Mode::Auto, 0.0),
             best_weights: None,
         }
     }
@@ -98,19 +89,12 @@ impl EarlyStopping {
 
     /// The best value seen so far.
     pub fn best(&self) -> Option<f32> {
-        self.state.best
+        self.state.monitor.best
     }
 
     /// Records an epoch; returns (improved, stop).
     fn observe(&mut self, epoch: usize, value: f32) -> (bool, bool) {
-        let up = self.mode.maximizes(&self.monitor);
-        let improved = match self.state.best {
-            None => true,
-            Some(best) if up => value - self.min_delta > best,
-            Some(best) => value + self.min_delta < best,
-        };
-        if improved {
-            self.state.best = Some(value);
+        if self.state.monitor.improves(value) {
             self.state.wait = 0;
             return (true, false);
         }
@@ -120,14 +104,15 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
-    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
-        self.state = PlateauState::default();
+    fn on_train_begin(&mut self, _model: &mut Model, log_keys: &[String]) -> Result<()> {
+        self.state = PlateauState::new(&self.monitor, self.mode, self.min_delta);
         self.best_weights = None;
-        Ok(())
+        self.state.monitor.start("EarlyStopping", log_keys)
     }
 
     fn on_epoch_end(&mut self, model: &mut Model, epoch: usize, logs: &Logs) -> Result<Control> {
-        let (improved, halt) = self.observe(epoch, monitored(&self.monitor, logs)?);
+        let value = self.state.monitor.value(logs)?;
+        let (improved, halt) = self.observe(epoch, value);
         if improved && self.restore_best_weights {
             self.best_weights = Some(model.last_good_weights());
         }
@@ -181,7 +166,7 @@ impl ReduceLrOnPlateau {
             min_delta: 1e-4,
             cooldown: 0,
             min_lr: 0.0,
-            state: PlateauState::default(),
+            state: PlateauState::new(monitor, Mode::Auto, 1e-4),
         }
     }
 
@@ -211,19 +196,12 @@ impl ReduceLrOnPlateau {
 
     /// Records an epoch; returns the new learning rate when it should change.
     fn observe(&mut self, value: f32, lr: f32) -> Option<f32> {
-        let up = self.mode.maximizes(&self.monitor);
         let s = &mut self.state;
         if s.cooldown > 0 {
             s.cooldown -= 1;
             s.wait = 0;
         }
-        let improved = match s.best {
-            None => true,
-            Some(best) if up => value > best + self.min_delta,
-            Some(best) => value < best - self.min_delta,
-        };
-        if improved {
-            s.best = Some(value);
+        if s.monitor.improves(value) {
             s.wait = 0;
             return None;
         }
@@ -241,7 +219,9 @@ impl ReduceLrOnPlateau {
 }
 
 impl Callback for ReduceLrOnPlateau {
-    fn on_train_begin(&mut self, model: &mut Model) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut Model, log_keys: &[String]) -> Result<()> {
+        self.state = PlateauState::new(&self.monitor, self.mode, self.min_delta);
+        self.state.monitor.start("ReduceLROnPlateau", log_keys)?;
         let optimizer = model.optimizer();
         if optimizer.is_scheduled() {
             return Err(Error::InvalidArgument {
@@ -264,7 +244,7 @@ impl Callback for ReduceLrOnPlateau {
     }
 
     fn on_epoch_end(&mut self, model: &mut Model, _epoch: usize, logs: &Logs) -> Result<Control> {
-        let value = monitored(&self.monitor, logs)?;
+        let value = self.state.monitor.value(logs)?;
         if let Some(lr) = self.observe(value, model.optimizer().learning_rate()) {
             model.set_learning_rate(lr)?;
         }

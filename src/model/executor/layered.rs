@@ -7,7 +7,7 @@
 //! uses the first r rows of every buffer.
 
 use super::{EpochControl, Executor, RunContext};
-use crate::backend::{GatherRowsOp, OptimizerStepOp, Tensor};
+use crate::backend::{BackendKind, GatherRowsOp, OptimizerStepOp, Tensor};
 use crate::model::head::Targets;
 use crate::model::layer::StepContext;
 use crate::model::network::Network;
@@ -99,6 +99,14 @@ impl Executor for LayeredExecutor {
                     requested: bytes,
                 });
             }
+        }
+        // The whole plan against the memory the process may use (on the CPU the tensors are
+        // host memory): one error with the size, not a kill halfway through allocating.
+        if run.backend.id().kind() == BackendKind::Cpu {
+            crate::memory::check(
+                &format!("the training plan at batch size {batch}"),
+                self.plan_bytes(run.network, batch),
+            )?;
         }
         let mut owned = OwnedTensors::new(run.release);
         let [x, y, weights] = own.map(|(r, c)| owned.zeros(run.backend, r, c));

@@ -153,6 +153,37 @@ pub(crate) fn build(
     Ok((Box::new(executor), choice))
 }
 
+/// Which executor would run a model at batch size `batch` on a device granting `limits`
+/// (`None`: the CPU backend), from the shapes alone: what `Sequential::summary` shows.
+pub(crate) fn choose(
+    requested: Execution,
+    design: impl FnOnce() -> fused::design::Design,
+    limits: Option<crate::backend::ProgramLimits>,
+    batch: usize,
+) -> ExecutorChoice {
+    let layered = |reason: String| ExecutorChoice {
+        requested,
+        kind: ExecutorKind::Layered,
+        reason,
+    };
+    let refused = |why: String| match requested {
+        Execution::Fused => layered(format!("fused was requested, but {why}: compiling it is an error")),
+        _ => layered(format!("auto: {why}")),
+    };
+    match (requested, limits) {
+        (Execution::Layered, _) => layered("requested".into()),
+        (_, None) => refused("the CPU backend runs layered (only the GPU backend runs generated programs)".into()),
+        (_, Some(limits)) => {
+            let executor = fused::FusedExecutor::new(design(), requested, limits, &Optimizer::sgd());
+            let choice = executor.choice_at(batch);
+            match choice.kind {
+                ExecutorKind::Fused => choice,
+                ExecutorKind::Layered => refused(choice.reason.trim_start_matches("auto: ").to_string()),
+            }
+        }
+    }
+}
+
 /// The parts of a model an executor works on, borrowed for one call.
 pub(crate) struct RunContext<'a> {
     pub backend: &'a mut dyn Backend,

@@ -157,6 +157,10 @@ impl DenseLayer {
 }
 
 impl LayerStep for DenseLayer {
+    fn describe(&self) -> String {
+        self.spec.describe()
+    }
+
     fn output_width(&self) -> usize {
         self.spec.units
     }

@@ -56,7 +56,8 @@ impl LayerSpec for Dropout {
             rate: self.rate,
             width: position.input_width,
             // Each dropout layer draws its own masks: the model seed mixed with its index.
-            seed: (position.seed as u32) ^ lowbias32(position.index as u32 + 1),
+            // Both halves of the 64-bit seed count.
+            seed: ((position.seed ^ (position.seed >> 32)) as u32) ^ lowbias32(position.index as u32 + 1),
             first: position.first,
             buffers: None,
             active: false,
@@ -77,6 +78,10 @@ struct DropoutLayer {
 }
 
 impl LayerStep for DropoutLayer {
+    fn describe(&self) -> String {
+        format!("Dropout ({})", self.rate)
+    }
+
     fn output_width(&self) -> usize {
         self.width
     }

@@ -176,6 +176,9 @@ impl StepContext<'_> {
 /// A compiled layer: its parameters (views into the flat buffers), its plan buffers and its
 /// forward / backward pair.
 pub trait LayerStep: Send {
+    /// Name and detail as `summary()` shows them, e.g. "Dense (relu)".
+    fn describe(&self) -> String;
+
     /// Width of the output.
     fn output_width(&self) -> usize;
 

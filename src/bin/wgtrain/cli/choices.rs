@@ -28,6 +28,14 @@ pub fn device_for(choice: BackendChoice) -> Device {
     }
 }
 
+/// Prints why the model runs on the CPU although `--backend auto` was asked for, naming
+/// the command's flag where the engine names its `Device::Gpu`.
+pub fn print_device_notice(notice: Option<&str>) {
+    if let Some(notice) = notice {
+        eprintln!("wgtrain: {}", notice.replace("(Device::Gpu)", "(--backend gpu)"));
+    }
+}
+
 /// The optimizer the flags describe.
 pub fn optimizer_for(args: &TrainArgs) -> Result<Optimizer> {
     let mut opt = match args.optimizer {

@@ -2,18 +2,24 @@
 //! would choose, and optionally a model's summary: its layers, the executor that would run it
 //! and why, and the device memory it would take.
 
-use super::args::InfoArgs;
-use super::choices::{device_for, execution_for};
+use super::args::{BackendChoice, InfoArgs};
+use super::choices::execution_for;
 use super::spec::parse_layers;
+use clap::ValueEnum;
 use wgtrain::Result;
-use wgtrain::backend::gpu::{AdapterChoice, GpuContext, list_adapters};
-use wgtrain::model::{Metric, Sequential};
+use wgtrain::backend::ProgramLimits;
+use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, list_adapters};
+use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
 /// Runs `wgtrain info`.
 pub fn info(args: &InfoArgs) -> Result<()> {
     let adapters = list_adapters();
-    if adapters.is_empty() {
+    if adapters.is_empty()
+        && let Some(problem) = backend_env_problem()
+    {
+        println!("No GPU adapter found: {problem}.");
+    } else if adapters.is_empty() {
         println!("No GPU adapter found: install a Vulkan driver (mesa-vulkan-drivers gives the lavapipe CPU adapter).");
     } else {
         println!("GPU adapters:");
@@ -21,26 +27,54 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             println!("{a}");
         }
     }
-    match GpuContext::new(&AdapterChoice::Auto) {
-        Ok(ctx) => println!(
-            "auto chooses the GPU: [{}] {} ({})",
-            ctx.summary.index, ctx.summary.name, ctx.summary.backend
-        ),
-        Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
-    }
+    // The adapter a GPU model would run on (its limits decide the fused executor's fit).
+    let mut gpu_adapter = None;
+    let auto_gpu = match Device::resolve_auto() {
+        (Device::Cpu, notice) => {
+            println!(
+                "auto chooses the CPU backend (ndarray): {}",
+                notice.unwrap_or_default().replace("(Device::Gpu)", "(--backend gpu)")
+            );
+            false
+        }
+        _ => match GpuContext::new(&AdapterChoice::Auto) {
+            Ok(ctx) => {
+                println!(
+                    "auto chooses the GPU: [{}] {} ({})",
+                    ctx.summary.index, ctx.summary.name, ctx.summary.backend
+                );
+                gpu_adapter = Some(ctx.summary.clone());
+                true
+            }
+            Err(e) => {
+                println!("auto chooses the CPU backend (ndarray): {e}");
+                false
+            }
+        },
+    };
     if let Some(text) = &args.layers {
         let mut s = Sequential::new(args.inputs);
         for l in parse_layers(text)? {
             s = s.add(l);
         }
-        let model = s.compile_with(
+        // From the shapes alone: the model is never allocated (nor a device opened), so a
+        // model of any size can be described.
+        let on_gpu = match args.backend {
+            BackendChoice::Gpu => true,
+            BackendChoice::Auto => auto_gpu,
+            BackendChoice::Cpu => false,
+        };
+        let limits = gpu_adapter.as_ref().filter(|_| on_gpu).map(ProgramLimits::of_adapter);
+        let summary = s.summary_on(
             Loss::MeanSquaredError,
             Optimizer::adam(),
-            &[Metric::MeanAbsoluteError],
-            device_for(args.backend),
             execution_for(args.executor),
+            args.batch_size,
+            limits,
         )?;
-        println!("{}", model.summary(args.batch_size));
+        let backend = args.backend.to_possible_value().map(|v| v.get_name().to_string());
+        println!("For --backend {}:", backend.unwrap_or_default());
+        println!("{summary}");
     }
     Ok(())
 }

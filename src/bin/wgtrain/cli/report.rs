@@ -8,13 +8,16 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use wgtrain::model::{Control, Logs};
+use wgtrain::model::{Control, History, Logs};
 
 /// Reports epochs as they finish.
 pub struct Progress {
     bar: Option<ProgressBar>,
     epochs: usize,
     last_line: Option<Instant>,
+    /// The last epoch's line when it was not printed (at most one line a second), so that
+    /// a run that early stopping ended still shows its last epoch.
+    pending: Option<String>,
 }
 
 impl Progress {
@@ -34,6 +37,7 @@ impl Progress {
             bar,
             epochs,
             last_line: if quiet { Some(far_future()) } else { None },
+            pending: None,
         }
     }
 
@@ -47,17 +51,25 @@ impl Progress {
         }
         let last = epoch + 1 == self.epochs;
         let due = self.last_line.is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
-        if (due || last) && self.last_line.is_none_or(|t| t < Instant::now()) {
-            eprintln!("epoch {}/{}: {text}", epoch + 1, self.epochs);
+        let line = format!("epoch {}/{}: {text}", epoch + 1, self.epochs);
+        let quiet = self.last_line.is_some_and(|t| t > Instant::now());
+        if (due || last) && !quiet {
+            eprintln!("{line}");
             self.last_line = Some(Instant::now());
+            self.pending = None;
+        } else if !quiet {
+            self.pending = Some(line);
         }
         Control::Continue
     }
 
-    /// Removes the bar.
+    /// Removes the bar, or prints the last epoch's line if it was held back.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+        if let Some(line) = &self.pending {
+            eprintln!("{line}");
         }
     }
 }
@@ -73,6 +85,31 @@ pub fn format_logs(logs: &Logs) -> String {
         .map(|(k, v)| format!("{k} {v:.4}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What early stopping did: whether it stopped, after which epoch, and which epoch's weights
+/// it restored (the first with the lowest `monitor`, as the callback keeps them).
+pub fn early_stopping_line(history: &History, monitor: &str, patience: usize, epochs: usize) -> String {
+    let values = history.get(monitor).unwrap_or(&[]);
+    let mut best: Option<(usize, f32)> = None;
+    for (i, &v) in values.iter().enumerate() {
+        // Strictly lower counts (min_delta 0), so the first of equal values is kept.
+        if best.is_none_or(|(_, b)| v < b) {
+            best = Some((i, v));
+        }
+    }
+    let Some((at, value)) = best else {
+        return "Early stopping: no epoch run, nothing restored".to_string();
+    };
+    let restored = format!("restored the weights of epoch {} ({monitor} {value:.4})", at + 1);
+    if history.epochs < epochs {
+        format!(
+            "Early stopping: {monitor} did not improve for {patience} epochs: stopped after epoch {} of {epochs}; {restored}",
+            history.epochs
+        )
+    } else {
+        format!("Early stopping: ran all {epochs} epochs; {restored}, the best")
+    }
 }
 
 /// Metric figures under their `--json` keys (`train_loss`, `val_accuracy`, `test_loss` …):

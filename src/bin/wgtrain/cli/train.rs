@@ -3,44 +3,23 @@
 
 use std::time::Instant;
 
-use super::args::{ScaleChoice, TrainArgs};
+use super::args::TrainArgs;
 pub use super::choices::device_for;
 use super::choices::execution_for;
-use super::choices::{check_fit, defaults_for, describe_optimizer, metrics_for, optimizer_for, targets_for};
-use super::report::{Figures, Progress, TrainJson, format_logs, json_line};
+use super::choices::{describe_optimizer, metrics_for, optimizer_for, print_device_notice, targets_for};
+use super::paths::{OutputKind, check_outputs};
+use super::prepare::{Prepared, prepare, read_start, warnings};
+use super::report::{Figures, Progress, TrainJson, early_stopping_line, format_logs, json_line};
 use super::spec::{format_layers, loss_short_name, parse_layers, parse_loss};
 use crate::plot::{Series, line_chart};
-use wgtrain::data::{CsvOptions, Dataset, Label, Scaling, load_csv, load_csv_reader};
-use wgtrain::model::{Dense, EarlyStopping, FitOptions, History, Layer, ModelFile, Sequential};
-use wgtrain::nn::Activation;
+use wgtrain::model::{EarlyStopping, FitOptions, History, Sequential};
 use wgtrain::{Error, Result};
 
 /// The bundled example data set (examples/data/seed.csv), so the default run works anywhere.
 pub const BUNDLED_DATA: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/seed.csv"));
 
-fn load(args: &TrainArgs) -> Result<Dataset> {
-    let scaling = match args.scale {
-        ScaleChoice::Standard => Scaling::Standard,
-        ScaleChoice::Minmax => Scaling::MinMax,
-        ScaleChoice::None => Scaling::None,
-    };
-    let options = CsvOptions::default()
-        .label(Label::Name(args.label.clone()))
-        .test_fraction(args.test_split)
-        .seed(args.seed)
-        .scaling(scaling);
-    match &args.data {
-        Some(path) => Ok(load_csv(path, &options)?),
-        None => Ok(load_csv_reader(
-            BUNDLED_DATA.as_bytes(),
-            "examples/data/seed.csv (bundled)",
-            &options,
-        )?),
-    }
-}
-
 /// Range checks of the numeric flags.
-fn check_flags(args: &TrainArgs) -> Result<()> {
+pub(crate) fn check_flags(args: &TrainArgs) -> Result<()> {
     let bad = |what: &'static str, detail: String| Err(Error::InvalidArgument { what, detail });
     if !(0.0..1.0).contains(&args.test_split) {
         return bad(
@@ -60,6 +39,12 @@ fn check_flags(args: &TrainArgs) -> Result<()> {
     if args.checkpoint_every == Some(0) {
         return bad("--checkpoint-every", "must be at least 1 epoch".into());
     }
+    if args.max_categories == 0 {
+        return bad("--max-categories", "must be at least 1".into());
+    }
+    if args.max_classes < 2 {
+        return bad("--max-classes", "must be at least 2".into());
+    }
     Ok(())
 }
 
@@ -70,23 +55,49 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     // Flags are checked before the file is read, so a typo fails at once.
     check_flags(args)?;
+    // Outputs are checked before the data is read, so a run never trains only to fail at
+    // the end or to overwrite its own input.
+    check_outputs(
+        &[
+            ("--data", args.data.as_deref()),
+            ("--init-from", args.init_from.as_deref()),
+        ],
+        &[
+            ("--save", args.save.as_deref(), OutputKind::Any),
+            ("--plot", args.plot.as_deref(), OutputKind::Png),
+        ],
+        &[("--init-from", "--save")],
+    )?;
     let given_layers = args.layers.as_deref().map(parse_layers).transpose()?;
     let given_loss = args.loss.as_deref().map(parse_loss).transpose()?;
     let optimizer = optimizer_for(args)?;
-    let data = load(args)?;
-    let task = data.task();
+    let start = args.init_from.as_deref().map(read_start).transpose()?.flatten();
+    let Prepared {
+        data,
+        task,
+        layers,
+        loss,
+    } = prepare(args, given_layers, given_loss, start.as_ref())?;
     if !args.json {
         eprintln!("{}", data.report);
+        if let (Some(file), Some(path)) = (&start, &args.init_from) {
+            eprintln!(
+                "wgtrain: continuing {} ({} epochs trained): its layers {}, loss {}{}",
+                path.display(),
+                file.epochs,
+                format_layers(&layers),
+                loss_short_name(loss),
+                if file.preprocessing.is_some() {
+                    ", columns, categories, classes and scaling"
+                } else {
+                    ""
+                }
+            );
+        }
     }
-    let (default_out, default_loss) = defaults_for(task);
-    let layers = given_layers.unwrap_or_else(|| {
-        vec![
-            Layer::Dense(Dense::new(10, Activation::Relu)),
-            Layer::Dense(default_out),
-        ]
-    });
-    let loss = given_loss.unwrap_or(default_loss);
-    check_fit(task, &layers, loss)?;
+    for note in warnings(args, &data, task) {
+        eprintln!("wgtrain: warning: {note}");
+    }
     let classes = task.n_classes().unwrap_or(1);
     let metrics = metrics_for(loss, task);
     let mut architecture = Sequential::new(data.n_features()).seed(args.seed);
@@ -100,26 +111,13 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         device_for(args.backend),
         execution_for(args.executor),
     )?;
-    if let Some(notice) = model.device_notice() {
-        eprintln!("wgtrain: {notice}");
-    }
+    print_device_notice(model.device_notice());
     if let Some(path) = &args.init_from {
-        // A wgtrain model file knows its columns: refuse to continue on other ones.
-        if let Ok(file) = ModelFile::read(path)
-            && let Some(p) = &file.preprocessing
-            && p.feature_names() != data.preprocessing.feature_names()
-        {
-            return Err(Error::InvalidArgument {
-                what: "--init-from",
-                detail: format!(
-                    "{} was trained on the columns {:?}, but this data has {:?}",
-                    path.display(),
-                    p.feature_names(),
-                    data.preprocessing.feature_names()
-                ),
-            });
-        }
         model.init_from_path(path)?;
+    }
+    if args.save.is_some() {
+        // A file that could not be written is found now, not after the last epoch.
+        model.check_saveable(Some(&data.preprocessing))?;
     }
     let y_train = targets_for(loss, &data.y_train, classes);
 
@@ -129,13 +127,8 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         .shuffle(args.shuffle)
         .validation_split(args.validation_split);
     if let Some(patience) = args.early_stopping {
-        let monitor = if args.validation_split > 0.0 {
-            "val_loss"
-        } else {
-            "loss"
-        };
         options = options.early_stopping(
-            EarlyStopping::new(monitor)
+            EarlyStopping::new(monitor(args))
                 .patience(patience)
                 .restore_best_weights(true),
         );
@@ -201,16 +194,20 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             describe_optimizer(&model.optimizer())
         );
         println!("Epochs run: {epochs_run}, fit time {fit_seconds:.2} s, {samples_per_second:.0} samples/s");
-        println!(
-            "Train: {}",
-            format_logs(
-                &last_logs
-                    .iter()
-                    .filter(|(k, _)| !k.starts_with("val_"))
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect()
-            )
-        );
+        if epochs_run == 0 {
+            println!("Train: no epochs run (--epochs {})", args.epochs);
+        } else {
+            println!(
+                "Train: {}",
+                format_logs(
+                    &last_logs
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("val_"))
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect()
+                )
+            );
+        }
         let val: wgtrain::model::Logs = last_logs
             .iter()
             .filter(|(k, _)| k.starts_with("val_"))
@@ -218,6 +215,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             .collect();
         if !val.is_empty() {
             println!("Validation: {}", format_logs(&val));
+        }
+        if let Some(patience) = args.early_stopping {
+            println!(
+                "{}",
+                early_stopping_line(&history, monitor(args), patience, args.epochs)
+            );
         }
         if let Some(t) = &test_logs {
             println!("Test: {}", format_logs(t));
@@ -247,6 +250,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         println!("{}", json_line(&summary));
     }
     Ok(())
+}
+
+/// The value early stopping watches: the validation loss when there is a validation split,
+/// else the training loss.
+fn monitor(args: &TrainArgs) -> &'static str {
+    if args.validation_split > 0.0 {
+        "val_loss"
+    } else {
+        "loss"
+    }
 }
 
 /// Splits a backend name into ("gpu", adapter) or ("cpu", "ndarray").

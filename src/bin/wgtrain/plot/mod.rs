@@ -2,8 +2,8 @@
 //!
 //! The charts are drawn with `plotters` on its bitmap backend, in a font bundled with the
 //! crate (DejaVu Sans, cut down: see `assets/fonts/`), so no system font is looked up and a
-//! chart looks the same everywhere. Two chart builders: [`line_chart`] (a panel per metric,
-//! train and validation curves against the epoch) and [`bar_chart`] (grouped bars with value
+//! chart looks the same everywhere. Two chart builders: [`line_chart()`] (a panel per metric,
+//! train and validation curves against the epoch) and [`bar_chart()`] (grouped bars with value
 //! labels, on a linear or log axis). [`Image::write_png`] writes the result atomically.
 //!
 //! The builders take whatever a training run produced (a NaN loss, an empty history, one
