@@ -649,4 +649,20 @@ fn train_on_the_gpu_runs_fused_and_gives_the_cpus_result() {
         "train loss {b} on the GPU, {a} on the CPU"
     );
     assert_eq!(cpu["test_accuracy"], gpu["test_accuracy"]);
+    // `info` shows the same choice for that model on the GPU.
+    let o = wgtrain(&[
+        "info",
+        "--layers",
+        "10:relu,1:sigmoid",
+        "--inputs",
+        "1",
+        "--backend",
+        "gpu",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Executor: fused (auto: fits one workgroup"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -8,7 +8,7 @@ use super::spec::parse_layers;
 use clap::ValueEnum;
 use wgtrain::Result;
 use wgtrain::backend::ProgramLimits;
-use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, list_adapters};
+use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, chosen_adapter, list_adapters};
 use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
@@ -64,7 +64,13 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             BackendChoice::Auto => auto_gpu,
             BackendChoice::Cpu => false,
         };
-        let limits = gpu_adapter.as_ref().filter(|_| on_gpu).map(ProgramLimits::of_adapter);
+        // The adapter --backend gpu would open (found without opening a device).
+        let adapter = match (on_gpu, gpu_adapter) {
+            (false, _) => None,
+            (true, Some(a)) => Some(a),
+            (true, None) => chosen_adapter(&AdapterChoice::Auto),
+        };
+        let limits = adapter.as_ref().map(ProgramLimits::of_adapter);
         let summary = s.summary_on(
             Loss::MeanSquaredError,
             Optimizer::adam(),
