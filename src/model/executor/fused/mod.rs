@@ -16,6 +16,7 @@
 //! training on a data set split into several storage chunks (one larger than a binding).
 
 pub(crate) mod design;
+mod rows;
 #[cfg(test)]
 mod tests;
 pub(crate) mod wgsl;
