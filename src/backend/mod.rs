@@ -19,6 +19,7 @@ pub mod cpu;
 mod cpu_loops;
 pub mod gpu;
 pub mod ops;
+pub mod program;
 mod seam;
 pub mod tensor;
 
@@ -31,6 +32,7 @@ pub use ops::{
     ActivationBackwardOp, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims, MatmulOp, MetricSlot,
     MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
 };
+pub use program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 pub use seam::Backend;
 pub use tensor::{BackendId, StorageId, Tensor};
 

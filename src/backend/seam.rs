@@ -5,6 +5,7 @@
 //! a check or word one differently.
 
 use super::ops::distinct_storages;
+use super::program::{MAX_UNIFORM_BYTES, ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use super::{
     ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
     LossOp, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, Tensor,
@@ -333,5 +334,33 @@ impl<B: BackendImpl + ?Sized> Backend for B {
 
     fn counters(&self) -> Counters {
         self.counters_impl()
+    }
+
+    /// What a generated program may use on this device; `None` where the backend runs no
+    /// generated programs (the CPU backend).
+    fn program_limits(&self) -> Option<ProgramLimits> {
+        self.program_limits_impl()
+    }
+
+    /// Validates (naga, against this device) and builds a generated program; the same source
+    /// twice gives the same program.
+    fn compile_program(&mut self, spec: &ProgramSpec) -> Result<ProgramId> {
+        self.compile_program_impl(spec)
+    }
+
+    /// Records one dispatch of a program: every tensor must be this backend's and live, each
+    /// bound once, and every uniform block at most [`MAX_UNIFORM_BYTES`].
+    fn run_program(&mut self, run: &ProgramRun) -> Result<()> {
+        const OP: &str = "run_program";
+        check_operands(self, OP, run.storages.iter().copied())?;
+        let all: Vec<Option<Tensor>> = run.storages.iter().copied().map(Some).collect();
+        distinct_storages(OP, &[], &all)?;
+        if let Some(u) = run.uniforms.iter().find(|u| u.len() > MAX_UNIFORM_BYTES) {
+            return Err(Error::InvalidArgument {
+                what: "program uniform",
+                detail: format!("{} bytes given, at most {MAX_UNIFORM_BYTES}", u.len()),
+            });
+        }
+        self.run_program_impl(run)
     }
 }
