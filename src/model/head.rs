@@ -35,7 +35,7 @@ pub(crate) struct Targets {
 impl LossHead {
     /// The head for `loss` on a model whose layers end with `layers`' last one, `outputs` wide.
     pub fn new(loss: Loss, layers: &[Layer], outputs: usize) -> Self {
-        let output_softmax = matches!(layers.last(), Some(Layer::Dense(d)) if d.activation == Activation::Softmax);
+        let output_softmax = layers.last().and_then(|l| l.spec().output_activation()) == Some(Activation::Softmax);
         let computed = match loss {
             Loss::CategoricalCrossentropy { from_logits: false } if output_softmax => {
                 Loss::CategoricalCrossentropy { from_logits: true }

@@ -89,6 +89,10 @@ impl LayerSpec for Dense {
         true
     }
 
+    fn output_activation(&self) -> Option<Activation> {
+        Some(self.activation)
+    }
+
     fn compile(&self, position: LayerPosition) -> Box<dyn LayerStep> {
         let computed = if position.softmax_in_head {
             Activation::Linear

@@ -109,6 +109,12 @@ pub trait LayerSpec {
     /// such as dropout, which cannot end a model).
     fn produces_output(&self) -> bool;
 
+    /// The activation applied to the layer's output, if it has one (the loss head fuses an
+    /// output softmax with cross-entropy).
+    fn output_activation(&self) -> Option<crate::nn::Activation> {
+        None
+    }
+
     /// The compiled layer at `position`.
     fn compile(&self, position: LayerPosition) -> Box<dyn LayerStep>;
 }
