@@ -135,6 +135,29 @@ pub enum Error {
         /// naga's message.
         message: String,
     },
+    #[error("the {executor} executor cannot run this model: {reason}; use the layered executor (`auto` picks it)")]
+    /// An executor was asked for explicitly and cannot run the model (or not on this backend).
+    ExecutorUnavailable {
+        /// The executor asked for.
+        executor: &'static str,
+        /// Why, in a sentence.
+        reason: String,
+    },
+
+    #[error(
+        "the {executor} kernel completed {completed} of the {expected} steps recorded this epoch (the driver \
+         stopped a loop early); the weights of this epoch are not used"
+    )]
+    /// A generated kernel ran fewer steps than recorded (a driver cut its loops short).
+    IncompleteDispatch {
+        /// The executor.
+        executor: &'static str,
+        /// Steps recorded.
+        expected: u64,
+        /// Steps the kernel reported.
+        completed: u64,
+    },
+
     /// An invalid argument (hyper-parameter out of range, bad option …).
     #[error("invalid {what}: {detail}")]
     InvalidArgument {

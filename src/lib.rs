@@ -1,9 +1,11 @@
 //! wgtrain: neural-network training on WGSL compute shaders run through wgpu, with an ndarray
 //! CPU backend that is both the reference the GPU is checked against and a baseline.
 //!
-//! The layers: [`nn`] holds activations, losses and optimizers with their scalar reference
-//! formulas; [`backend`] holds the [`backend::Backend`] trait and its two implementations;
-//! [`data`] turns CSV files into training tensors.
+//! The layers: [`data`] turns CSV files into training tensors; [`model`] holds Sequential
+//! models, their compiled layers, executors, fit / evaluate / predict, callbacks and model
+//! files; [`nn`] holds activations, losses, optimizers and schedules with their scalar
+//! reference formulas; [`backend`] holds the checked [`backend::Backend`] seam and its two
+//! implementations; [`rng`] the one seeded generator; [`io`] atomic file writing.
 //!
 //! This crate is the engine alone. The `wgtrain` command (its flags, plots and
 //! bench runner) is the binary beside it, built by the `cli` feature (on by default); with

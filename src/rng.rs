@@ -1,5 +1,5 @@
 //! The one seeded random generator of the engine (SplitMix64), shared by initial weights
-//! (`nn::init`), dropout-free shuffles of each epoch (`model`) and data splits (`data`), so a
+//! (`nn::init`), the shuffle of each epoch (`model`) and data splits (`data`), so a
 //! seed gives the same numbers everywhere, on every platform and version.
 
 /// A small seeded generator (SplitMix64): initial weights, shuffles and splits.

@@ -3,11 +3,20 @@
 //! live, fit together and respect the storage rules), so an implementation holds no checks
 //! but its device's own limits. Callers use [`Backend`](super::Backend), never these methods.
 
+use super::program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use super::{
     ActivationBackwardOp, BackendId, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims,
     MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
 };
-use crate::Result;
+use crate::{Error, Result};
+
+/// The error of a backend that runs no generated programs.
+fn no_programs(backend: String) -> Error {
+    Error::InvalidArgument {
+        what: "generated program",
+        detail: format!("the {backend} backend runs no generated programs (only the GPU backend does)"),
+    }
+}
 
 /// A backend's implementation of the operations, behind the checks of
 /// [`Backend`](super::Backend) (implemented for every `BackendImpl`). Each method is the
@@ -86,4 +95,20 @@ pub trait BackendImpl: Send {
 
     /// Work counters since creation.
     fn counters_impl(&self) -> Counters;
+
+    /// What a generated program may use on this device; `None` where the backend runs no
+    /// generated programs (the CPU).
+    fn program_limits_impl(&self) -> Option<ProgramLimits> {
+        None
+    }
+
+    /// Validates and builds a generated program (built once per distinct source).
+    fn compile_program_impl(&mut self, _spec: &ProgramSpec) -> Result<ProgramId> {
+        Err(no_programs(self.name_impl()))
+    }
+
+    /// Records one dispatch of a built program (operands checked by the seam).
+    fn run_program_impl(&mut self, _run: &ProgramRun) -> Result<()> {
+        Err(no_programs(self.name_impl()))
+    }
 }

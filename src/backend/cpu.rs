@@ -1,7 +1,7 @@
 //! The CPU backend on ndarray: the readable reference every GPU kernel is checked against,
 //! and an honest baseline. Matrix products go through ndarray's `general_mat_mul` (the
 //! matrixmultiply crate, threaded); everything else is plain loops over the scalar formulas
-//! of `crate::nn`. It implements [`BackendImpl`]: the seam has checked every operand before
+//! of `crate::nn`. It implements `BackendImpl`: the seam has checked every operand before
 //! a method here runs.
 
 use ndarray::linalg::general_mat_mul;

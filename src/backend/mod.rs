@@ -2,10 +2,11 @@
 //! [`GpuBackend`] (WGSL compute shaders through wgpu). Everything above it — layers, models,
 //! the training loop — is written once against this trait.
 //!
-//! The seam checks once: a backend implements [`BackendImpl`] (the device half, which may
-//! assume checked operands), and [`Backend`] is implemented for every `BackendImpl` by a
-//! blanket impl whose methods check the operands (ownership, liveness, shapes, storages,
-//! arguments) and then call the implementation. No backend can skip or reword a check.
+//! The seam checks once: a backend implements `BackendImpl` (the device half, which may
+//! assume checked operands; sealed inside the engine), and [`Backend`] is implemented for
+//! every `BackendImpl` by one blanket impl whose methods check the operands (ownership,
+//! liveness, shapes, storages, arguments) and then call the implementation. No backend can
+//! skip or reword a check, and no caller can reach an unchecked operation.
 //!
 //! Conventions (the Keras layout): x is [batch, in], W is [in, out], y = act(x·W + b).
 //! Gradients carry a `d` prefix (dx, dw, db). Operations write into tensors the caller
@@ -18,16 +19,20 @@ pub mod cpu;
 mod cpu_loops;
 pub mod gpu;
 pub mod ops;
+pub mod program;
 mod seam;
 pub mod tensor;
 
-pub use backend_impl::BackendImpl;
+// Sealed: the implementation half is nameable only inside the engine, and `Backend` is no
+// subtrait of it, so code outside the engine reaches a backend only through checked methods.
+pub(crate) use backend_impl::BackendImpl;
 pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
 pub use ops::{
     ActivationBackwardOp, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims, MatmulOp, MetricSlot,
     MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
 };
+pub use program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 pub use seam::Backend;
 pub use tensor::{BackendId, StorageId, Tensor};
 

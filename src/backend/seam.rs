@@ -1,10 +1,11 @@
 //! [`Backend`]: the methods everything above the seam calls. Each checks its operands once —
 //! the tensors belong to this backend and are live, then the operation's own checks
-//! (shapes, storages, arguments) — and only then calls the [`BackendImpl`] method. The trait
+//! (shapes, storages, arguments) — and only then calls the `BackendImpl` method. The trait
 //! is implemented for every `BackendImpl` by the blanket impl below, so no backend can skip
 //! a check or word one differently.
 
 use super::ops::distinct_storages;
+use super::program::{MAX_UNIFORM_BYTES, ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use super::{
     ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
     LossOp, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, Tensor,
@@ -54,7 +55,7 @@ fn element_count(op: &'static str, rows: usize, cols: usize) -> Result<usize> {
 }
 
 /// The operations a multi-layer perceptron needs to train, on one device. Implemented for
-/// every [`BackendImpl`]; each method checks its operands, then runs the implementation.
+/// every `BackendImpl`; each method checks its operands, then runs the implementation.
 ///
 /// ```
 /// use wgtrain::backend::{Backend, CpuBackend, MatmulOp};
@@ -68,35 +69,129 @@ fn element_count(op: &'static str, rows: usize, cols: usize) -> Result<usize> {
 /// let mut other = CpuBackend::new();
 /// assert!(matches!(other.read(c), Err(wgtrain::Error::ForeignTensor { .. })));
 /// ```
-pub trait Backend: BackendImpl {
+///
+/// The unchecked half is out of reach outside the engine, through a `dyn Backend` or not:
+///
+/// ```compile_fail
+/// use wgtrain::backend::{Backend, CpuBackend};
+/// let mut cpu = CpuBackend::new();
+/// let backend: &mut dyn Backend = &mut cpu;
+/// backend.free_impl(0); // no such method on a `dyn Backend`
+/// ```
+pub trait Backend: Send {
     /// This instance's identity, recorded in every tensor it makes.
+    fn id(&self) -> BackendId;
+
+    /// Which implementation this is.
+    fn kind(&self) -> BackendKind;
+
+    /// A human-readable name: "cpu (ndarray)" or the adapter's name and API.
+    fn name(&self) -> String;
+
+    /// The largest tensor one storage can hold, in bytes, and the device limit that sets it
+    /// (unlimited on the CPU). Data sets larger than this are split into chunks.
+    fn max_tensor_bytes(&self) -> (u64, &'static str);
+
+    /// Allocates a zero-filled [rows, cols] tensor in a storage of its own.
+    fn zeros(&mut self, rows: usize, cols: usize) -> Result<Tensor>;
+
+    /// Allocates a [rows, cols] tensor holding `data` (row-major, rows × cols values).
+    fn upload(&mut self, rows: usize, cols: usize, data: &[f32]) -> Result<Tensor>;
+
+    /// Allocates a tensor of `data.len()` u32 values (row indices for `gather_rows`).
+    fn upload_u32(&mut self, data: &[u32]) -> Result<Tensor>;
+
+    /// Overwrites the elements of `dst` with `data` (exactly `dst.len()` values).
+    fn write(&mut self, dst: Tensor, data: &[f32]) -> Result<()>;
+
+    /// Overwrites the elements of `dst` with the bit patterns of `data` (u32 indices).
+    fn write_u32(&mut self, dst: Tensor, data: &[u32]) -> Result<()>;
+
+    /// Reads the elements of `src` back to the host (on the GPU: flushes and waits).
+    fn read(&mut self, src: Tensor) -> Result<Vec<f32>>;
+
+    /// Releases the storage `t` lives in; every view of it becomes invalid. Freeing a storage
+    /// twice does nothing; freeing a tensor of another backend is an error.
+    fn free(&mut self, t: Tensor) -> Result<()>;
+
+    /// Sets every element of `dst` to `value`.
+    fn fill(&mut self, dst: Tensor, value: f32) -> Result<()>;
+
+    /// Copies `src` into `dst` (same number of elements, different storages).
+    fn copy(&mut self, src: Tensor, dst: Tensor) -> Result<()>;
+
+    /// out = act(op(A)·op(B) + bias), keeping the pre-activation in z when asked.
+    fn matmul(&mut self, op: &MatmulOp) -> Result<()>;
+
+    /// dz = dy ⊙ act′(z) and db = Σ_rows dz (see [`ActivationBackwardOp`]).
+    fn activation_backward(&mut self, op: &ActivationBackwardOp) -> Result<()>;
+
+    /// Row-wise softmax (see [`SoftmaxOp`]).
+    fn softmax(&mut self, op: &SoftmaxOp) -> Result<()>;
+
+    /// Gradient through a row softmax (see [`SoftmaxBackwardOp`]).
+    fn softmax_backward(&mut self, op: &SoftmaxBackwardOp) -> Result<()>;
+
+    /// Inverted dropout at training time (see [`DropoutOp`]).
+    fn dropout(&mut self, op: &DropoutOp) -> Result<()>;
+
+    /// Gradient of dropout with the stored mask (see [`DropoutBackwardOp`]).
+    fn dropout_backward(&mut self, op: &DropoutBackwardOp) -> Result<()>;
+
+    /// Per-row losses and the gradient of the batch-mean loss (see [`LossOp`]).
+    fn loss(&mut self, op: &LossOp) -> Result<()>;
+
+    /// Adds a batch's loss sum, sample count, correct predictions and error sums to an
+    /// accumulator that stays on the device until read once per epoch (see [`MetricsOp`]).
+    fn accumulate_metrics(&mut self, op: &MetricsOp) -> Result<()>;
+
+    /// The loss head's step: loss, gradient (through the output activation when asked) and
+    /// metrics of one batch (see [`ScoreOp`]).
+    fn score(&mut self, op: &ScoreOp) -> Result<()>;
+
+    /// One optimizer step over a flat parameter vector, in one dispatch (see
+    /// [`OptimizerStepOp`]).
+    fn optimizer_step(&mut self, op: &OptimizerStepOp) -> Result<()>;
+
+    /// Gathers rows by index: a shuffled mini-batch from a data set resident on the device
+    /// (see [`GatherRowsOp`]).
+    fn gather_rows(&mut self, op: &GatherRowsOp) -> Result<()>;
+
+    /// Submits the recorded work (a no-op on the CPU).
+    fn flush(&mut self) -> Result<()>;
+
+    /// Submits the recorded work and waits until the device has finished it (for timing).
+    fn synchronize(&mut self) -> Result<()>;
+
+    /// Work counters since the backend was created.
+    fn counters(&self) -> Counters;
+}
+
+// The methods live in this one impl, not as the trait's defaults: a `dyn Backend` then offers
+// only the checked methods (the implementation half is no supertrait to reach through it), and
+// no backend can override a check.
+impl<B: BackendImpl + ?Sized> Backend for B {
     fn id(&self) -> BackendId {
         self.id_impl()
     }
 
-    /// Which implementation this is.
     fn kind(&self) -> BackendKind {
         self.id_impl().kind()
     }
 
-    /// A human-readable name: "cpu (ndarray)" or the adapter's name and API.
     fn name(&self) -> String {
         self.name_impl()
     }
 
-    /// The largest tensor one storage can hold, in bytes, and the device limit that sets it
-    /// (unlimited on the CPU). Data sets larger than this are split into chunks.
     fn max_tensor_bytes(&self) -> (u64, &'static str) {
         self.max_tensor_bytes_impl()
     }
 
-    /// Allocates a zero-filled [rows, cols] tensor in a storage of its own.
     fn zeros(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
         let len = element_count("zeros", rows, cols)?;
         self.zeros_impl(rows, cols, len)
     }
 
-    /// Allocates a [rows, cols] tensor holding `data` (row-major, rows × cols values).
     fn upload(&mut self, rows: usize, cols: usize, data: &[f32]) -> Result<Tensor> {
         let len = element_count("upload", rows, cols)?;
         if len != data.len() {
@@ -115,33 +210,27 @@ pub trait Backend: BackendImpl {
         }
     }
 
-    /// Allocates a tensor of `data.len()` u32 values (row indices for `gather_rows`).
     fn upload_u32(&mut self, data: &[u32]) -> Result<Tensor> {
         self.upload(1, data.len(), bytemuck::cast_slice(data))
     }
 
-    /// Overwrites the elements of `dst` with `data` (exactly `dst.len()` values).
     fn write(&mut self, dst: Tensor, data: &[f32]) -> Result<()> {
         check_operands(self, "write", [dst])?;
         check_len("write", &dst, data.len())?;
         self.write_impl(dst, data)
     }
 
-    /// Overwrites the elements of `dst` with the bit patterns of `data` (u32 indices).
     fn write_u32(&mut self, dst: Tensor, data: &[u32]) -> Result<()> {
         check_operands(self, "write_u32", [dst])?;
         check_len("write_u32", &dst, data.len())?;
         self.write_impl(dst, bytemuck::cast_slice(data))
     }
 
-    /// Reads the elements of `src` back to the host (on the GPU: flushes and waits).
     fn read(&mut self, src: Tensor) -> Result<Vec<f32>> {
         check_operands(self, "read", [src])?;
         self.read_impl(src)
     }
 
-    /// Releases the storage `t` lives in; every view of it becomes invalid. Freeing a storage
-    /// twice does nothing; freeing a tensor of another backend is an error.
     fn free(&mut self, t: Tensor) -> Result<()> {
         if t.backend != self.id_impl() {
             return Err(Error::ForeignTensor {
@@ -154,13 +243,11 @@ pub trait Backend: BackendImpl {
         Ok(())
     }
 
-    /// Sets every element of `dst` to `value`.
     fn fill(&mut self, dst: Tensor, value: f32) -> Result<()> {
         check_operands(self, "fill", [dst])?;
         self.fill_impl(dst, value)
     }
 
-    /// Copies `src` into `dst` (same number of elements, different storages).
     fn copy(&mut self, src: Tensor, dst: Tensor) -> Result<()> {
         check_operands(self, "copy", [src, dst])?;
         check_len("copy", &dst, src.len())?;
@@ -168,14 +255,12 @@ pub trait Backend: BackendImpl {
         self.copy_impl(src, dst)
     }
 
-    /// out = act(op(A)·op(B) + bias), keeping the pre-activation in z when asked.
     fn matmul(&mut self, op: &MatmulOp) -> Result<()> {
         check_operands(self, MatmulOp::NAME, op.tensors())?;
         let dims = op.check()?;
         self.matmul_impl(op, dims)
     }
 
-    /// dz = dy ⊙ act′(z) and db = Σ_rows dz (see [`ActivationBackwardOp`]).
     fn activation_backward(&mut self, op: &ActivationBackwardOp) -> Result<()> {
         check_operands(self, ActivationBackwardOp::NAME, op.tensors())?;
         op.check()?;
@@ -185,87 +270,97 @@ pub trait Backend: BackendImpl {
         self.activation_backward_impl(op)
     }
 
-    /// Row-wise softmax (see [`SoftmaxOp`]).
     fn softmax(&mut self, op: &SoftmaxOp) -> Result<()> {
         check_operands(self, SoftmaxOp::NAME, op.tensors())?;
         op.check()?;
         self.softmax_impl(op)
     }
 
-    /// Gradient through a row softmax (see [`SoftmaxBackwardOp`]).
     fn softmax_backward(&mut self, op: &SoftmaxBackwardOp) -> Result<()> {
         check_operands(self, SoftmaxBackwardOp::NAME, op.tensors())?;
         op.check()?;
         self.softmax_backward_impl(op)
     }
 
-    /// Inverted dropout at training time (see [`DropoutOp`]).
     fn dropout(&mut self, op: &DropoutOp) -> Result<()> {
         check_operands(self, DropoutOp::NAME, op.tensors())?;
         op.check()?;
         self.dropout_impl(op)
     }
 
-    /// Gradient of dropout with the stored mask (see [`DropoutBackwardOp`]).
     fn dropout_backward(&mut self, op: &DropoutBackwardOp) -> Result<()> {
         check_operands(self, DropoutBackwardOp::NAME, op.tensors())?;
         op.check()?;
         self.dropout_backward_impl(op)
     }
 
-    /// Per-row losses and the gradient of the batch-mean loss (see [`LossOp`]).
     fn loss(&mut self, op: &LossOp) -> Result<()> {
         check_operands(self, LossOp::NAME, op.tensors())?;
         op.check()?;
         self.loss_impl(op)
     }
 
-    /// Adds a batch's loss sum, sample count, correct predictions and error sums to an
-    /// accumulator that stays on the device until read once per epoch (see [`MetricsOp`]).
     fn accumulate_metrics(&mut self, op: &MetricsOp) -> Result<()> {
         check_operands(self, MetricsOp::NAME, op.tensors())?;
         op.check()?;
         self.accumulate_metrics_impl(op)
     }
 
-    /// The loss head's step: loss, gradient (through the output activation when asked) and
-    /// metrics of one batch (see [`ScoreOp`]).
     fn score(&mut self, op: &ScoreOp) -> Result<()> {
         check_operands(self, ScoreOp::NAME, op.tensors())?;
         op.check()?;
         self.score_impl(op)
     }
 
-    /// One optimizer step over a flat parameter vector, in one dispatch (see
-    /// [`OptimizerStepOp`]).
     fn optimizer_step(&mut self, op: &OptimizerStepOp) -> Result<()> {
         check_operands(self, OptimizerStepOp::NAME, op.tensors())?;
         op.check()?;
         self.optimizer_step_impl(op)
     }
 
-    /// Gathers rows by index: a shuffled mini-batch from a data set resident on the device
-    /// (see [`GatherRowsOp`]).
     fn gather_rows(&mut self, op: &GatherRowsOp) -> Result<()> {
         check_operands(self, GatherRowsOp::NAME, op.tensors())?;
         op.check()?;
         self.gather_rows_impl(op)
     }
 
-    /// Submits the recorded work (a no-op on the CPU).
     fn flush(&mut self) -> Result<()> {
         self.flush_impl()
     }
 
-    /// Submits the recorded work and waits until the device has finished it (for timing).
     fn synchronize(&mut self) -> Result<()> {
         self.synchronize_impl()
     }
 
-    /// Work counters since the backend was created.
     fn counters(&self) -> Counters {
         self.counters_impl()
     }
-}
 
-impl<B: BackendImpl + ?Sized> Backend for B {}
+    /// What a generated program may use on this device; `None` where the backend runs no
+    /// generated programs (the CPU backend).
+    fn program_limits(&self) -> Option<ProgramLimits> {
+        self.program_limits_impl()
+    }
+
+    /// Validates (naga, against this device) and builds a generated program; the same source
+    /// twice gives the same program.
+    fn compile_program(&mut self, spec: &ProgramSpec) -> Result<ProgramId> {
+        self.compile_program_impl(spec)
+    }
+
+    /// Records one dispatch of a program: every tensor must be this backend's and live, each
+    /// bound once, and every uniform block at most [`MAX_UNIFORM_BYTES`].
+    fn run_program(&mut self, run: &ProgramRun) -> Result<()> {
+        const OP: &str = "run_program";
+        check_operands(self, OP, run.storages.iter().copied())?;
+        let all: Vec<Option<Tensor>> = run.storages.iter().copied().map(Some).collect();
+        distinct_storages(OP, &[], &all)?;
+        if let Some(u) = run.uniforms.iter().find(|u| u.len() > MAX_UNIFORM_BYTES) {
+            return Err(Error::InvalidArgument {
+                what: "program uniform",
+                detail: format!("{} bytes given, at most {MAX_UNIFORM_BYTES}", u.len()),
+            });
+        }
+        self.run_program_impl(run)
+    }
+}

@@ -60,8 +60,11 @@ pub(crate) fn encode_labels(
     // A class per two rows or more leaves nothing to learn a class from: most likely an
     // identifier. A handful of classes in a small table is a sample, so the rule starts above
     // `ROW_RULE_FROM` classes.
+    // A class limit set on purpose (anything but the default) is the caller's decision and
+    // replaces this rule, so the refusal's advice to raise the limit always works.
     let half = t.y.len() / 2;
-    if names.len() > ROW_RULE_FROM && names.len() > half {
+    let limit_chosen = class_limit != crate::data::DEFAULT_CLASS_LIMIT;
+    if !limit_chosen && names.len() > ROW_RULE_FROM && names.len() > half {
         return Err(too_many_classes(
             t,
             names.len().to_string(),

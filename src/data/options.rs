@@ -292,8 +292,10 @@ impl CsvOptions {
         self
     }
     /// Most classes a label may have (default [`DEFAULT_CLASS_LIMIT`]); a label with more
-    /// classes than this, or (beyond 64) than half the rows, is refused while reading, so an
-    /// identifier taken for the label does not build a million-unit output.
+    /// classes than this, or (beyond 64, and only while the limit is the default) than half
+    /// the rows, is refused while reading, so an identifier taken for the label does not
+    /// build a million-unit output. A limit set to anything but the default is taken as the
+    /// caller's decision and replaces the half-the-rows rule.
     pub fn class_limit(mut self, limit: usize) -> Self {
         self.class_limit = limit;
         self

@@ -17,6 +17,7 @@ use std::path::Path;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use serde::de::DeserializeOwned;
 
+use super::executor::Execution;
 use super::file_checksum::{CHECKSUM_KEY, Integrity, TensorBytes, checksum};
 use super::file_json::{ArchitectureJson, FieldError, LossJson, OptimizerJson, TrainingJson, entry_text, parse_entry};
 use super::file_read::read_model_bytes;
@@ -315,10 +316,15 @@ impl ModelFile {
 
     /// Compiles the stored model onto a device with its weights and optimizer state.
     pub fn compile(&self, device: Device) -> Result<Model> {
-        let mut model = self
-            .architecture
-            .clone()
-            .compile(self.loss, self.optimizer, &self.metrics, device)?;
+        self.compile_with(device, Execution::Auto)
+    }
+
+    /// [`ModelFile::compile`] with an execution choice (which executor runs the steps).
+    pub fn compile_with(&self, device: Device, execution: Execution) -> Result<Model> {
+        let mut model =
+            self.architecture
+                .clone()
+                .compile_with(self.loss, self.optimizer, &self.metrics, device, execution)?;
         model.set_weights(&self.weights)?;
         if let Some(state) = &self.optimizer_state {
             model.set_optimizer_state(self.step, state)?;

@@ -180,7 +180,7 @@ impl Model {
         };
 
         // A batch larger than the data set is the data set: the plan never holds more rows.
-        self.prepare(options.batch_size.min(train_rows.len()))?;
+        self.prepare_training(options.batch_size.min(train_rows.len()))?;
         let train = HostData {
             x: &train_x,
             y: &train_y,
@@ -309,6 +309,7 @@ impl Model {
         let out = self.backend.read(self.epoch_out)?;
         let (acc, rest) = out.split_at(n);
         let (val_acc, weights) = rest.split_at(n);
+        self.executor.check_epoch(acc)?;
         let mut logs = Logs::new();
         logs_from(acc, &self.metrics, "", &mut logs);
         if with_val {

@@ -67,6 +67,11 @@ impl LossHead {
         self.accuracy
     }
 
+    /// The loss as computed (from logits when the softmax is fused into it).
+    pub fn computed_loss(&self) -> Loss {
+        self.computed
+    }
+
     /// Whether the head applies the output softmax (fused with cross-entropy).
     pub fn softmax_fused(&self) -> bool {
         self.softmax_fused

@@ -3,7 +3,8 @@
 //! gradient buffer and the optimizer's state of the same layout, and the executor that runs
 //! its steps.
 
-use super::executor::{self, Execution, Executor, ExecutorChoice, RunContext, layered::LayeredExecutor};
+use super::executor::fused::design::Design;
+use super::executor::{self, Execution, Executor, ExecutorChoice, RunContext};
 use super::layer::WeightsLayout;
 use super::metrics::Metric;
 use super::network::Network;
@@ -117,7 +118,22 @@ impl Model {
         let epoch_out = backend.zeros(1, 2 * metric_slot::COUNT + total)?;
         let acc = backend.zeros(1, metric_slot::COUNT)?;
         let val_acc = backend.zeros(1, metric_slot::COUNT)?;
-        let executor_choice = executor::choose(execution);
+        let head = &network.head;
+        let (executor, executor_choice) = executor::build(
+            execution,
+            || {
+                Design::new(
+                    &architecture,
+                    head.computed_loss(),
+                    head.softmax_fused(),
+                    head.accuracy(),
+                    head.target_width(),
+                    &optimizer,
+                )
+            },
+            &optimizer,
+            backend.as_ref(),
+        )?;
         Ok(Model {
             backend,
             architecture,
@@ -138,7 +154,7 @@ impl Model {
             val_acc,
             step: 0,
             epochs_trained: 0,
-            executor: Box::new(LayeredExecutor::default()),
+            executor,
             executor_choice,
             release: ReleaseQueue::default(),
             device_notice: None,
@@ -167,6 +183,17 @@ impl Model {
     pub(crate) fn prepare(&mut self, batch: usize) -> Result<()> {
         let (executor, mut run) = self.run_parts();
         executor.prepare(&mut run, batch)
+    }
+
+    /// Makes sure the executor can train at batches of `batch` rows; the executor choice then
+    /// says what runs at that batch size.
+    pub(crate) fn prepare_training(&mut self, batch: usize) -> Result<()> {
+        let (executor, mut run) = self.run_parts();
+        executor.prepare_training(&mut run, batch)?;
+        if let Some(choice) = self.executor.choice_at(batch) {
+            self.executor_choice = choice;
+        }
+        Ok(())
     }
 
     /// Which executor runs this model, and why.
@@ -206,7 +233,7 @@ impl Model {
         self.network.head.accuracy()
     }
 
-    /// The optimizer, with its current learning rate.
+    /// The optimizer as it stands (its learning rate as set, or its schedule).
     pub fn optimizer(&self) -> Optimizer {
         self.optimizer
     }
@@ -370,10 +397,11 @@ impl Model {
     /// A table of the layers, their output shapes and parameter counts, the executor, and the
     /// device memory the training plan allocates at `batch_size`.
     pub fn summary(&self, batch_size: usize) -> String {
+        let at_batch = self.executor.choice_at(batch_size);
         describe(
             &format!("Model on {}", self.backend.name()),
             &self.network,
-            &self.executor_choice,
+            at_batch.as_ref().unwrap_or(&self.executor_choice),
             &self.optimizer,
             self.estimate_bytes(batch_size),
             batch_size,

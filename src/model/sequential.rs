@@ -1,6 +1,7 @@
 //! The Sequential builder: an input width and a stack of layers, then `compile` with a loss,
 //! an optimizer, metrics and a device, as in Keras.
 
+use super::executor::fused::design::Design;
 use super::executor::layered::LayeredExecutor;
 use super::executor::{self, Execution, Executor};
 use super::layer::{Dense, Layer};
@@ -8,7 +9,7 @@ use super::metrics::Metric;
 use super::model::{Model, describe, fixed_bytes};
 use super::network::Network;
 use crate::backend::gpu::{ADAPTER_ENV, AdapterChoice, chosen_adapter};
-use crate::backend::{Backend, CpuBackend, GpuBackend};
+use crate::backend::{Backend, CpuBackend, GpuBackend, ProgramLimits};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
 
@@ -218,15 +219,43 @@ impl Sequential {
     /// # Errors
     /// A model that does not validate for `loss`, or an invalid optimizer.
     pub fn summary(&self, loss: Loss, optimizer: Optimizer, execution: Execution, batch_size: usize) -> Result<String> {
+        self.summary_on(loss, optimizer, execution, batch_size, None)
+    }
+
+    /// [`Sequential::summary`] for a device granting `limits` to generated programs (`None`:
+    /// the CPU backend), which decide whether the fused executor would run it; still nothing
+    /// is allocated and no device is opened.
+    ///
+    /// # Errors
+    /// A model that does not validate for `loss`, or an invalid optimizer.
+    pub fn summary_on(
+        &self,
+        loss: Loss,
+        optimizer: Optimizer,
+        execution: Execution,
+        batch_size: usize,
+        limits: Option<ProgramLimits>,
+    ) -> Result<String> {
         self.validate(loss)?;
         optimizer.validate()?;
         let network = Network::build(self, loss);
         let bytes = fixed_bytes(network.parameter_count() as u64, optimizer.slots())
             .saturating_add(LayeredExecutor::default().plan_bytes(&network, batch_size));
+        let head = &network.head;
+        let design = || {
+            Design::new(
+                self,
+                head.computed_loss(),
+                head.softmax_fused(),
+                head.accuracy(),
+                head.target_width(),
+                &optimizer,
+            )
+        };
         Ok(describe(
             "Model (not allocated: estimated from the shapes)",
             &network,
-            &executor::choose(execution),
+            &executor::choose(execution, design, limits, batch_size),
             &optimizer,
             bytes,
             batch_size,

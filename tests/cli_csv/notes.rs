@@ -78,12 +78,11 @@ fn zero_epochs_and_tiny_training_parts_are_said_plainly() {
 }
 
 #[test]
-fn a_label_with_a_class_per_row_is_warned_about() {
+fn a_label_with_a_class_per_row_is_refused_or_warned_about() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ids.csv");
-    // A few classes with under two rows each: trained, with a warning.
-    write(&data, &two_features(60, |i| format!("user{}", i % 40)));
-    let train = [
+    write(&data, &two_features(2000, |i| format!("user{i}")));
+    let args = [
         "train",
         "--data",
         s(&data),
@@ -94,9 +93,15 @@ fn a_label_with_a_class_per_row_is_warned_about() {
         "--test-split",
         "0",
     ];
-    let o = ok(&train);
+    // A class per row is almost surely an identifier: refused, naming the flag that allows it.
+    let err = fails(&args, 1);
+    assert!(err.contains("2000 classes") && err.contains("--class-limit"), "{err}");
+    // Allowed on purpose, it trains, with a warning.
+    let mut allowed = args.to_vec();
+    allowed.extend(["--class-limit", "5000"]);
+    let o = ok(&allowed);
     assert!(
-        stderr(&o).contains("warning: the label `label` has 40 classes over 60 rows"),
+        stderr(&o).contains("warning: the label `label` has 2000 classes over 2000 rows"),
         "{}",
         stderr(&o)
     );

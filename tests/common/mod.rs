@@ -1,6 +1,7 @@
 //! Shared test helpers: the one `Tolerance` type, comparisons that report the first bad index,
-//! both values and the number of mismatches, a seeded generator, and GPU acquisition that
-//! skips loudly without an adapter unless `WGTRAIN_REQUIRE_GPU=1`.
+//! both values and the number of mismatches, a seeded generator, and the per-device runner
+//! (`harness`). `gpu()` remains for the command's unit tests, which run under the standard
+//! harness (no adapter: `None`, or a failure under `WGTRAIN_REQUIRE_GPU=1`).
 
 #![allow(dead_code)]
 

@@ -8,17 +8,20 @@
 // Every test must be registered in `main`: an unregistered one is dead code, refused here.
 #![deny(dead_code)]
 
+mod adapters;
 #[cfg(feature = "cli")]
 mod command;
 #[path = "../common/mod.rs"]
 mod common;
-mod context;
+mod counters;
 mod data_movement;
 mod elementwise;
+mod faults;
 mod loss_metrics;
 mod matmul;
 mod optimizer;
 mod parity;
+mod seam;
 
 use common::harness::Tests;
 
@@ -29,9 +32,9 @@ fn main() -> std::process::ExitCode {
     let t = register!(t, gpu: loss_metrics::every_loss_and_its_gradient_match_cpu, loss_metrics::metric_accumulators_match_cpu, loss_metrics::non_finite_losses_are_counted_on_the_device);
     let t = register!(t, gpu: optimizer::every_optimizer_matches_cpu_over_several_steps, optimizer::optimizer_over_more_elements_than_one_dispatch_dimension);
     let t = register!(t, gpu: data_movement::gather_rows_matches_cpu, data_movement::fill_copy_and_write_keep_program_order);
-    let t = register!(t, gpu: context::list_adapters_reports_every_adapter_with_non_zero_limits, context::device_is_created_with_the_adapters_own_limits, context::adapter_is_chosen_by_name_substring_and_by_index, context::unmatched_choice_is_no_adapter_listing_the_adapters_present, context::small_device_refuses_a_tensor_over_its_limits, context::destroyed_device_is_device_lost_not_a_panic, context::injected_validation_error_is_returned_by_the_next_operation, context::tensors_do_not_cross_between_gpu_and_cpu, context::both_backends_reject_each_mistake_with_the_same_words, context::steady_state_steps_allocate_nothing_and_flush_submits_once, context::kernels_validate_against_the_devices_target);
-    let t = register!(t, per_device: context::freed_tensor_is_unknown_tensor, context::mismatched_shapes_are_shape_errors_with_both_shapes);
-    let t = register!(t, plain: context::adapter_choice_parse_and_resolve_with, context::a_tensor_of_another_cpu_backend_is_refused);
+    let t = register!(t, gpu: adapters::list_adapters_reports_every_adapter_with_non_zero_limits, adapters::device_is_created_with_the_adapters_own_limits, adapters::adapter_is_chosen_by_name_substring_and_by_index, adapters::unmatched_choice_is_no_adapter_listing_the_adapters_present, faults::small_device_refuses_a_tensor_over_its_limits, faults::destroyed_device_is_device_lost_not_a_panic, faults::injected_validation_error_is_returned_by_the_next_operation, seam::tensors_do_not_cross_between_gpu_and_cpu, seam::both_backends_reject_each_mistake_with_the_same_words, counters::steady_state_steps_allocate_nothing_and_flush_submits_once, adapters::kernels_validate_against_the_devices_target);
+    let t = register!(t, per_device: seam::freed_tensor_is_unknown_tensor, seam::mismatched_shapes_are_shape_errors_with_both_shapes);
+    let t = register!(t, plain: adapters::adapter_choice_parse_and_resolve_with, seam::a_tensor_of_another_cpu_backend_is_refused);
     // Runs the built command, which the `cli` feature builds.
     #[cfg(feature = "cli")]
     let t = register!(t, gpu: command::gpu_backend_trains_through_the_command);

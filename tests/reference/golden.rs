@@ -278,8 +278,7 @@ pub fn optimizers(device: TestDevice) {
     }
 }
 
-/// A whole MLP step: Dense(8, relu) → Dense(1, sigmoid), bce; the loss and every gradient.
-/// The golden MLP step through the real training path: a compiled model with the golden
+/// The golden MLP step (Dense(8, relu) → Dense(1, sigmoid), bce) through the real training path: a compiled model with the golden
 /// weights, one `fit` step over the whole batch (SGD, unshuffled). The epoch's loss is the
 /// loss before the update, `gradients()` are the step's gradients, and the weights after it
 /// are w − lr·g — all as Keras computed them.

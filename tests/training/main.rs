@@ -25,6 +25,7 @@ use common::harness::Tests;
 
 fn main() -> ExitCode {
     let t = Tests::new();
+    let t = register!(t, per_device: schedules::schedules_equal_keras_golden_values);
     let t = register!(t, per_device:
         callbacks::evaluating_inside_a_callback_leaves_training_unchanged,
         callbacks::a_diverged_epoch_rolls_back_weights_optimizer_state_and_steps,

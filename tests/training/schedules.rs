@@ -4,7 +4,9 @@
 //! Source of truth: Keras 3's `keras/src/optimizers/schedules/learning_rate_schedule.py`
 //! (`ExponentialDecay`, `InverseTimeDecay`, `PolynomialDecay`, `CosineDecay` with warmup,
 //! `PiecewiseConstantDecay`), re-implemented below in f64 straight from its `__call__` methods,
-//! and Keras's optimizers evaluating the schedule at `iterations` (0 at the first update).
+//! and Keras's optimizers evaluating the schedule at `iterations` (0 at the first update); and
+//! Keras's own values, computed by Keras 3 on JAX (tests/golden/schedules.json, written by
+//! tests/golden/generate_schedules.py), on the host and through the optimizer kernel.
 
 use crate::common::harness::{TestDevice, gpu_backend};
 use crate::common::{self, Rng, Tolerance, assert_close};
@@ -521,6 +523,103 @@ pub fn a_scheduled_model_saves_and_loads_with_its_schedule() {
         // The loaded schedule gives the same rates.
         for step in [1, 2, 50, 1000] {
             assert_eq!(file.optimizer.learning_rate_at(step), optimizer.learning_rate_at(step));
+        }
+    }
+}
+
+/// One case of tests/golden/schedules.json (written by Keras 3 on JAX,
+/// tests/golden/generate_schedules.py) as our schedule.
+fn golden_schedule(config: &serde_json::Value) -> Lrs {
+    let f = |k: &str| config[k].as_f64().unwrap() as f32;
+    let u = |k: &str| config[k].as_u64().unwrap() as u32;
+    let b = |k: &str| config[k].as_bool().unwrap();
+    match config["kind"].as_str().unwrap() {
+        "exponential_decay" => {
+            Lrs::exponential_decay(f("initial"), u("decay_steps"), f("rate")).with_staircase(b("staircase"))
+        }
+        "inverse_time_decay" => {
+            Lrs::inverse_time_decay(f("initial"), u("decay_steps"), f("rate")).with_staircase(b("staircase"))
+        }
+        "polynomial_decay" => {
+            Lrs::polynomial_decay(f("initial"), u("decay_steps"), f("end"), f("power")).with_cycle(b("cycle"))
+        }
+        "cosine_decay" => {
+            let s = Lrs::cosine_decay(f("initial"), u("decay_steps"), f("alpha"));
+            match config.get("warmup_target") {
+                Some(_) => s.with_warmup(f("warmup_target"), u("warmup_steps")),
+                None => s,
+            }
+        }
+        "piecewise_constant_decay" => {
+            let bounds: Vec<u32> = config["boundaries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u32)
+                .collect();
+            let values: Vec<f32> = config["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            piecewise(&bounds, &values)
+        }
+        other => panic!("unknown schedule kind {other}"),
+    }
+}
+
+fn golden_schedules() -> serde_json::Value {
+    let path = format!("{}/tests/golden/schedules.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Keras's own values (not a transcription of its formulas): every schedule at every golden
+/// step, on the host, and through the optimizer kernel itself on each device (SGD with a unit
+/// gradient moves the parameter by exactly the step's rate).
+pub fn schedules_equal_keras_golden_values(d: TestDevice) {
+    let golden = golden_schedules();
+    let steps: Vec<u64> = golden["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap())
+        .collect();
+    let tol = Tolerance::new(2e-6, 1e-9);
+    let mut backend = d.backend();
+    let b = backend.as_mut();
+    for case in golden["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let schedule = golden_schedule(&case["config"]);
+        let want: Vec<f32> = case["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let host: Vec<f32> = steps.iter().map(|&s| schedule.value_at(s)).collect();
+        assert_close(&format!("{name} on the host"), &host, &want, tol);
+        // The kernel's rate at iterations 0..=151 (optimizer steps 1..=152), as parameter moves.
+        let opt = Optimizer::sgd().with_schedule(schedule);
+        let p = b.upload(1, 1, &[0.0]).unwrap();
+        let g = b.upload(1, 1, &[1.0]).unwrap();
+        let mut last = 0.0f32;
+        let mut moved = Vec::new();
+        for step in 1..=152u64 {
+            b.optimizer_step(&OptimizerStepOp::new(&opt, step, p, g)).unwrap();
+            let now = b.read(p).unwrap()[0];
+            moved.push(f64::from(last) - f64::from(now));
+            last = now;
+        }
+        for (i, &s) in steps.iter().enumerate().filter(|(_, s)| **s < 152) {
+            // The difference of two f32 parameters carries their rounding: 1e-6 of |p|.
+            let slack = 1e-6 * f64::from(last.abs()).max(1.0) + 1e-7;
+            let got = moved[s as usize];
+            assert!(
+                (got - f64::from(want[i])).abs() <= slack + 2e-6 * f64::from(want[i]).abs(),
+                "{d:?} {name}: the kernel moved {got} at iterations {s}, Keras's rate is {}",
+                want[i]
+            );
         }
     }
 }

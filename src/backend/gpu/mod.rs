@@ -12,11 +12,13 @@ pub mod bounds;
 pub mod context;
 pub mod kernels;
 mod ops;
+pub(crate) use ops::optimizer_uniform;
 pub mod params;
 pub mod pipeline_cache;
 mod pipelines;
 pub mod prelude;
 mod product;
+mod programs;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -74,6 +76,11 @@ pub struct GpuBackend {
     /// orders them inside it) and is ended before any copy or submit on the encoder.
     pass: Option<wgpu::ComputePass<'static>>,
     staging: Option<wgpu::Buffer>,
+    /// Generated programs built on this device, and their bind groups.
+    programs: Vec<programs::ProgramPipeline>,
+    program_bind_groups: HashMap<(u32, Vec<StorageId>), wgpu::BindGroup>,
+    /// The on-disk pipeline cache the kernels were built with (generated programs use it too).
+    pipeline_cache: Option<pipeline_cache::OpenCache>,
     /// Dummy storages bound where a kernel's optional operand is absent (one per binding slot,
     /// so no buffer is bound twice in one dispatch).
     dummies: [StorageId; MAX_BINDINGS],
@@ -98,7 +105,7 @@ impl GpuBackend {
     /// A backend on an already opened device. Every kernel is validated by naga first: a
     /// kernel the device cannot run is [`Error::Shader`].
     pub fn from_context(ctx: GpuContext) -> Result<Self> {
-        let pipelines = build_pipelines(&ctx)?;
+        let (pipelines, pipeline_cache) = build_pipelines(&ctx)?;
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment
@@ -127,6 +134,9 @@ impl GpuBackend {
             encoder: None,
             pass: None,
             staging: None,
+            programs: Vec::new(),
+            program_bind_groups: HashMap::new(),
+            pipeline_cache,
             dummies: [0; MAX_BINDINGS],
             scratch: None,
             counters: Counters {
@@ -306,6 +316,19 @@ impl GpuBackend {
             let bind_group = self.create_bind_group(kernel, &key[..storages.len()])?;
             self.bind_groups.insert((kernel, key), bind_group);
         }
+        self.open_pass();
+        let bind_group = &self.bind_groups[&(kernel, key)];
+        let pipeline = &self.pipelines[kernel.index()].pipeline;
+        let pass = self.pass.as_mut().expect("a pass is open");
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, bind_group, &[offset as u32]);
+        pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        self.counters.dispatches += 1;
+        self.check_fault()
+    }
+
+    /// Opens the compute pass (and the encoder) when none is open.
+    fn open_pass(&mut self) {
         if self.pass.is_none() {
             let device = &self.ctx.device;
             let encoder = self.encoder.get_or_insert_with(|| {
@@ -319,14 +342,6 @@ impl GpuBackend {
             });
             self.pass = Some(pass.forget_lifetime());
         }
-        let bind_group = &self.bind_groups[&(kernel, key)];
-        let pipeline = &self.pipelines[kernel.index()].pipeline;
-        let pass = self.pass.as_mut().expect("a pass is open");
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, bind_group, &[offset as u32]);
-        pass.dispatch_workgroups(groups.0, groups.1, groups.2);
-        self.counters.dispatches += 1;
-        self.check_fault()
     }
 
     fn create_bind_group(&mut self, kernel: Kernel, storages: &[StorageId]) -> Result<wgpu::BindGroup> {

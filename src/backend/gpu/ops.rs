@@ -7,6 +7,7 @@ use super::params::*;
 use super::prelude::*;
 use super::product::Product;
 use super::{GpuBackend, bounds};
+use crate::backend::program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use crate::backend::{
     ActivationBackwardOp, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp,
     MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
@@ -93,6 +94,7 @@ impl BackendImpl for GpuBackend {
             // Submit pending work that may use it, then drop its bind groups.
             let _ = self.flush_inner();
             self.bind_groups.retain(|(_, ids), _| !ids.contains(&storage));
+            self.program_bind_groups.retain(|(_, ids), _| !ids.contains(&storage));
             freed.buffer.destroy();
         }
     }
@@ -232,46 +234,9 @@ impl BackendImpl for GpuBackend {
 
     fn optimizer_step_impl(&mut self, op: &OptimizerStepOp) -> Result<()> {
         let (optimizer, step, param, grad) = (op.optimizer, op.step, op.param, op.grad);
-        let wd = optimizer.weight_decay();
-        let (sqrt_bias_2, bias_1) = optimizer.adam_bias_correction(step);
-        let mut params = OptimizerParams {
-            n: u32_of("parameters", param.len())?,
-            kind: optimizer_kind(optimizer),
-            flags: flag(wd.is_some(), OPT_FLAG_WEIGHT_DECAY),
-            step: step.min(u64::from(u32::MAX)) as u32,
-            param_off: off(&param)?,
-            grad_off: off(&grad)?,
-            sqrt_bias_2,
-            bias_1,
-            weight_decay: wd.unwrap_or(0.0),
-            ..Zeroable::zeroed()
-        };
-        set_schedule(&mut params, &optimizer.learning_rate_schedule());
-        match *optimizer {
-            Optimizer::Sgd { momentum, nesterov, .. } => {
-                params.momentum = momentum;
-                params.flags |= flag(momentum != 0.0, OPT_FLAG_MOMENTUM) | flag(nesterov, OPT_FLAG_NESTEROV);
-            }
-            Optimizer::Adam {
-                beta_1,
-                beta_2,
-                epsilon,
-                ..
-            } => {
-                (params.beta_1, params.beta_2, params.epsilon) = (beta_1, beta_2, epsilon);
-            }
-            Optimizer::RmsProp {
-                rho,
-                momentum,
-                epsilon,
-                centered,
-                ..
-            } => {
-                // The kernel reads ρ from beta_1.
-                (params.beta_1, params.momentum, params.epsilon) = (rho, momentum, epsilon);
-                params.flags |= flag(momentum != 0.0, OPT_FLAG_MOMENTUM) | flag(centered, OPT_FLAG_CENTERED);
-            }
-        }
+        let mut params = optimizer_params(optimizer, step, param.len())?;
+        params.param_off = off(&param)?;
+        params.grad_off = off(&grad)?;
         // The slots go to the kernel's state bindings as the slot layout says.
         let [s0, s1, s2] = optimizer.slot_layout().by_binding(op.slots.iter().copied()).0;
         params.s0_off = s0.as_ref().map_or(Ok(0), off)?;
@@ -332,6 +297,18 @@ impl BackendImpl for GpuBackend {
 
     fn counters_impl(&self) -> Counters {
         self.counters
+    }
+
+    fn program_limits_impl(&self) -> Option<ProgramLimits> {
+        Some(self.program_limits_gpu())
+    }
+
+    fn compile_program_impl(&mut self, spec: &ProgramSpec) -> Result<ProgramId> {
+        self.compile_program_gpu(spec)
+    }
+
+    fn run_program_impl(&mut self, run: &ProgramRun) -> Result<()> {
+        self.run_program_gpu(run)
     }
 }
 
@@ -449,6 +426,51 @@ impl GpuBackend {
     }
 }
 
+/// The optimizer kernel's uniform for `optimizer` at step `step` (from 1) over `n` parameters,
+/// with zero offsets: the hyper-parameters, flags, Adam's bias corrections of `step` and the
+/// learning-rate schedule. The fused executor's kernels read the same block.
+pub(crate) fn optimizer_params(optimizer: &Optimizer, step: u64, n: usize) -> Result<OptimizerParams> {
+    let wd = optimizer.weight_decay();
+    let (sqrt_bias_2, bias_1) = optimizer.adam_bias_correction(step);
+    let mut params = OptimizerParams {
+        n: u32_of("parameters", n)?,
+        kind: optimizer_kind(optimizer),
+        flags: flag(wd.is_some(), OPT_FLAG_WEIGHT_DECAY),
+        step: step.min(u64::from(u32::MAX)) as u32,
+        sqrt_bias_2,
+        bias_1,
+        weight_decay: wd.unwrap_or(0.0),
+        ..Zeroable::zeroed()
+    };
+    set_schedule(&mut params, &optimizer.learning_rate_schedule());
+    match *optimizer {
+        Optimizer::Sgd { momentum, nesterov, .. } => {
+            params.momentum = momentum;
+            params.flags |= flag(momentum != 0.0, OPT_FLAG_MOMENTUM) | flag(nesterov, OPT_FLAG_NESTEROV);
+        }
+        Optimizer::Adam {
+            beta_1,
+            beta_2,
+            epsilon,
+            ..
+        } => {
+            (params.beta_1, params.beta_2, params.epsilon) = (beta_1, beta_2, epsilon);
+        }
+        Optimizer::RmsProp {
+            rho,
+            momentum,
+            epsilon,
+            centered,
+            ..
+        } => {
+            // The kernel reads ρ from beta_1.
+            (params.beta_1, params.momentum, params.epsilon) = (rho, momentum, epsilon);
+            params.flags |= flag(momentum != 0.0, OPT_FLAG_MOMENTUM) | flag(centered, OPT_FLAG_CENTERED);
+        }
+    }
+    Ok(params)
+}
+
 /// Writes the learning-rate schedule into the optimizer's uniform (the kernel evaluates it
 /// per step; the codes are the prelude's SCHED_* constants).
 fn set_schedule(p: &mut OptimizerParams, schedule: &LearningRateSchedule) {
@@ -507,4 +529,25 @@ fn set_schedule(p: &mut OptimizerParams, schedule: &LearningRateSchedule) {
             p.sched_values[..pc.values().len()].copy_from_slice(pc.values());
         }
     }
+}
+
+/// The optimizer kernel's `Params` block as bytes, for a generated program that binds the
+/// flat parameters, gradients and state slots (in the optimizer's slot order) as whole
+/// storages and reads its hyper-parameters and schedule from the same uniform (the fused
+/// executor). Also returns the slots in state-binding order (s0, s1, s2).
+pub(crate) fn optimizer_uniform(
+    optimizer: &Optimizer,
+    step: u64,
+    param: Tensor,
+    grad: Tensor,
+    slots: &[Tensor],
+) -> Result<(Vec<u8>, [Option<Tensor>; 3])> {
+    let mut params = optimizer_params(optimizer, step, param.len())?;
+    params.param_off = off(&param)?;
+    params.grad_off = off(&grad)?;
+    let bound = optimizer.slot_layout().by_binding(slots.iter().copied()).0;
+    params.s0_off = bound[0].as_ref().map_or(Ok(0), off)?;
+    params.s1_off = bound[1].as_ref().map_or(Ok(0), off)?;
+    params.s2_off = bound[2].as_ref().map_or(Ok(0), off)?;
+    Ok((bytemuck::bytes_of(&params).to_vec(), bound))
 }

@@ -211,8 +211,9 @@ pub(crate) fn open(device: &wgpu::Device, kernels_fingerprint: u64) -> Option<Op
 
 impl OpenCache {
     /// Writes the cache after a successful build (when its contents changed) and records
-    /// whether the build was a hit.
-    pub(crate) fn save(self) {
+    /// whether the build was a hit. Called again after a generated program is built with the
+    /// same cache, so its pipeline is kept too.
+    pub(crate) fn save(&self) {
         let status = match self.loaded {
             Some((bytes, _)) => CacheStatus::Hit {
                 path: self.path.clone(),

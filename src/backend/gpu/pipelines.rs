@@ -27,7 +27,9 @@ fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
 /// through the on-disk cache when it is enabled and supported. A build that fails with the
 /// cache is redone without it, so a cache problem never fails training (a kernel error then
 /// shows up as it would have without a cache).
-pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<Vec<Pipeline>> {
+/// The open cache comes back with the pipelines, so generated programs are built (and saved)
+/// through it as well.
+pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<(Vec<Pipeline>, Option<pipeline_cache::OpenCache>)> {
     let target = ShaderTarget::of(ctx);
     let sources = Kernel::ALL
         .iter()
@@ -43,12 +45,42 @@ pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<Vec<Pipeline>> {
         match error {
             None => {
                 open.save();
-                return Ok(pipelines);
+                return Ok((pipelines, Some(open)));
             }
             Some(e) => pipeline_cache::record_failure(format!("building pipelines with the cache: {e}")),
         }
     }
-    Ok(build_with(device, &sources, None))
+    Ok((build_with(device, &sources, None), None))
+}
+
+/// The bind-group layout entry of a uniform block at `binding` (dynamic offset into the arena).
+pub(crate) fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: true,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// The bind-group layout entry of a storage buffer at `binding`.
+pub(crate) fn storage_entry(binding: u32, access: Access) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage {
+                read_only: access == Access::Read,
+            },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
 }
 
 fn build_with(device: &wgpu::Device, sources: &[ModuleSource], cache: Option<&wgpu::PipelineCache>) -> Vec<Pipeline> {

@@ -4,9 +4,11 @@
 //!
 //! - `layered` ([`layered::LayeredExecutor`]): one dispatch per operation, recorded by the
 //!   layers' own forward / backward pairs over a static plan of buffers. Runs every model.
-//! - `fused`: whole steps (or epochs) of a small MLP in one generated kernel. Not part of this
-//!   version yet: requesting it falls back to `layered`, with the reason shown.
+//! - `fused` ([`fused::FusedExecutor`]): many training steps of a small MLP in one generated
+//!   kernel, on backends that run generated programs (the GPU), for models that fit one
+//!   workgroup. `auto` picks it where it fits and says why not otherwise.
 
+pub(crate) mod fused;
 pub(crate) mod layered;
 
 use super::network::Network;
@@ -87,22 +89,98 @@ pub struct ExecutorChoice {
     pub reason: String,
 }
 
-/// Chooses the executor for a request (the model's shapes and the adapter decide once the
-/// fused executor exists).
-pub(crate) fn choose(requested: Execution) -> ExecutorChoice {
-    let reason = match requested {
-        Execution::Layered => "requested".to_string(),
-        Execution::Auto => {
-            "auto: the layered executor runs every model (no fused executor in this version)".to_string()
-        }
-        Execution::Fused => {
-            "fused was requested, but this version has no fused executor: falling back to layered".to_string()
+/// Builds the executor for a request: `layered` when asked; otherwise `fused` where the
+/// backend runs generated programs and the model fits one workgroup at some batch size (the
+/// batch size decides again at `fit`), else `layered` with the reason (`auto`) or an error
+/// that says why (`fused`).
+pub(crate) fn build(
+    requested: Execution,
+    design: impl FnOnce() -> fused::design::Design,
+    optimizer: &Optimizer,
+    backend: &dyn Backend,
+) -> Result<(Box<dyn Executor>, ExecutorChoice)> {
+    let layered = |reason: String| -> (Box<dyn Executor>, ExecutorChoice) {
+        (
+            Box::new(layered::LayeredExecutor::default()),
+            ExecutorChoice {
+                requested,
+                kind: ExecutorKind::Layered,
+                reason,
+            },
+        )
+    };
+    if requested == Execution::Layered {
+        return Ok(layered("requested".into()));
+    }
+    let refuse = |reason: String| {
+        if requested == Execution::Fused {
+            Err(crate::Error::ExecutorUnavailable {
+                executor: "fused",
+                reason,
+            })
+        } else {
+            Ok(layered(format!("auto: {reason}")))
         }
     };
-    ExecutorChoice {
+    let Some(limits) = backend.program_limits() else {
+        let name = match backend.kind() {
+            crate::backend::BackendKind::Cpu => "CPU".to_string(),
+            crate::backend::BackendKind::Gpu => backend.name(),
+        };
+        return refuse(format!(
+            "the {name} backend runs layered (only the GPU backend runs generated programs)"
+        ));
+    };
+    let design = design();
+    let max_batch = design.max_batch(&limits);
+    if max_batch == 0 {
+        let why = design.layout(1, &limits).err().unwrap_or_default();
+        return refuse(why);
+    }
+    let choice = ExecutorChoice {
+        requested,
+        kind: ExecutorKind::Fused,
+        reason: format!(
+            "{}: the model fits one workgroup for batches up to {max_batch}",
+            if requested == Execution::Auto {
+                "auto"
+            } else {
+                "requested"
+            }
+        ),
+    };
+    let executor = fused::FusedExecutor::new(design, requested, limits, optimizer);
+    Ok((Box::new(executor), choice))
+}
+
+/// Which executor would run a model at batch size `batch` on a device granting `limits`
+/// (`None`: the CPU backend), from the shapes alone: what `Sequential::summary` shows.
+pub(crate) fn choose(
+    requested: Execution,
+    design: impl FnOnce() -> fused::design::Design,
+    limits: Option<crate::backend::ProgramLimits>,
+    batch: usize,
+) -> ExecutorChoice {
+    let layered = |reason: String| ExecutorChoice {
         requested,
         kind: ExecutorKind::Layered,
         reason,
+    };
+    let refused = |why: String| match requested {
+        Execution::Fused => layered(format!("fused was requested, but {why}: compiling it is an error")),
+        _ => layered(format!("auto: {why}")),
+    };
+    match (requested, limits) {
+        (Execution::Layered, _) => layered("requested".into()),
+        (_, None) => refused("the CPU backend runs layered (only the GPU backend runs generated programs)".into()),
+        (_, Some(limits)) => {
+            let executor = fused::FusedExecutor::new(design(), requested, limits, &Optimizer::sgd());
+            let choice = executor.choice_at(batch);
+            match choice.kind {
+                ExecutorKind::Fused => choice,
+                ExecutorKind::Layered => refused(choice.reason.trim_start_matches("auto: ").to_string()),
+            }
+        }
     }
 }
 
@@ -133,8 +211,15 @@ pub(crate) trait Executor: Send {
     /// without allocating).
     fn plan_bytes(&self, network: &Network, batch: usize) -> u64;
 
-    /// Makes sure a plan for batches of `batch` rows exists (rebuilt when the size changes).
+    /// Makes sure a plan for batches of `batch` rows exists (rebuilt when the size changes),
+    /// for evaluation and prediction.
     fn prepare(&mut self, run: &mut RunContext, batch: usize) -> Result<()>;
+
+    /// Makes sure a plan for training at batches of `batch` rows exists (and the evaluation
+    /// plan of `prepare`).
+    fn prepare_training(&mut self, run: &mut RunContext, batch: usize) -> Result<()> {
+        self.prepare(run, batch)
+    }
 
     /// The batch size of the current plan.
     fn batch(&self) -> Option<usize>;
@@ -154,4 +239,15 @@ pub(crate) trait Executor: Send {
 
     /// Records the outputs for the rows of `input` into `output`.
     fn predict(&mut self, run: &mut RunContext, input: Tensor, output: Tensor) -> Result<()>;
+
+    /// Checks an epoch's read-back accumulator (`metric_slot::COUNT` values) against what the
+    /// executor recorded (the fused kernel counts the steps it completed).
+    fn check_epoch(&self, _acc: &[f32]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Which executor runs at batch size `batch` and why, where that depends on the batch.
+    fn choice_at(&self, _batch: usize) -> Option<ExecutorChoice> {
+        None
+    }
 }

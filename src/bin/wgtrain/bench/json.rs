@@ -20,6 +20,7 @@ struct ReportJson<'a> {
     steps_per_submit: Vec<SweepJson<'a>>,
     pipeline_cache: Option<CacheJson<'a>>,
     failures: Vec<FailureJson<'a>>,
+    not_run: Vec<NotRunJson<'a>>,
 }
 
 /// `gpu`: the adapter measured.
@@ -44,6 +45,7 @@ struct DotJson {
 struct ResultJson<'a> {
     workload: &'a str,
     backend: &'a str,
+    executor: &'a str,
     backend_name: &'a str,
     rows: usize,
     full_rows: usize,
@@ -72,11 +74,14 @@ struct CountersJson {
     bind_groups: u64,
 }
 
-/// One entry of `ratios`.
+/// One entry of `ratios`: a GPU measurement's samples/s over the CPU's, and for the fused
+/// executor over the layered one's.
 #[derive(Serialize)]
 struct RatioJson<'a> {
     workload: &'a str,
+    executor: &'a str,
     gpu_over_cpu: f64,
+    over_layered: Option<f64>,
 }
 
 /// One entry of `steps_per_submit`.
@@ -114,6 +119,14 @@ struct FailureJson<'a> {
     error: &'a str,
 }
 
+/// One entry of `not_run`: an executor that cannot run a workload, and why.
+#[derive(Serialize)]
+struct NotRunJson<'a> {
+    workload: &'a str,
+    backend: &'a str,
+    reason: &'a str,
+}
+
 impl From<&Counters> for CountersJson {
     fn from(c: &Counters) -> Self {
         CountersJson {
@@ -149,6 +162,7 @@ impl BenchReport {
                 .map(|m| ResultJson {
                     workload: &m.workload,
                     backend: &m.backend,
+                    executor: &m.executor,
                     backend_name: &m.backend_name,
                     rows: m.rows,
                     full_rows: m.full_rows,
@@ -168,12 +182,17 @@ impl BenchReport {
                 })
                 .collect(),
             ratios: self
-                .workloads()
-                .into_iter()
-                .filter_map(|w| {
-                    self.ratio(w).map(|r| RatioJson {
-                        workload: w,
+                .measurements
+                .iter()
+                .filter(|m| m.backend == "gpu")
+                .filter_map(|m| {
+                    self.ratio_of(m).map(|r| RatioJson {
+                        workload: &m.workload,
+                        executor: &m.executor,
                         gpu_over_cpu: r,
+                        over_layered: (m.executor == "fused")
+                            .then(|| self.fused_over_layered(&m.workload))
+                            .flatten(),
                     })
                 })
                 .collect(),
@@ -206,6 +225,15 @@ impl BenchReport {
                     error: e,
                 })
                 .collect(),
+            not_run: self
+                .not_run
+                .iter()
+                .map(|(w, b, r)| NotRunJson {
+                    workload: w,
+                    backend: b,
+                    reason: r,
+                })
+                .collect(),
         };
         // Borrowed strings and numbers only: serde_json cannot fail on this shape.
         serde_json::to_string(&doc).expect("bench report serializes")
@@ -222,6 +250,7 @@ mod tests {
         Measurement {
             workload: "seed".into(),
             backend: "cpu".into(),
+            executor: "layered".into(),
             backend_name: "cpu (ndarray)".into(),
             rows: 10,
             full_rows: 20,

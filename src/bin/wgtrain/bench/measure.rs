@@ -21,7 +21,7 @@ use super::workload::Workload;
 use wgtrain::Result;
 use wgtrain::backend::gpu::AdapterChoice;
 use wgtrain::backend::{Backend, Counters, CpuBackend, GpuBackend};
-use wgtrain::model::{FitOptions, Metric, Model};
+use wgtrain::model::{Execution, ExecutorKind, FitOptions, Metric, Model};
 
 /// A backend the bench runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +57,8 @@ pub struct Measurement {
     pub workload: String,
     /// "cpu" or "gpu".
     pub backend: String,
+    /// The executor that ran ("layered" or "fused").
+    pub executor: String,
     /// The backend's own name (the adapter for a GPU).
     pub backend_name: String,
     /// Rows trained per epoch (fewer than `full_rows` when the time budget asked for it).
@@ -208,14 +210,19 @@ pub(crate) fn measure<'a>(
     x: ArrayView2<'a, f32>,
     y: ArrayView2<'a, f32>,
     backend: &BenchBackend,
+    execution: Execution,
     epochs: usize,
 ) -> Result<(Measurement, Session<'a>)> {
     let start = Instant::now();
     let opened = backend.open()?;
     let backend_name = opened.name();
-    let model = workload
-        .model()
-        .compile_on(workload.loss(), workload.optimizer(), &[Metric::Accuracy], opened)?;
+    let model = workload.model().compile_on_with(
+        workload.loss(),
+        workload.optimizer(),
+        &[Metric::Accuracy],
+        opened,
+        execution,
+    )?;
     let open_s = seconds(start);
     let mut session = Session { workload, x, y, model };
     session.model.fit(x, y, session.options(1, usize::MAX))?;
@@ -227,6 +234,7 @@ pub(crate) fn measure<'a>(
     let measurement = Measurement {
         workload: workload.name.to_string(),
         backend: backend.label().to_string(),
+        executor: session.model.executor().kind.name().to_string(),
         backend_name,
         rows: workload.rows,
         full_rows: workload.rows,
@@ -280,12 +288,18 @@ pub(crate) fn step_seconds(
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
     backend: &BenchBackend,
+    execution: Execution,
     quick_s: f64,
 ) -> Result<f64> {
     let opened = backend.open()?;
-    let mut model = workload
-        .model()
-        .compile_on(workload.loss(), workload.optimizer(), &[Metric::Accuracy], opened)?;
+    let mut model = workload.model().compile_on_with(
+        workload.loss(),
+        workload.optimizer(),
+        &[Metric::Accuracy],
+        opened,
+        execution,
+    )?;
+    let fused = model.executor().kind == ExecutorKind::Fused;
     let mut time_steps = |steps: usize| -> Result<f64> {
         let rows = (steps * workload.batch).min(x.nrows());
         let start = Instant::now();
@@ -297,7 +311,8 @@ pub(crate) fn step_seconds(
         Ok(seconds(start) / rows.div_ceil(workload.batch) as f64)
     };
     let first = time_steps(1)?;
-    if first > quick_s {
+    // The fused executor's first fit builds its kernel (most of that time): time it again.
+    if first > quick_s && !fused {
         return Ok(first);
     }
     time_steps(workload.steps_per_epoch().min(8))

@@ -1,5 +1,6 @@
-//! `wgtrain bench` (issue 6): the four fixed workloads on every available backend, side by
-//! side. Per workload and backend: cold time (backend open and pipeline build, plan build,
+//! `wgtrain bench` (issues 6 and 11): the fixed workloads on every available backend and, on
+//! the GPU, both executors (layered, and fused where the workload fits), side by side. Per
+//! workload, backend and executor: cold time (backend open and pipeline build, plan build,
 //! first epoch), warm samples/s (median epoch), effective GFLOP/s counted from the layer
 //! shapes, the plan counters of one epoch and the GPU/CPU ratio; on the GPU also the
 //! steps-per-submit sweep and the backend open time with and without the pipeline cache; on
@@ -41,6 +42,7 @@ pub use workload::{WORKLOAD_NAMES, Workload};
 use schedule::Schedule;
 use wgtrain::backend::GpuBackend;
 use wgtrain::backend::gpu::AdapterChoice;
+use wgtrain::model::Execution;
 use wgtrain::{Error, Result};
 
 /// What to run.
@@ -72,6 +74,10 @@ pub struct BenchOptions {
     pub budget_s: Option<f64>,
     /// Print one line per measurement on stderr as the run goes.
     pub progress: bool,
+    /// The GPU's executors: `Auto` measures layered and, where the workload fits, fused;
+    /// `Layered` or `Fused` only that one (a workload fused cannot run is a failure). The CPU
+    /// backend always runs layered.
+    pub executor: Execution,
 }
 
 impl Default for BenchOptions {
@@ -88,6 +94,7 @@ impl Default for BenchOptions {
             dot_size: 1024,
             budget_s: Some(30.0),
             progress: false,
+            executor: Execution::Auto,
         }
     }
 }
@@ -195,14 +202,39 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     for workload in &workloads {
         let (x, y) = workload.data();
         for backend in &backends {
-            if let Err(e) = measure_one(options, workload, x.view(), y.view(), backend, &mut report) {
-                report
-                    .failures
-                    .push((workload.name.to_string(), backend.label().to_string(), e.to_string()));
+            for execution in executions(options.executor, backend) {
+                let label = || format!("{} {}", backend.label(), executor_name(execution));
+                match measure_one(options, workload, x.view(), y.view(), backend, execution, &mut report) {
+                    Ok(()) => {}
+                    // Auto measures fused only where the workload fits: the reason is shown.
+                    Err(Error::ExecutorUnavailable { reason, .. }) if options.executor == Execution::Auto => {
+                        report.not_run.push((workload.name.to_string(), label(), reason))
+                    }
+                    Err(e) => report
+                        .failures
+                        .push((workload.name.to_string(), label(), e.to_string())),
+                }
             }
         }
     }
     Ok(report)
+}
+
+/// The executors measured on `backend` for the requested choice.
+fn executions(requested: Execution, backend: &BenchBackend) -> Vec<Execution> {
+    match (backend, requested) {
+        (BenchBackend::Cpu, _) => vec![Execution::Layered],
+        (BenchBackend::Gpu(_), Execution::Auto) => vec![Execution::Layered, Execution::Fused],
+        (BenchBackend::Gpu(_), other) => vec![other],
+    }
+}
+
+fn executor_name(e: Execution) -> &'static str {
+    match e {
+        Execution::Auto => "auto",
+        Execution::Layered => "layered",
+        Execution::Fused => "fused",
+    }
 }
 
 /// Schedules, measures and (on the GPU) sweeps one workload on one backend.
@@ -212,16 +244,18 @@ fn measure_one(
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
     backend: &BenchBackend,
+    execution: Execution,
     report: &mut BenchReport,
 ) -> Result<()> {
     let budget = match options.budget_s {
-        Some(b) => Some((b, measure::step_seconds(workload, x, y, backend, b / 200.0)?)),
+        Some(b) => Some((b, measure::step_seconds(workload, x, y, backend, execution, b / 200.0)?)),
         None => None,
     };
+    // Steps per submit only matter to the layered executor's many dispatches.
     let schedule = Schedule::new(
         workload,
         options.epochs.unwrap_or_else(|| default_epochs(workload)),
-        options.sweep && matches!(backend, BenchBackend::Gpu(_)),
+        options.sweep && matches!(backend, BenchBackend::Gpu(_)) && execution != Execution::Fused,
         options.sweep_epochs.unwrap_or_else(|| default_sweep_epochs(workload)),
         budget,
     );
@@ -240,15 +274,15 @@ fn measure_one(
     }
     let run = workload.clone().with_rows(schedule.rows);
     let (x, y) = (x.slice(s![..schedule.rows, ..]), y.slice(s![..schedule.rows, ..]));
-    let (mut m, mut session) = measure::measure(&run, x, y, backend, schedule.epochs)?;
+    let (mut m, mut session) = measure::measure(&run, x, y, backend, execution, schedule.epochs)?;
     m.full_rows = workload.rows;
     if matches!(backend, BenchBackend::Cpu) && options.dot_size > 0 {
         m.dot_step_samples_per_s = Some(run.batch as f64 / step_products_seconds(&run, 0.3));
     }
     note(options, || {
         format!(
-            "{} on {}: cold {:.3} s, warm epoch {:.4} s, {:.0} samples/s",
-            m.workload, m.backend, m.cold_s, m.median_epoch_s, m.samples_per_s
+            "{} on {} ({}): cold {:.3} s, warm epoch {:.4} s, {:.0} samples/s, {} dispatches per epoch",
+            m.workload, m.backend, m.executor, m.cold_s, m.median_epoch_s, m.samples_per_s, m.per_epoch.dispatches
         )
     });
     if schedule.sweep {
@@ -271,9 +305,11 @@ impl BenchReport {
             .workloads()
             .into_iter()
             .map(|w| {
-                let bars = ["cpu", "gpu"]
-                    .into_iter()
-                    .filter_map(|b| self.get(w, b).map(|m| (b.to_string(), m.samples_per_s as f32)))
+                let bars = self
+                    .measurements
+                    .iter()
+                    .filter(|m| m.workload == w)
+                    .map(|m| (m.label(), m.samples_per_s as f32))
                     .collect();
                 (w.to_string(), bars)
             })

@@ -21,8 +21,21 @@ pub struct BenchReport {
     pub sweep: Vec<SweepPoint>,
     /// Backend open time with and without the pipeline cache.
     pub pipeline_cache: Option<CacheFigures>,
-    /// Workloads that failed on a backend: (workload, backend, error).
+    /// Workloads that failed on a backend: (workload, backend and executor, error).
     pub failures: Vec<(String, String, String)>,
+    /// Workloads an executor did not run because it cannot (fused where the model does not
+    /// fit one workgroup): (workload, backend and executor, why).
+    pub not_run: Vec<(String, String, String)>,
+}
+
+impl Measurement {
+    /// "cpu", "gpu layered" or "gpu fused": the backend and, on the GPU, the executor.
+    pub fn label(&self) -> String {
+        match self.backend.as_str() {
+            "cpu" => "cpu".into(),
+            b => format!("{b} {}", self.executor),
+        }
+    }
 }
 
 fn steps_label(steps: usize) -> String {
@@ -67,17 +80,32 @@ fn fmt_rate(v: f64) -> String {
 }
 
 impl BenchReport {
-    /// The measurement of `workload` on `backend` ("cpu" or "gpu").
+    /// The first measurement of `workload` on `backend` ("cpu" or "gpu"; on the GPU the
+    /// layered executor's, which is measured first).
     pub fn get(&self, workload: &str, backend: &str) -> Option<&Measurement> {
         self.measurements
             .iter()
             .find(|m| m.workload == workload && m.backend == backend)
     }
 
-    /// GPU samples/s over CPU samples/s for a workload measured on both.
-    pub fn ratio(&self, workload: &str) -> Option<f64> {
-        let (g, c) = (self.get(workload, "gpu")?, self.get(workload, "cpu")?);
-        (c.samples_per_s > 0.0).then(|| g.samples_per_s / c.samples_per_s)
+    /// The measurement of `workload` on `backend` through `executor` ("layered", "fused").
+    pub fn get_executor(&self, workload: &str, backend: &str, executor: &str) -> Option<&Measurement> {
+        self.measurements
+            .iter()
+            .find(|m| m.workload == workload && m.backend == backend && m.executor == executor)
+    }
+
+    /// A measurement's samples/s over the CPU's for its workload.
+    pub fn ratio_of(&self, m: &Measurement) -> Option<f64> {
+        let c = self.get(&m.workload, "cpu")?;
+        (c.samples_per_s > 0.0).then(|| m.samples_per_s / c.samples_per_s)
+    }
+
+    /// The fused executor's samples/s over the layered executor's, on the GPU.
+    pub fn fused_over_layered(&self, workload: &str) -> Option<f64> {
+        let f = self.get_executor(workload, "gpu", "fused")?;
+        let l = self.get_executor(workload, "gpu", "layered")?;
+        (l.samples_per_s > 0.0).then(|| f.samples_per_s / l.samples_per_s)
     }
 
     /// A CPU measurement's GFLOP/s as a fraction of the square `dot` figure of the header.
@@ -136,9 +164,10 @@ impl BenchReport {
              (CPU; the rest of the step is overhead); %pk = GFLOP/s over the square dot figure above\n",
         );
         s.push_str(&format!(
-            "{:<10} {:<4} {:>6} {:>5} {:>5} {:>9} {:>9} {:>9} {:>10} {:>8} {:>5} {:>5} {:>7} {:>5} {:>6} {:>8} {:>5} {:>8}\n",
+            "{:<10} {:<4} {:<7} {:>6} {:>5} {:>5} {:>9} {:>9} {:>9} {:>10} {:>8} {:>5} {:>5} {:>7} {:>5} {:>6} {:>8} {:>5} {:>8} {:>8}\n",
             "workload",
             "dev",
+            "exec",
             "rows",
             "batch",
             "steps",
@@ -154,12 +183,17 @@ impl BenchReport {
             "allocs",
             "dispatch",
             "bindg",
-            "GPU/CPU"
+            "GPU/CPU",
+            "fus/lay"
         ));
         for m in &self.measurements {
             let percent = |f: Option<f64>| f.map_or("-".to_string(), |f| format!("{:.0}%", f * 100.0));
             let ratio = match m.backend.as_str() {
-                "gpu" => self.ratio(&m.workload).map_or("-".into(), fmt_ratio),
+                "gpu" => self.ratio_of(m).map_or("-".into(), fmt_ratio),
+                _ => String::new(),
+            };
+            let speedup = match (m.backend.as_str(), m.executor.as_str()) {
+                ("gpu", "fused") => self.fused_over_layered(&m.workload).map_or("-".into(), fmt_ratio),
                 _ => String::new(),
             };
             let c = &m.per_epoch;
@@ -169,9 +203,10 @@ impl BenchReport {
                 m.rows.to_string()
             };
             s.push_str(&format!(
-                "{:<10} {:<4} {:>6} {:>5} {:>5} {:>9} {:>9} {:>9} {:>10} {:>8.2} {:>5} {:>5} {:>7} {:>5} {:>6} {:>8} {:>5} {:>8}\n",
+                "{:<10} {:<4} {:<7} {:>6} {:>5} {:>5} {:>9} {:>9} {:>9} {:>10} {:>8.2} {:>5} {:>5} {:>7} {:>5} {:>6} {:>8} {:>5} {:>8} {:>8}\n",
                 m.workload,
                 m.backend,
+                m.executor,
                 rows,
                 m.batch,
                 m.steps_per_epoch,
@@ -187,11 +222,15 @@ impl BenchReport {
                 c.buffer_allocations,
                 c.dispatches,
                 c.bind_groups,
-                ratio
+                ratio,
+                speedup
             ));
         }
         for (w, b, e) in &self.failures {
-            s.push_str(&format!("{w:<10} {b:<4} FAILED: {e}\n"));
+            s.push_str(&format!("{w:<10} {b} FAILED: {e}\n"));
+        }
+        for (w, b, why) in &self.not_run {
+            s.push_str(&format!("{w:<10} {b}: not run: {why}\n"));
         }
         if self.measurements.iter().any(|m| m.rows < m.full_rows) {
             s.push_str(

@@ -35,7 +35,15 @@ fn check_counters(report: &BenchReport) {
         assert_eq!(c.readbacks, 1, "{what}: one read-back per epoch");
         assert_eq!(c.buffer_allocations, 0, "{what}: a warm epoch allocates nothing");
         assert_eq!(c.bind_groups, 0, "{what}: a warm epoch creates no bind group");
-        assert!(c.dispatches >= 8 * m.steps_per_epoch as u64, "{what}: {c:?}");
+        let what = format!("{what} ({})", m.executor);
+        match m.executor.as_str() {
+            // Many steps per dispatch, or a split step's two dispatches.
+            "fused" => assert!(
+                (1..=2 * m.steps_per_epoch as u64).contains(&c.dispatches),
+                "{what}: {c:?}"
+            ),
+            _ => assert!(c.dispatches >= 8 * m.steps_per_epoch as u64, "{what}: {c:?}"),
+        }
         assert!(m.last_loss.is_finite(), "{what}: loss {}", m.last_loss);
         assert!(m.cold_s >= m.open_s && m.median_epoch_s > 0.0, "{what}");
         match m.backend.as_str() {
@@ -61,6 +69,23 @@ fn every_workload_and_backend_is_measured_and_reported() {
         }
     }
     check_counters(&report);
+    // On the GPU both executors run where the workload fits one workgroup; where it does not,
+    // the reason is reported.
+    if gpu {
+        for name in WORKLOAD_NAMES {
+            let fused = report.get_executor(name, "gpu", "fused").is_some();
+            let reason = report.not_run.iter().any(|(w, b, _)| w == name && b == "gpu fused");
+            assert!(
+                fused != reason,
+                "{name}: fused measured or its reason given: {:?}",
+                report.not_run
+            );
+        }
+        for name in ["seed", "digits"] {
+            assert!(report.get_executor(name, "gpu", "fused").is_some(), "{name} runs fused");
+            assert!(report.fused_over_layered(name).is_some_and(|r| r > 0.0));
+        }
+    }
 
     let table = report.to_table();
     for name in WORKLOAD_NAMES {
@@ -69,7 +94,8 @@ fn every_workload_and_backend_is_measured_and_reported() {
     assert!(table.contains("dot 64×64×64"), "{table}");
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("valid JSON");
     let results = json["results"].as_array().expect("results");
-    assert_eq!(results.len(), WORKLOAD_NAMES.len() * backends.len());
+    assert_eq!(results.len(), report.measurements.len());
+    assert!(results.len() >= WORKLOAD_NAMES.len() * backends.len());
     for r in results {
         assert!(r["counters_per_epoch"]["dispatches"].as_u64().unwrap() > 0);
         assert!(r["samples_per_s"].as_f64().unwrap() > 0.0);
@@ -82,6 +108,7 @@ fn every_workload_and_backend_is_measured_and_reported() {
             "failures",
             "gpu",
             "gpu_skipped",
+            "not_run",
             "pipeline_cache",
             "ratios",
             "results",
@@ -101,6 +128,7 @@ fn every_workload_and_backend_is_measured_and_reported() {
             "dot_step_fraction",
             "dot_step_samples_per_s",
             "epoch_s",
+            "executor",
             "full_rows",
             "gflops",
             "last_loss",
@@ -131,8 +159,10 @@ fn every_workload_and_backend_is_measured_and_reported() {
             table.contains("steps per submit") && table.contains("pipeline cache"),
             "{table}"
         );
-        assert_eq!(json["ratios"].as_array().unwrap().len(), WORKLOAD_NAMES.len());
-        assert!(report.ratio("mnist-mlp").is_some_and(|r| r > 0.0));
+        let gpu_rows = report.measurements.iter().filter(|m| m.backend == "gpu").count();
+        assert_eq!(json["ratios"].as_array().unwrap().len(), gpu_rows);
+        let mnist = report.get("mnist-mlp", "gpu").unwrap();
+        assert!(report.ratio_of(mnist).is_some_and(|r| r > 0.0));
         assert_eq!(report.sweep.len(), WORKLOAD_NAMES.len() * SWEEP_SETTINGS.len());
         for p in report.sweep.iter().filter(|p| p.steps_per_submit == 1) {
             let steps = report.get(&p.workload, "gpu").unwrap().steps_per_epoch as u64;
@@ -142,7 +172,10 @@ fn every_workload_and_backend_is_measured_and_reported() {
         assert!(cache.without_s > 0.0 && cache.with_s > 0.0);
         assert_eq!(json["steps_per_submit"].as_array().unwrap().len(), report.sweep.len());
         assert_eq!(keys(&json["gpu"]), ["backend", "device_type", "driver", "name"]);
-        assert_eq!(keys(&json["ratios"][0]), ["gpu_over_cpu", "workload"]);
+        assert_eq!(
+            keys(&json["ratios"][0]),
+            ["executor", "gpu_over_cpu", "over_layered", "workload"]
+        );
         assert_eq!(
             keys(&json["steps_per_submit"][0]),
             [
@@ -199,6 +232,7 @@ fn workloads_match_the_issue() {
         shapes,
         vec![
             (1, vec![10, 1], 10, 1000),
+            (64, vec![64, 10], 32, 1797),
             (30, vec![64, 64, 1], 32, 20_000),
             (784, vec![256, 128, 10], 128, 20_000),
             (1024, vec![1024, 1024, 10], 512, 8192),

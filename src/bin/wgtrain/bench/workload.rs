@@ -1,4 +1,4 @@
-//! The four fixed benchmark workloads of `wgtrain bench` (issue 6), with their data generated
+//! The fixed benchmark workloads of `wgtrain bench` (issues 6 and 11), with their data generated
 //! in memory from a fixed seed so every run and every backend trains on identical rows.
 //!
 //! FLOPs are counted from the layer shapes: a Dense layer [in, out] costs 2·in·out per row
@@ -38,7 +38,7 @@ pub struct Workload {
 }
 
 /// The names of the fixed workloads, in report order.
-pub const WORKLOAD_NAMES: [&str; 4] = ["seed", "tabular", "mnist-mlp", "wide"];
+pub const WORKLOAD_NAMES: [&str; 5] = ["seed", "digits", "tabular", "mnist-mlp", "wide"];
 
 impl Workload {
     /// `seed`: 1 → Dense(10, relu) → Dense(1, sigmoid), bce, adam, batch 10, 1 000 rows.
@@ -50,6 +50,19 @@ impl Workload {
             batch: 10,
             rows: 1000,
             task: Task::Binary,
+        }
+    }
+
+    /// `digits`: 64 → Dense(64, relu) → Dense(10, softmax), sparse cce, adam, batch 32, 1 797
+    /// rows (the size of the 8×8 digits set): the small softmax model of issue 11.
+    pub fn digits() -> Self {
+        Workload {
+            name: "digits",
+            input: 64,
+            layers: vec![(64, Activation::Relu), (10, Activation::Softmax)],
+            batch: 32,
+            rows: 1797,
+            task: Task::Classes(10),
         }
     }
 
@@ -99,7 +112,13 @@ impl Workload {
 
     /// Every workload, in report order.
     pub fn all() -> Vec<Workload> {
-        vec![Self::seed(), Self::tabular(), Self::mnist_mlp(), Self::wide()]
+        vec![
+            Self::seed(),
+            Self::digits(),
+            Self::tabular(),
+            Self::mnist_mlp(),
+            Self::wide(),
+        ]
     }
 
     /// The workload called `name` (see [`WORKLOAD_NAMES`]).

@@ -5,7 +5,7 @@
 //! are not finite are errors, never NaN written with exit status 0.
 
 use super::args::{EvaluateArgs, PredictArgs};
-use super::choices::{device_for, print_device_notice, targets_for};
+use super::choices::{device_for, execution_for, print_device_notice, targets_for};
 use super::paths::{OutputKind, check_outputs};
 use super::predictions::{Predictions, write_predictions};
 use super::reading::transform_options;
@@ -86,9 +86,10 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     }
     let classes = prep.task().n_classes().unwrap_or(1);
     let y = targets_for(file.loss, y, classes);
-    let mut model = file.compile(device_for(args.backend))?;
+    let mut model = file.compile_with(device_for(args.backend), execution_for(args.executor))?;
     print_device_notice(model.device_notice());
     let logs = model.evaluate(data.x.view(), y.view(), args.batch_size.max(1))?;
+    let executor = model.executor().clone();
     if let Some((name, &value)) = logs.iter().find(|(_, v)| !v.is_finite()) {
         return Err(DataError::NonFiniteOutput {
             path: args.data.display().to_string(),
@@ -105,12 +106,14 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         let summary = EvaluateJson {
             backend,
             adapter,
+            executor: executor.kind.name().to_string(),
             rows: data.x.nrows(),
             figures,
         };
         println!("{}", json_line(&summary));
     } else {
         println!("Backend: {backend} ({adapter})");
+        println!("Executor: {} ({})", executor.kind.name(), executor.reason);
         println!(
             "{} rows of {}: {}",
             data.x.nrows(),

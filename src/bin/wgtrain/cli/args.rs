@@ -193,8 +193,9 @@ pub struct TrainArgs {
     /// Input scaling.
     #[arg(long, value_enum, default_value_t = ScaleChoice::Standard)]
     pub scale: ScaleChoice,
-    /// Most classes the label may have (a label with more, or with over 64 classes and more
-    /// classes than half the rows, is refused: it is most likely an identifier).
+    /// Most classes the label may have (a label with more, or, unless this is set, with over 64
+    /// classes and more classes than half the rows, is refused: it is most likely an
+    /// identifier).
     #[arg(long, default_value_t = wgtrain::data::DEFAULT_CLASS_LIMIT)]
     pub class_limit: usize,
     /// Where to train.
@@ -252,6 +253,10 @@ pub struct EvaluateArgs {
     /// Where to run.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    /// The model's executor (evaluation itself is forward passes, which every executor runs
+    /// one dispatch per operation; `fused` where it cannot run is an error).
+    #[arg(long, value_enum, default_value_t = ExecutorChoice::Auto)]
+    pub executor: ExecutorChoice,
     /// Rows per step.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
@@ -311,9 +316,13 @@ pub struct InfoArgs {
 /// `wgtrain bench` flags.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Run only this workload (seed, tabular, mnist-mlp, wide).
+    /// Run only this workload (seed, digits, tabular, mnist-mlp, wide).
     #[arg(long)]
     pub workload: Option<String>,
+    /// The GPU's executors: auto measures layered and, where the workload fits, fused; fused
+    /// or layered measures only that one.
+    #[arg(long, value_enum, default_value_t = ExecutorChoice::Auto)]
+    pub executor: ExecutorChoice,
     /// Epochs per workload.
     #[arg(long)]
     pub epochs: Option<usize>,

@@ -2,12 +2,13 @@
 //! would choose, and optionally a model's summary: its layers, the executor that would run it
 //! and why, and the device memory it would take.
 
-use super::args::InfoArgs;
+use super::args::{BackendChoice, InfoArgs};
 use super::choices::execution_for;
 use super::spec::parse_layers;
 use clap::ValueEnum;
 use wgtrain::Result;
-use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, list_adapters};
+use wgtrain::backend::ProgramLimits;
+use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, chosen_adapter, list_adapters};
 use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
@@ -26,19 +27,31 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             println!("{a}");
         }
     }
-    match Device::resolve_auto() {
-        (Device::Cpu, notice) => println!(
-            "auto chooses the CPU backend (ndarray): {}",
-            notice.unwrap_or_default().replace("(Device::Gpu)", "(--backend gpu)")
-        ),
+    // The adapter a GPU model would run on (its limits decide the fused executor's fit).
+    let mut gpu_adapter = None;
+    let auto_gpu = match Device::resolve_auto() {
+        (Device::Cpu, notice) => {
+            println!(
+                "auto chooses the CPU backend (ndarray): {}",
+                notice.unwrap_or_default().replace("(Device::Gpu)", "(--backend gpu)")
+            );
+            false
+        }
         _ => match GpuContext::new(&AdapterChoice::Auto) {
-            Ok(ctx) => println!(
-                "auto chooses the GPU: [{}] {} ({})",
-                ctx.summary.index, ctx.summary.name, ctx.summary.backend
-            ),
-            Err(e) => println!("auto chooses the CPU backend (ndarray): {e}"),
+            Ok(ctx) => {
+                println!(
+                    "auto chooses the GPU: [{}] {} ({})",
+                    ctx.summary.index, ctx.summary.name, ctx.summary.backend
+                );
+                gpu_adapter = Some(ctx.summary.clone());
+                true
+            }
+            Err(e) => {
+                println!("auto chooses the CPU backend (ndarray): {e}");
+                false
+            }
         },
-    }
+    };
     if let Some(text) = &args.layers {
         let mut s = Sequential::new(args.inputs);
         for l in parse_layers(text)? {
@@ -46,11 +59,24 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         }
         // From the shapes alone: the model is never allocated (nor a device opened), so a
         // model of any size can be described.
-        let summary = s.summary(
+        let on_gpu = match args.backend {
+            BackendChoice::Gpu => true,
+            BackendChoice::Auto => auto_gpu,
+            BackendChoice::Cpu => false,
+        };
+        // The adapter --backend gpu would open (found without opening a device).
+        let adapter = match (on_gpu, gpu_adapter) {
+            (false, _) => None,
+            (true, Some(a)) => Some(a),
+            (true, None) => chosen_adapter(&AdapterChoice::Auto),
+        };
+        let limits = adapter.as_ref().map(ProgramLimits::of_adapter);
+        let summary = s.summary_on(
             Loss::MeanSquaredError,
             Optimizer::adam(),
             execution_for(args.executor),
             args.batch_size,
+            limits,
         )?;
         let backend = args.backend.to_possible_value().map(|v| v.get_name().to_string());
         println!("For --backend {}:", backend.unwrap_or_default());

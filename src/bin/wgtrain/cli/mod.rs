@@ -42,6 +42,7 @@ fn bench(args: &args::BenchArgs) -> Result<()> {
     let mut options = crate::bench::BenchOptions {
         progress: !args.json,
         budget_s,
+        executor: choices::execution_for(args.executor),
         ..Default::default()
     };
     if let Some(rows) = args.rows {

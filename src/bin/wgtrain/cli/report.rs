@@ -165,6 +165,8 @@ pub struct EvaluateJson {
     pub backend: String,
     /// The adapter's name (`ndarray` on the CPU).
     pub adapter: String,
+    /// The model's executor (`layered`, `fused`).
+    pub executor: String,
     /// Rows evaluated.
     pub rows: usize,
     /// `test_*` figures.
