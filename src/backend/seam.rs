@@ -165,6 +165,17 @@ pub trait Backend: Send {
 
     /// Work counters since the backend was created.
     fn counters(&self) -> Counters;
+
+    /// What a generated program may use on this device; `None` where the backend runs no
+    /// generated programs (the CPU backend).
+    fn program_limits(&self) -> Option<ProgramLimits>;
+
+    /// Validates (naga, against this device) and builds a generated program; the same source
+    /// twice gives the same program.
+    fn compile_program(&mut self, spec: &ProgramSpec) -> Result<ProgramId>;
+
+    /// Records one dispatch of a program: every tensor must be this backend's and live.
+    fn run_program(&mut self, run: &ProgramRun) -> Result<()>;
 }
 
 // The methods live in this one impl, not as the trait's defaults: a `dyn Backend` then offers

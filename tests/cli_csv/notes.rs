@@ -105,12 +105,4 @@ fn a_label_with_a_class_per_row_is_refused_or_warned_about() {
         "{}",
         stderr(&o)
     );
-    // Thousands of classes, one row each (issue 14, group 6): refused while reading.
-    write(&data, &two_features(2000, |i| format!("user{i}")));
-    let err = fails(&train, 1);
-    assert!(
-        err.contains("label column `label` has 2000 classes (more than half of the 2000 rows)")
-            && err.contains("--class-limit"),
-        "{err}"
-    );
 }
