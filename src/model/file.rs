@@ -221,6 +221,28 @@ impl ModelFile {
             }
             None => return Err(bad(name, "no `wgtrain` entry in the metadata: not a wgtrain model")),
         }
+        // An entry this version does not know is damage (or a newer writer): refused, so that
+        // a damaged `checksum` key cannot turn the check off.
+        const KNOWN: [&str; 7] = [
+            "wgtrain",
+            "architecture",
+            "loss",
+            "optimizer",
+            "training",
+            "preprocessing",
+            CHECKSUM_KEY,
+        ];
+        let mut unknown: Vec<&String> = meta.keys().filter(|k| !KNOWN.contains(&k.as_str())).collect();
+        if !unknown.is_empty() {
+            unknown.sort();
+            return Err(bad(
+                name,
+                format!(
+                    "its metadata has entries this wgtrain does not know ({}): the file is damaged or from a newer version",
+                    unknown.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
         let integrity = verify(&st, &meta, name)?;
         let architecture: Sequential = engine_entry::<ArchitectureJson, _>(&meta, "architecture", name)?;
         let loss: Loss = engine_entry::<LossJson, _>(&meta, "loss", name)?;

@@ -99,6 +99,7 @@ fn main() -> ExitCode {
         model_integrity::model_files_are_read_header_first_with_sizes_checked,
         model_integrity::loaded_state_is_validated,
         model_integrity::a_foreign_weights_file_with_an_extra_layer_is_refused,
+        model_integrity::a_damaged_checksum_key_does_not_turn_the_check_off,
     );
     t.run()
 }

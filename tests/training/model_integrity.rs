@@ -183,3 +183,15 @@ pub fn a_foreign_weights_file_with_an_extra_layer_is_refused() {
     let err = two_layer_model().init_from_path(&path).unwrap_err().to_string();
     assert!(err.contains("no place for: layers.2.kernel"), "{err}");
 }
+
+pub fn a_damaged_checksum_key_does_not_turn_the_check_off() {
+    let (_, bytes) = checked_file();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta = header.metadata().clone().unwrap();
+    let sum = meta.remove("checksum").unwrap();
+    meta.insert("checksuM".into(), sum);
+    let renamed = safetensors::serialize(st.tensors(), Some(meta)).unwrap();
+    let err = ModelFile::from_bytes(&renamed, "renamed").unwrap_err().to_string();
+    assert!(err.contains("`checksuM`") && err.contains("damaged"), "{err}");
+}
