@@ -166,16 +166,13 @@ fn scheduled_learning_rate(iterations: u32) -> f32 {
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn optimizer_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.y * groups.x * 64u + gid.x;
-    if (i >= p.n) {
-        return;
-    }
+// The update of parameter i with learning rate lr; bias = (sqrt(1 - beta_2^t), 1 - beta_1^t),
+// Adam's bias corrections of step t. The fused training kernel takes this function (with the
+// schedule above) from this file, so the two kernels update parameters the same way.
+fn update(i: u32, lr: f32, bias: vec2<f32>) {
     let pi = p.param_off + i;
     let g = grad[p.grad_off + i];
     var x = param[pi];
-    let lr = scheduled_learning_rate(p.step - 1u);
     if (has(OPT_FLAG_WEIGHT_DECAY)) {
         x -= x * p.weight_decay * lr;
     }
@@ -201,7 +198,7 @@ fn optimizer_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             set_state(SLOT_ADAM_M, i, m);
             set_state(SLOT_ADAM_V, i, v);
             // Keras's alpha_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t), in its order.
-            let alpha_t = lr * p.sqrt_bias_2 / p.bias_1;
+            let alpha_t = lr * bias.x / bias.y;
             x -= alpha_t * m / (sqrt(v) + p.epsilon);
         }
         default: {
@@ -226,4 +223,13 @@ fn optimizer_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         }
     }
     param[pi] = x;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn optimizer_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = gid.y * groups.x * 64u + gid.x;
+    if (i >= p.n) {
+        return;
+    }
+    update(i, scheduled_learning_rate(p.step - 1u), vec2<f32>(p.sqrt_bias_2, p.bias_1));
 }

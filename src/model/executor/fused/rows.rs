@@ -1,8 +1,7 @@
-//! The fused kernel's per-row and per-parameter WGSL functions: `score_row` (one row's
-//! metrics, loss and the gradient of the batch-mean loss, as `loss.wgsl` computes them) and
-//! `update` (one parameter's optimizer step, as `optimizer_step.wgsl` computes it, Adam's bias
-//! corrections given), with the dropout keep-mask of `dropout.wgsl`. `wgsl.rs` lays out the
-//! step around them.
+//! The fused kernel's per-row WGSL functions: `score_row` (one row's metrics, loss and the
+//! gradient of the batch-mean loss, as `loss.wgsl` computes them) and the dropout keep-mask of
+//! `dropout.wgsl`. The per-parameter update is `optimizer_step.wgsl`'s own `update`, which
+//! `wgsl.rs` takes from that file. `wgsl.rs` lays out the step around them.
 
 use super::design::Design;
 use super::wgsl::f;
@@ -218,63 +217,8 @@ fn score_row(b: u32, src: u32, rows: u32) {{
     )
 }
 
-/// The optimizer update of parameter i at step t (optimizer_step.wgsl's body, with Adam's
-/// bias corrections of step t from the table).
-pub(crate) const UPDATE: &str = r#"
-fn update(i: u32, lr: f32, bias: vec2<f32>) {
-    let pi = p.param_off + i;
-    let g = grad[p.grad_off + i];
-    var x = param[pi];
-    if (has(OPT_FLAG_WEIGHT_DECAY)) {
-        x -= x * p.weight_decay * lr;
-    }
-    switch p.kind {
-        case OPT_SGD: {
-            if (!has(OPT_FLAG_MOMENTUM)) {
-                x -= lr * g;
-            } else {
-                let m = p.momentum * state(SLOT_SGD_MOMENTUM, i) - lr * g;
-                set_state(SLOT_SGD_MOMENTUM, i, m);
-                if (has(OPT_FLAG_NESTEROV)) {
-                    x += p.momentum * m - lr * g;
-                } else {
-                    x += m;
-                }
-            }
-        }
-        case OPT_ADAM: {
-            var m = state(SLOT_ADAM_M, i);
-            var v = state(SLOT_ADAM_V, i);
-            m += (g - m) * (1.0 - p.beta_1);
-            v += (g * g - v) * (1.0 - p.beta_2);
-            set_state(SLOT_ADAM_M, i, m);
-            set_state(SLOT_ADAM_V, i, v);
-            let alpha_t = lr * bias.x / bias.y;
-            x -= alpha_t * m / (sqrt(v) + p.epsilon);
-        }
-        default: {
-            let rho = p.beta_1;
-            let v = rho * state(SLOT_RMS_VELOCITY, i) + (1.0 - rho) * g * g;
-            set_state(SLOT_RMS_VELOCITY, i, v);
-            var denom = v + p.epsilon;
-            if (has(OPT_FLAG_CENTERED)) {
-                let a = rho * state(SLOT_RMS_AVERAGE_GRADIENT, i) + (1.0 - rho) * g;
-                set_state(SLOT_RMS_AVERAGE_GRADIENT, i, a);
-                denom = v - a * a + p.epsilon;
-            }
-            let increment = lr * g / sqrt(denom);
-            if (has(OPT_FLAG_MOMENTUM)) {
-                let s = p.momentum * state(SLOT_RMS_MOMENTUM, i) + increment;
-                set_state(SLOT_RMS_MOMENTUM, i, s);
-                x -= s;
-            } else {
-                x -= increment;
-            }
-        }
-    }
-    param[pi] = x;
-}
-
+/// dropout.wgsl's keep-mask, for the fused kernel's dropout stages.
+pub(crate) const DROPOUT_MASK: &str = r#"
 fn lowbias32(v: u32) -> u32 {
     var h = v;
     h ^= h >> 16u;

@@ -6,10 +6,11 @@
 //! buffer (laid out as the metric accumulator), followed by the number of steps completed.
 //!
 //! Widths, offsets, activation, loss and accuracy codes, dropout rates and seeds are constants
-//! of the module (floats as round-trip f32 literals); the per-row loss and per-parameter update
-//! functions are in `rows.rs`. The optimizer's hyper-parameters and learning-rate schedule come in the optimizer kernel's own
-//! `Params` uniform and are evaluated by its own `scheduled_learning_rate`, both taken from
-//! `shaders/optimizer_step.wgsl`, so the two kernels cannot drift. The formulas are those of
+//! of the module (floats as round-trip f32 literals); the per-row loss functions are in
+//! `rows.rs`. The optimizer's hyper-parameters and learning-rate schedule come in the optimizer
+//! kernel's own `Params` uniform, evaluated by its own `scheduled_learning_rate`, and each
+//! parameter is updated by its own `update`, all taken from `shaders/optimizer_step.wgsl`, so
+//! the two kernels cannot drift. The formulas are those of
 //! `loss.wgsl` (loss, gradient and metrics), `softmax*.wgsl`, `dropout.wgsl` and
 //! `optimizer_step.wgsl` (the CPU reference is `src/nn/`). Adam's bias corrections come from a
 //! per-step table the host computes as the CPU does (a GPU `pow` is too coarse near 1).
@@ -27,7 +28,7 @@
 use std::fmt::Write;
 
 use super::design::{Design, Layout, Stage};
-use super::rows::{UPDATE, score_row};
+use super::rows::{DROPOUT_MASK, score_row};
 use crate::backend::gpu::kernels::{ACTIVATION_LIBRARY, Access, Kernel, ModuleSource};
 use crate::backend::gpu::prelude;
 use crate::backend::metric_slot;
@@ -56,12 +57,12 @@ pub(crate) fn optimizer_part(start: &str, end: &str) -> Option<&'static str> {
     Some(&text[from..to])
 }
 
-/// The optimizer's `Params` struct and its schedule functions (`schedule_has` … the entry
-/// point), taken from its kernel.
+/// The optimizer's `Params` struct, its schedule functions and its per-parameter `update`
+/// (`schedule_has` … the entry point), taken from its kernel.
 fn optimizer_library() -> (&'static str, &'static str) {
     let params = optimizer_part("struct Params {", "@group(0)").expect("optimizer_step.wgsl declares Params first");
     let schedule = optimizer_part("fn schedule_has(", "@compute")
-        .expect("optimizer_step.wgsl defines its schedule before the entry point");
+        .expect("optimizer_step.wgsl defines its schedule and update before the entry point");
     (params, schedule)
 }
 
@@ -104,7 +105,7 @@ pub(crate) fn module(design: &Design, layout: &Layout, adam_table: bool) -> Modu
     source.push("shaders/activation.wgsl", ACTIVATION_LIBRARY);
     source.push("shaders/optimizer_step.wgsl (Params)", params_struct);
     source.push("generated fused bindings", &bindings(design, layout));
-    source.push("shaders/optimizer_step.wgsl (schedule)", schedule);
+    source.push("shaders/optimizer_step.wgsl (schedule and update)", schedule);
     source.push("generated fused step", &body(design, layout, adam_table));
     source
 }
@@ -180,7 +181,7 @@ fn body(design: &Design, layout: &Layout, adam_table: bool) -> String {
     );
     let _ = writeln!(s, "const PARAMS: u32 = {}u;", design.parameters);
     let _ = writeln!(s, "const STATUS_TABLE: u32 = {}u;", metric_slot::COUNT);
-    s.push_str(UPDATE);
+    s.push_str(DROPOUT_MASK);
 
     // Slots of every stage.
     let mut next = b * input;
