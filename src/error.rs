@@ -63,6 +63,23 @@ pub enum Error {
         /// The size asked for.
         requested: u64,
     },
+    /// A kernel dispatch whose parameters reach past the end of a bound buffer (a tensor view
+    /// that passes its storage: a bug inside the engine), refused before the kernel runs, so
+    /// a kernel built without runtime bounds checks never indexes outside a buffer.
+    #[error(
+        "the `{kernel}` kernel would reach element {end} of its `{binding}` binding, whose buffer holds {len}; \
+         the dispatch was refused (a tensor view passes the end of its storage)"
+    )]
+    KernelRange {
+        /// The kernel.
+        kernel: &'static str,
+        /// The storage binding (the shader's variable name).
+        binding: &'static str,
+        /// One past the highest element the dispatch could index there.
+        end: u64,
+        /// Elements the bound buffer holds.
+        len: u64,
+    },
     /// The host could not allocate the memory asked for.
     #[error(
         "{what} needs {requested} bytes of host memory, which could not be allocated; use a smaller batch size or model"

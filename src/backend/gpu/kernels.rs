@@ -11,6 +11,7 @@ use super::params::{
     UniformParams,
 };
 use super::prelude;
+use super::trust::Trust;
 
 /// Activation functions, a library prepended to the kernels that apply them.
 pub const ACTIVATION_LIBRARY: &str = include_str!("../../../shaders/activation.wgsl");
@@ -46,6 +47,9 @@ pub struct KernelSpec {
     pub params: &'static ParamsLayout,
     /// Storage bindings 1.., in binding order.
     pub bindings: &'static [Binding],
+    /// Whether the kernel may be built without runtime bounds checks: the audited argument
+    /// that every index is in range, or why not (`trust.rs`).
+    pub trust: Trust,
 }
 
 /// One part of a module's source (the prelude, a library, a kernel file), for positions.
@@ -141,7 +145,8 @@ macro_rules! kernel_table {
     ($(
         $(#[$doc:meta])*
         $variant:ident = $name:literal, $params:ident, activations: $acts:expr,
-            [$($access:ident $binding:literal),* $(,)?];
+            [$($access:ident $binding:literal),* $(,)?],
+            trust: $trust:expr;
     )*) => {
         /// The compute kernels (see the table in `kernels.rs`).
         ///
@@ -174,6 +179,7 @@ macro_rules! kernel_table {
                 uses_activations: $acts,
                 params: &<$params as UniformParams>::LAYOUT,
                 bindings: &[$(Binding { name: $binding, access: access!($access) }),*],
+                trust: $trust,
             },
         )*];
 
@@ -183,42 +189,88 @@ macro_rules! kernel_table {
     };
 }
 
+// The trust arguments below are audits of each shader (`trust.rs` says what they rest on):
+// "extent" means the end of a binding's range as `extents.rs` computes it from the same
+// Params, which the dispatch proves lies inside the bound buffer. Indices are u32; every one
+// is a sum of non-negative terms at most its binding's extent, which fits a buffer, so no
+// index expression that reaches memory can wrap. `audited` is `trust::source_hash` of the
+// source the argument was written for: edit a shader and it is built checked until audited
+// again (the kernel table's test prints the new hash).
 kernel_table! {
     /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer.
     Matmul = "matmul", MatmulParams, activations: true,
-        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+        [read "a", read "b", read "bias", read_write "out", read_write "z"],
+        trust: Trust::Proven { audited: 0xc8c04f84511dae78, argument: "A is read at a_off + gi·k + gk (stored [a_rows, K]) or \
+            a_off + gk·a_rows + gi (stored [K, a_rows]) only when gi < a_rows and gk < k_end <= K, so below \
+            a_off + a_rows·K; a vec4 load happens only when its four lanes are in that range (count >= 4), a \
+            scalar load reads vec4 e >> 2 of a buffer padded to 16 bytes, lane e & 3. B likewise below b_off + \
+            K·N (gk < k_end, gj < N). bias at bias_off + gj, gj < N, with MATMUL_FLAG_BIAS; z and out at \
+            off + gi·N + gj with gi < M, gj < N, a partial layer at out_off + wid.z·M·N + that (wid.z < the \
+            dispatch's layers). Workgroup tiles: (kk + q)·64 + i and kk·64 + j + q with kk < 16, q < 4, \
+            i, j < 64: below 1024. acc[r], v[q], r, q < 4." };
     /// Adds a split-K product's partial sums and applies the epilogue.
     MatmulReduce = "matmul_reduce", MatmulReduceParams, activations: true,
-        [read "partial", read "bias", read_write "out", read_write "z"];
+        [read "partial", read "bias", read_write "out", read_write "z"],
+        trust: Trust::Proven { audited: 0x56c8a5e6bdc9c572, argument: "Every access is after e < len: partial at partial_off + \
+            w·len + e with w < layers; bias at bias_off + e % n with MATMUL_FLAG_BIAS; out, z at off + e \
+            (z with MATMUL_FLAG_Z)." };
     /// dz = dy ⊙ act′(z).
     ActivationBackward = "activation_backward", ActivationBackwardParams, activations: true,
-        [read "dy", read "z", read_write "dz"];
+        [read "dy", read "z", read_write "dz"],
+        trust: Trust::Proven { audited: 0xe40ff87cf95c6e47, argument: "One element e < len, at off + e of each binding." };
     /// Row softmax.
     Softmax = "softmax", SoftmaxParams, activations: false,
-        [read "z", read_write "out"];
+        [read "z", read_write "out"],
+        trust: Trust::Proven { audited: 0x37227b3d6e24679d, argument: "Row < rows; z at z_off + row·cols + j and out at out_off + \
+            row·cols + j with j < cols, and z at z_off + row·cols before the loops (the host never dispatches \
+            cols = 0; the extent counts that first element anyway)." };
     /// The loss head: per-row losses, their gradient (times the output derivative) and the
     /// metric sums, in one pass.
     Loss = "loss", LossParams, activations: true,
         [read "pred", read "output", read "targets", read "weights", read "z",
-         read_write "row_loss", read_write "grad", read_write "acc"];
+         read_write "row_loss", read_write "grad", read_write "acc"],
+        trust: Trust::Proven { audited: 0x91da563a6ab5fde5, argument: "Rows are below min(first + rows_per_group, rows). With \
+            LOSS_FLAG_LOSS: pred at pred_off + row·cols + j (j < cols; the logit kinds also read j = 0), \
+            targets at target_off + row (sparse kinds: the class index is compared, never used as an index) \
+            or target_off + row·cols + j, weights at weight_off + row with LOSS_FLAG_WEIGHTS, grad (and z with \
+            LOSS_FLAG_DERIVATIVE) at off + row·cols + j with LOSS_FLAG_GRAD. row_loss at row_loss_off + row, \
+            read or written. With LOSS_FLAG_METRICS: output at output_off + row·cols + j, targets at \
+            target_off + row (ACC_SPARSE_CATEGORICAL) or target_off + row·cols + j (any other accuracy, \
+            ACC_NONE included); acc at acc_off + lid < METRIC_SLOTS_USED, or acc_off + wid.x·METRIC_COUNT + \
+            lid with LOSS_FLAG_PARTIAL (wid.x < the dispatch's groups). Private s[q] and workgroup \
+            partial[q·256 + lid (+ stride)] with q < METRIC_SLOTS_USED, lid < stride <= 128 or lid < 256." };
     /// Adds per-workgroup partial sums to their accumulator.
     SumPartials = "sum_partials", SumPartialsParams, activations: false,
-        [read "src", read_write "dst"];
+        [read "src", read_write "dst"],
+        trust: Trust::Proven { audited: 0x2319ac0126af9e17, argument: "j < width: src at src_off + g·stride + j with g < count, \
+            dst at dst_off + j." };
     /// One optimizer step over a flat parameter vector.
     OptimizerStep = "optimizer_step", OptimizerParams, activations: false,
-        [read_write "param", read "grad", read_write "s0", read_write "s1", read_write "s2"];
+        [read_write "param", read "grad", read_write "s0", read_write "s1", read_write "s2"],
+        trust: Trust::Proven { audited: 0x03b519c3a86dc95c, argument: "i < n: param, grad at off + i; a state binding at its \
+            offset + i only for the slots the kind and flags use (SGD: SLOT_SGD_MOMENTUM with \
+            OPT_FLAG_MOMENTUM; Adam: SLOT_ADAM_M and SLOT_ADAM_V; RMSprop: SLOT_RMS_VELOCITY, \
+            SLOT_RMS_AVERAGE_GRADIENT with OPT_FLAG_CENTERED, SLOT_RMS_MOMENTUM with OPT_FLAG_MOMENTUM). \
+            Uniform arrays: sched_boundaries[k / 4][k % 4] with k < min(count, 16), sched_values[i / 4] \
+            [i % 4] with i <= 16 (5 vec4s)." };
     /// The row gather.
     GatherRows = "gather_rows", GatherParams, activations: false,
-        [read "src", read "indices", read_write "out"];
+        [read "src", read "indices", read_write "out"],
+        trust: Trust::Proven { audited: 0x8840d2eab10c84ac, argument: "e < rows·cols: indices at idx_off + first + e / cols \
+            (below idx_off + first + rows); the index read there is data, so src is read only when r = \
+            index − row_base < src_rows, at src_off + r·cols + e % cols; out at out_off + e." };
     /// `out[i]` = value.
     Fill = "fill", FillParams, activations: false,
-        [read_write "out"];
+        [read_write "out"],
+        trust: Trust::Proven { audited: 0x79dbe6cc5f59c6c3, argument: "i < n: out at out_off + i." };
     /// Gradient through a row softmax.
     SoftmaxBackward = "softmax_backward", SoftmaxBackwardParams, activations: false,
-        [read "y", read "dy", read_write "dz"];
+        [read "y", read "dy", read_write "dz"],
+        trust: Trust::Proven { audited: 0xdd00dae4fd7f1db9, argument: "Row < rows, j < cols: each binding at off + row·cols + j." };
     /// Inverted dropout and its gradient.
     Dropout = "dropout", DropoutParams, activations: false,
-        [read "x", read_write "mask", read_write "out"];
+        [read "x", read_write "mask", read_write "out"],
+        trust: Trust::Proven { audited: 0x9ee32a536295380c, argument: "i < n: x, mask, out at off + i." };
 }
 
 impl Kernel {

@@ -10,6 +10,7 @@
 
 pub mod bounds;
 pub mod context;
+mod extents;
 pub mod kernels;
 mod ops;
 pub(crate) use ops::optimizer_uniform;
@@ -19,12 +20,14 @@ mod pipelines;
 pub mod prelude;
 mod product;
 mod programs;
+pub mod trust;
 pub mod validate;
 
 use std::collections::HashMap;
 
 use bounds::LoopBound;
 use context::convert_error;
+use extents::Extents;
 pub use context::{
     ADAPTER_ENV, AdapterChoice, AdapterSummary, BACKEND_ENV, GpuContext, backend_env_problem, chosen_adapter,
     list_adapters,
@@ -32,6 +35,7 @@ pub use context::{
 use kernels::Kernel;
 use params::{KernelParams, MAX_PARAMS_SIZE};
 use pipelines::{Pipeline, build_pipelines};
+use trust::ShaderChecks;
 
 use super::{BackendId, BackendKind, Counters, StorageId, Tensor};
 use crate::{Error, Result};
@@ -43,7 +47,7 @@ use crate::{Error, Result};
 const UNIFORM_ARENA_BYTES: u64 = 1024 * 1024;
 
 /// The most storage bindings a kernel has (the loss head's 8, WebGPU's default limit).
-const MAX_BINDINGS: usize = 8;
+pub(crate) const MAX_BINDINGS: usize = 8;
 
 /// Invocations per workgroup of the one-dimensional kernels.
 const LINEAR_WORKGROUP: usize = 64;
@@ -63,6 +67,10 @@ struct Storage {
 pub struct GpuBackend {
     id: BackendId,
     ctx: GpuContext,
+    /// How the kernels were built (`trust.rs`).
+    checks: ShaderChecks,
+    /// The kernel table's pipelines, in [`Kernel::ALL`] order. Only `dispatch` records them:
+    /// the trusted ones rely on its extent and loop-bound checks.
     pipelines: Vec<Pipeline>,
     storages: Vec<Option<Storage>>,
     bind_groups: HashMap<(Kernel, [StorageId; MAX_BINDINGS]), wgpu::BindGroup>,
@@ -92,20 +100,38 @@ pub struct GpuBackend {
 }
 
 impl GpuBackend {
-    /// A backend on the default adapter (`WGTRAIN_ADAPTER` picks another).
+    /// A backend on the default adapter (`WGTRAIN_ADAPTER` picks another), its kernels built
+    /// as `WGTRAIN_CHECKED_SHADERS` says ([`ShaderChecks::from_env`]).
     pub fn new() -> Result<Self> {
-        Self::from_context(GpuContext::new(&AdapterChoice::Auto)?)
+        Self::with_adapter(&AdapterChoice::Auto)
     }
 
-    /// A backend on the chosen adapter.
+    /// A backend on the chosen adapter, its kernels built as `WGTRAIN_CHECKED_SHADERS` says.
     pub fn with_adapter(choice: &AdapterChoice) -> Result<Self> {
-        Self::from_context(GpuContext::new(choice)?)
+        let checks = ShaderChecks::from_env()?;
+        Self::from_context_with(GpuContext::new(choice)?, checks)
     }
 
-    /// A backend on an already opened device. Every kernel is validated by naga first: a
-    /// kernel the device cannot run is [`Error::Shader`].
+    /// A backend on an already opened device, its kernels built as `WGTRAIN_CHECKED_SHADERS`
+    /// says. Every kernel is validated by naga first: a kernel the device cannot run is
+    /// [`Error::Shader`].
     pub fn from_context(ctx: GpuContext) -> Result<Self> {
-        let (pipelines, pipeline_cache) = build_pipelines(&ctx)?;
+        Self::from_context_with(ctx, ShaderChecks::from_env()?)
+    }
+
+    /// A backend on an already opened device with its kernels built as `checks` says:
+    /// [`ShaderChecks::Trusted`] builds the kernels whose bounds are proven without runtime
+    /// bounds checks (`trust.rs`), [`ShaderChecks::Checked`] builds every kernel with them.
+    ///
+    /// ```no_run
+    /// use wgtrain::backend::GpuBackend;
+    /// use wgtrain::backend::gpu::{AdapterChoice, GpuContext, trust::ShaderChecks};
+    /// let ctx = GpuContext::new(&AdapterChoice::Auto).expect("a GPU adapter");
+    /// let gpu = GpuBackend::from_context_with(ctx, ShaderChecks::Checked).unwrap();
+    /// assert_eq!(gpu.trusted_kernels().count(), 0);
+    /// ```
+    pub fn from_context_with(ctx: GpuContext, checks: ShaderChecks) -> Result<Self> {
+        let (pipelines, pipeline_cache) = build_pipelines(&ctx, checks)?;
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment
@@ -124,6 +150,7 @@ impl GpuBackend {
         let mut backend = GpuBackend {
             id: BackendId::fresh(BackendKind::Gpu),
             ctx,
+            checks,
             pipelines,
             storages: Vec::new(),
             bind_groups: HashMap::new(),
@@ -149,6 +176,19 @@ impl GpuBackend {
         }
         backend.check_fault()?;
         Ok(backend)
+    }
+
+    /// How the kernels were built.
+    pub fn shader_checks(&self) -> ShaderChecks {
+        self.checks
+    }
+
+    /// The kernels of the table built without runtime bounds checks.
+    pub fn trusted_kernels(&self) -> impl Iterator<Item = Kernel> + '_ {
+        Kernel::ALL
+            .iter()
+            .copied()
+            .filter(|k| trust::builds_trusted(k.spec(), self.checks))
     }
 
     /// What the adapter is.
@@ -269,8 +309,10 @@ impl GpuBackend {
     }
 
     /// Records one dispatch of the kernel that reads `params` over `storages` (in binding
-    /// order; `None` binds a dummy), as `groups` workgroups.
-    fn dispatch<P: KernelParams + LoopBound>(
+    /// order; `None` binds a dummy), as `groups` workgroups. The only place a kernel of the
+    /// table is recorded: it refuses a dispatch whose loop bound passes the budget or whose
+    /// ranges pass a bound buffer's end, which is what lets the proven kernels run trusted.
+    fn dispatch<P: KernelParams + LoopBound + Extents>(
         &mut self,
         params: &P,
         storages: &[Option<StorageId>],
@@ -301,6 +343,14 @@ impl GpuBackend {
                 requested: bound,
             });
         }
+        let mut key = [u32::MAX; MAX_BINDINGS];
+        let mut lens = [0u64; MAX_BINDINGS];
+        for (i, s) in storages.iter().enumerate() {
+            key[i] = s.unwrap_or(self.dummies[i]);
+            lens[i] = extents::capacity(self.buffer(key[i])?.size());
+        }
+        // Every range the kernel may index lies inside the buffer bound there (trust.rs).
+        extents::check(kernel, &params.reach(groups), &lens[..storages.len()])?;
         if self.uniform_bytes.len() + self.uniform_align > self.uniform_capacity {
             self.flush_inner()?;
         }
@@ -308,10 +358,6 @@ impl GpuBackend {
         self.uniform_bytes.extend_from_slice(bytemuck::bytes_of(params));
         self.uniform_bytes.resize(offset + self.uniform_align, 0);
 
-        let mut key = [u32::MAX; MAX_BINDINGS];
-        for (i, s) in storages.iter().enumerate() {
-            key[i] = s.unwrap_or(self.dummies[i]);
-        }
         if !self.bind_groups.contains_key(&(kernel, key)) {
             let bind_group = self.create_bind_group(kernel, &key[..storages.len()])?;
             self.bind_groups.insert((kernel, key), bind_group);

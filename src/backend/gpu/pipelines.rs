@@ -2,11 +2,13 @@
 //! (binding 0 the `Params` uniform with a dynamic offset into the per-submit uniform arena,
 //! then the storage buffers with read-only flags where the kernel only reads), all built once
 //! when the backend is created, through the on-disk pipeline cache where the adapter supports
-//! one. Every module is validated by naga (`validate.rs`) before wgpu sees any of them.
+//! one. Every module is validated by naga (`validate.rs`) before wgpu sees any of them, and
+//! built trusted or checked as `trust.rs` decides.
 
 use super::context::GpuContext;
 use super::kernels::{Access, Kernel, ModuleSource};
 use super::pipeline_cache;
+use super::trust::{ShaderChecks, kernel_module};
 use super::validate::{ShaderTarget, validate};
 use crate::Result;
 
@@ -15,6 +17,10 @@ pub(crate) struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
 }
+
+// The pipeline cache's key stays the sources' fingerprint alone: checked and trusted modules
+// compile to different SPIR-V, which the driver's cache tells apart, so one file serves both
+// (a key per mode would make each mode's run delete the other's file).
 
 /// A fingerprint of every kernel's name and module source (part of the pipeline cache's key).
 fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
@@ -29,7 +35,10 @@ fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
 /// shows up as it would have without a cache).
 /// The open cache comes back with the pipelines, so generated programs are built (and saved)
 /// through it as well.
-pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<(Vec<Pipeline>, Option<pipeline_cache::OpenCache>)> {
+pub(crate) fn build_pipelines(
+    ctx: &GpuContext,
+    checks: ShaderChecks,
+) -> Result<(Vec<Pipeline>, Option<pipeline_cache::OpenCache>)> {
     let target = ShaderTarget::of(ctx);
     let sources = Kernel::ALL
         .iter()
@@ -41,7 +50,7 @@ pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<(Vec<Pipeline>, Option
         .collect::<Result<Vec<_>>>()?;
     let device = &ctx.device;
     if let Some(open) = pipeline_cache::open(device, kernels_fingerprint(&sources)) {
-        let (pipelines, error) = pipeline_cache::catching(device, || build_with(device, &sources, Some(&open.cache)));
+        let (pipelines, error) = pipeline_cache::catching(device, || build_with(device, &sources, checks, Some(&open.cache)));
         match error {
             None => {
                 open.save();
@@ -50,7 +59,7 @@ pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<(Vec<Pipeline>, Option
             Some(e) => pipeline_cache::record_failure(format!("building pipelines with the cache: {e}")),
         }
     }
-    Ok((build_with(device, &sources, None), None))
+    Ok((build_with(device, &sources, checks, None), None))
 }
 
 /// The bind-group layout entry of a uniform block at `binding` (dynamic offset into the arena).
@@ -83,16 +92,18 @@ pub(crate) fn storage_entry(binding: u32, access: Access) -> wgpu::BindGroupLayo
     }
 }
 
-fn build_with(device: &wgpu::Device, sources: &[ModuleSource], cache: Option<&wgpu::PipelineCache>) -> Vec<Pipeline> {
+fn build_with(
+    device: &wgpu::Device,
+    sources: &[ModuleSource],
+    checks: ShaderChecks,
+    cache: Option<&wgpu::PipelineCache>,
+) -> Vec<Pipeline> {
     Kernel::ALL
         .iter()
         .zip(sources)
         .map(|(&kernel, source)| {
             let spec = kernel.spec();
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(spec.name),
-                source: wgpu::ShaderSource::Wgsl(source.text().into()),
-            });
+            let module = kernel_module(device, spec, source.text(), checks);
             let mut entries = vec![wgpu::BindGroupLayoutEntry {
                 binding: 0,
                 visibility: wgpu::ShaderStages::COMPUTE,

@@ -1,13 +1,15 @@
 //! Generated programs on the GPU (see [`crate::backend::program`]): each module is validated by
 //! naga against this device, then built once with its own bind-group layout (uniform blocks
 //! with dynamic offsets into the per-submit uniform arena, then storage buffers with read-only
-//! flags) through the on-disk pipeline cache the kernel table was built with. A source built
+//! flags) through the on-disk pipeline cache the kernel table was built with, always with
+//! runtime checks (`trust.rs`: the backend cannot read a program's offsets to prove them). A source built
 //! before returns the same [`ProgramId`]. A run records one dispatch into the open compute
 //! pass, its bind group cached per (program, storages) like the kernel table's.
 
 use super::GpuBackend;
 use super::pipeline_cache;
 use super::pipelines::{storage_entry, uniform_entry};
+use super::trust;
 use super::validate::validate;
 use crate::backend::StorageId;
 use crate::backend::program::{MAX_UNIFORM_BYTES, ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
@@ -54,10 +56,7 @@ impl GpuBackend {
         validate(&spec.source, &self.shader_target())?;
         let device = self.ctx.device.clone();
         let build = |cache: Option<&wgpu::PipelineCache>| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(spec.source.kernel()),
-                source: wgpu::ShaderSource::Wgsl(spec.source.text().into()),
-            });
+            let module = trust::program_module(&device, spec.source.kernel(), spec.source.text());
             let entries: Vec<_> = (0..spec.uniforms)
                 .map(uniform_entry)
                 .chain(
