@@ -306,6 +306,35 @@ fn info_lists_adapters_and_estimates_memory() {
 }
 
 #[test]
+fn info_says_whether_shaders_are_trusted() {
+    let run = |value: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wgtrain"));
+        command.arg("info").env_remove("WGTRAIN_CHECKED_SHADERS");
+        if let Some(v) = value {
+            command.env("WGTRAIN_CHECKED_SHADERS", v);
+        }
+        command.output().unwrap()
+    };
+    let kernels = wgtrain::backend::gpu::kernels::Kernel::ALL.len();
+    let trusted = run(None);
+    assert!(trusted.status.success(), "{}", stderr(&trusted));
+    let line = format!("GPU shaders: trusted: {kernels} of {kernels} kernels");
+    assert!(stdout(&trusted).contains(&line), "{}", stdout(&trusted));
+    let checked = run(Some("1"));
+    assert!(
+        stdout(&checked).contains("GPU shaders: checked: every kernel"),
+        "{}",
+        stdout(&checked)
+    );
+    let wrong = run(Some("sometimes"));
+    assert!(
+        !wrong.status.success() && stderr(&wrong).contains("WGTRAIN_CHECKED_SHADERS"),
+        "{}",
+        stderr(&wrong)
+    );
+}
+
+#[test]
 fn without_an_adapter_auto_falls_back_and_gpu_explains_how_to_get_one() {
     // Metal does not exist on Linux: wgpu then sees no adapter at all.
     let run = |backend: &str| {

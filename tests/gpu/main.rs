@@ -22,6 +22,7 @@ mod matmul;
 mod optimizer;
 mod parity;
 mod seam;
+mod trusted;
 
 use common::harness::Tests;
 
@@ -33,6 +34,7 @@ fn main() -> std::process::ExitCode {
     let t = register!(t, gpu: optimizer::every_optimizer_matches_cpu_over_several_steps, optimizer::optimizer_over_more_elements_than_one_dispatch_dimension);
     let t = register!(t, gpu: data_movement::gather_rows_matches_cpu, data_movement::fill_copy_and_write_keep_program_order);
     let t = register!(t, gpu: adapters::list_adapters_reports_every_adapter_with_non_zero_limits, adapters::device_is_created_with_the_adapters_own_limits, adapters::adapter_is_chosen_by_name_substring_and_by_index, adapters::unmatched_choice_is_no_adapter_listing_the_adapters_present, faults::small_device_refuses_a_tensor_over_its_limits, faults::destroyed_device_is_device_lost_not_a_panic, faults::injected_validation_error_is_returned_by_the_next_operation, seam::tensors_do_not_cross_between_gpu_and_cpu, seam::both_backends_reject_each_mistake_with_the_same_words, counters::steady_state_steps_allocate_nothing_and_flush_submits_once, adapters::kernels_validate_against_the_devices_target);
+    let t = register!(t, gpu: trusted::every_kernel_gives_the_same_bits_trusted_and_checked, trusted::layered_training_gives_the_same_weights_trusted_and_checked);
     let t = register!(t, per_device: seam::freed_tensor_is_unknown_tensor, seam::mismatched_shapes_are_shape_errors_with_both_shapes);
     let t = register!(t, plain: adapters::adapter_choice_parse_and_resolve_with, seam::a_tensor_of_another_cpu_backend_is_refused);
     // Runs the built command, which the `cli` feature builds.

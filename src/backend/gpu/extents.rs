@@ -91,7 +91,10 @@ impl Extents for MatmulReduceParams {
         let nonempty = len > 0;
         Reach::of(&[
             span(self.partial_off, u64::from(self.layers) * len),
-            when(nonempty && self.flags & MATMUL_FLAG_BIAS != 0, span(self.bias_off, u64::from(self.n))),
+            when(
+                nonempty && self.flags & MATMUL_FLAG_BIAS != 0,
+                span(self.bias_off, u64::from(self.n)),
+            ),
             span(self.out_off, len),
             when(self.flags & MATMUL_FLAG_Z != 0, span(self.z_off, len)),
         ])
@@ -125,8 +128,9 @@ impl Extents for LossParams {
         let has = |flag: u32| self.flags & flag != 0;
         let (loss, metrics) = (has(LOSS_FLAG_LOSS), has(LOSS_FLAG_METRICS));
         // The sparse kinds read one class index per row (the prelude's LOSS_SPARSE_CCE*).
-        let sparse_loss =
-            [false, true].map(|from_logits| Loss::SparseCategoricalCrossentropy { from_logits }.code()).contains(&self.kind);
+        let sparse_loss = [false, true]
+            .map(|from_logits| Loss::SparseCategoricalCrossentropy { from_logits }.code())
+            .contains(&self.kind);
         let sparse_accuracy = self.accuracy == crate::nn::Accuracy::SparseCategorical.code();
         let by_row = span(self.target_off, rows);
         let by_element = rows_span(self.target_off, rows, cols);
@@ -158,8 +162,8 @@ impl Extents for LossParams {
 impl Extents for SumPartialsParams {
     fn reach(&self, _groups: (u32, u32, u32)) -> Reach {
         let (width, count) = (u64::from(self.width), u64::from(self.count));
-        let src = (width > 0 && count > 0)
-            .then(|| u64::from(self.src_off) + (count - 1) * u64::from(self.stride) + width);
+        let src =
+            (width > 0 && count > 0).then(|| u64::from(self.src_off) + (count - 1) * u64::from(self.stride) + width);
         Reach::of(&[src, span(self.dst_off, width)])
     }
 }
@@ -179,10 +183,7 @@ impl Extents for OptimizerParams {
             ],
         };
         // `state()` sends binding 2 and above to s2, as the kernel's switch does.
-        let touched = |binding: usize| {
-            used.iter()
-                .any(|&(slot, on)| on && slot.binding().min(2) == binding)
-        };
+        let touched = |binding: usize| used.iter().any(|&(slot, on)| on && slot.binding().min(2) == binding);
         let offs = [self.s0_off, self.s1_off, self.s2_off];
         let state = |b: usize| when(touched(b), span(offs[b], n));
         Reach::of(&[
@@ -362,6 +363,52 @@ mod tests {
         }
     }
 
+    /// Through the real dispatch: a view forged past its storage (the public API cannot make
+    /// one; a bug inside the engine could) is refused with a typed error before the kernel
+    /// runs, and the backend goes on working. Needs an adapter: where none exists it says so
+    /// loudly (and fails under WGTRAIN_REQUIRE_GPU=1, as CI runs it).
+    #[test]
+    fn a_dispatch_past_its_buffer_is_refused_on_the_device() {
+        use crate::backend::{Backend, GatherRowsOp, GpuBackend, MatmulOp, Tensor};
+        let required = std::env::var("WGTRAIN_REQUIRE_GPU").is_ok_and(|v| v == "1");
+        if !required && crate::backend::gpu::list_adapters().is_empty() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** no GPU adapter: the device half of this test did not run ***\n"
+            );
+            return;
+        }
+        let mut gpu = GpuBackend::new().expect("a GPU backend");
+        let a = gpu.upload(2, 3, &[1.0; 6]).unwrap();
+        let b = gpu.upload(3, 2, &[1.0; 6]).unwrap();
+        let out = gpu.zeros(2, 2).unwrap();
+        // Six values padded to 16-byte units hold 8; a [2, 3] view at element 6 ends at 12.
+        let past = Tensor { offset: 6, ..a };
+        match gpu.matmul(&MatmulOp::new(past, b, out)) {
+            Err(Error::KernelRange {
+                kernel: "matmul",
+                binding: "a",
+                end: 12,
+                len: 8,
+            }) => {}
+            other => panic!("expected a KernelRange error, got {other:?}"),
+        }
+        let idx = gpu.upload_u32(&[0, 1]).unwrap();
+        let rows = gpu.zeros(2, 3).unwrap();
+        let short = Tensor { offset: 7, ..idx };
+        match gpu.gather_rows(&GatherRowsOp::new(a, short, 0, rows)) {
+            Err(Error::KernelRange {
+                kernel: "gather_rows",
+                binding: "indices",
+                ..
+            }) => {}
+            other => panic!("expected a KernelRange error, got {other:?}"),
+        }
+        gpu.matmul(&MatmulOp::new(a, b, out)).unwrap();
+        assert_eq!(gpu.read(out).unwrap(), vec![3.0; 4]);
+    }
+
     #[test]
     fn the_loss_head_reaches_targets_by_its_loss_and_its_accuracy() {
         let p = LossParams {
@@ -374,7 +421,10 @@ mod tests {
             ..Zeroable::zeroed()
         };
         assert_eq!(p.reach((1, 1, 1)).ends()[2], Some(5));
-        let dense = LossParams { accuracy: ACC_NONE, ..p };
+        let dense = LossParams {
+            accuracy: ACC_NONE,
+            ..p
+        };
         assert_eq!(dense.reach((1, 1, 1)).ends()[2], Some(15));
     }
 }

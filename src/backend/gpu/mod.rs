@@ -27,11 +27,11 @@ use std::collections::HashMap;
 
 use bounds::LoopBound;
 use context::convert_error;
-use extents::Extents;
 pub use context::{
     ADAPTER_ENV, AdapterChoice, AdapterSummary, BACKEND_ENV, GpuContext, backend_env_problem, chosen_adapter,
     list_adapters,
 };
+use extents::Extents;
 use kernels::Kernel;
 use params::{KernelParams, MAX_PARAMS_SIZE};
 use pipelines::{Pipeline, build_pipelines};

@@ -50,7 +50,8 @@ pub(crate) fn build_pipelines(
         .collect::<Result<Vec<_>>>()?;
     let device = &ctx.device;
     if let Some(open) = pipeline_cache::open(device, kernels_fingerprint(&sources)) {
-        let (pipelines, error) = pipeline_cache::catching(device, || build_with(device, &sources, checks, Some(&open.cache)));
+        let (pipelines, error) =
+            pipeline_cache::catching(device, || build_with(device, &sources, checks, Some(&open.cache)));
         match error {
             None => {
                 open.save();

@@ -120,6 +120,37 @@ pub fn builds_trusted(spec: &KernelSpec, checks: ShaderChecks) -> bool {
     checks == ShaderChecks::Trusted && is_proven(spec)
 }
 
+/// One line saying how `checks` builds the kernels, for `wgtrain info`: how many kernels of
+/// the table run trusted, which run checked and why.
+///
+/// ```
+/// use wgtrain::backend::gpu::trust::{ShaderChecks, summary};
+/// assert!(summary(ShaderChecks::Checked).starts_with("checked"));
+/// ```
+pub fn summary(checks: ShaderChecks) -> String {
+    use super::kernels::Kernel;
+    if checks == ShaderChecks::Checked {
+        return format!(
+            "checked: every kernel is built with runtime bounds checks ({CHECKED_SHADERS_ENV}=1 or ShaderChecks::Checked)"
+        );
+    }
+    let specs: Vec<&KernelSpec> = Kernel::ALL.iter().map(|k| k.spec()).collect();
+    let trusted = specs.iter().filter(|s| is_proven(s)).count();
+    let mut text = format!(
+        "trusted: {trusted} of {} kernels are built without runtime bounds checks (their ranges are proven before \
+         each dispatch; {CHECKED_SHADERS_ENV}=1 builds them checked); generated programs are checked",
+        specs.len()
+    );
+    for spec in specs.iter().filter(|s| !is_proven(s)) {
+        let why = match spec.trust {
+            Trust::Checked { reason } => reason,
+            Trust::Proven { .. } => "its source changed since its bounds were audited",
+        };
+        text.push_str(&format!("; {} is checked: {why}", spec.name));
+    }
+    text
+}
+
 /// The runtime checks of a trusted module: no bounds checks, no forced loop bounding; the
 /// integer-division guards and every other check stay.
 const TRUSTED_CHECKS: wgpu::ShaderRuntimeChecks = wgpu::ShaderRuntimeChecks {

@@ -1,6 +1,7 @@
-//! `wgtrain info`: the adapters wgpu sees, their limits and features, which backend `auto`
-//! would choose, and optionally a model's summary: its layers, the executor that would run it
-//! and why, and the device memory it would take.
+//! `wgtrain info`: the adapters wgpu sees, their limits and features, whether the kernels are
+//! built trusted (without runtime bounds checks) or checked, which backend `auto` would
+//! choose, and optionally a model's summary: its layers, the executor that would run it and
+//! why, and the device memory it would take.
 
 use super::args::{BackendChoice, InfoArgs};
 use super::choices::execution_for;
@@ -8,6 +9,7 @@ use super::spec::parse_layers;
 use clap::ValueEnum;
 use wgtrain::Result;
 use wgtrain::backend::ProgramLimits;
+use wgtrain::backend::gpu::trust::{self, ShaderChecks};
 use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, chosen_adapter, list_adapters};
 use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
@@ -27,6 +29,8 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             println!("{a}");
         }
     }
+    // How a GPU backend opened now would build its kernels (the environment decides).
+    println!("GPU shaders: {}", trust::summary(ShaderChecks::from_env()?));
     // The adapter a GPU model would run on (its limits decide the fused executor's fit).
     let mut gpu_adapter = None;
     let auto_gpu = match Device::resolve_auto() {
