@@ -91,9 +91,10 @@ impl Extents for MatmulReduceParams {
         let nonempty = len > 0;
         Reach::of(&[
             span(self.partial_off, u64::from(self.layers) * len),
+            // bias[bias_off + e % n]: one element even were n zero (e % 0 is 0 in WGSL).
             when(
                 nonempty && self.flags & MATMUL_FLAG_BIAS != 0,
-                span(self.bias_off, u64::from(self.n)),
+                span(self.bias_off, u64::from(self.n).max(1)),
             ),
             span(self.out_off, len),
             when(self.flags & MATMUL_FLAG_Z != 0, span(self.z_off, len)),
@@ -154,7 +155,8 @@ impl Extents for LossParams {
             when(grad && has(LOSS_FLAG_DERIVATIVE), span(self.z_off, rows * cols)),
             span(self.row_loss_off, rows),
             when(grad, span(self.grad_off, rows * cols)),
-            when(metrics && rows > 0, acc),
+            // The slot sums are reduced and added even over no rows.
+            when(metrics, acc),
         ])
     }
 }
