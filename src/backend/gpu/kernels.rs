@@ -1,9 +1,12 @@
 //! The kernel table, one entry per compute kernel: its name (= shader file = entry point),
 //! its WGSL source, its `Params` uniform, its storage bindings with their access, and whether
-//! the activation library is prepended. The [`Kernel`] enum, [`Kernel::ALL`], the table and the
-//! link from each `Params` struct to its kernel are all generated from the one list below, so
-//! they cannot drift apart. Every module is the generated prelude (`prelude.rs`), then the
-//! activation library where asked, then the kernel's file.
+//! which WGSL libraries are prepended (the activation functions; the matrix product's shared
+//! part) and which optional device features it needs. The [`Kernel`] enum, [`Kernel::ALL`], the
+//! table and the link from each `Params` struct to its kernel are all generated from the one
+//! list below, so they cannot drift apart. Every module is the generated prelude
+//! (`prelude.rs`), then its libraries, then the kernel's file. A kernel marked `alternative`
+//! is another variant of a kernel above it (same `Params`, same bindings): the `Params` struct
+//! dispatches its primary kernel unless the backend picks a variant (`matmul_variants.rs`).
 
 use super::params::{
     ActivationBackwardParams, DropoutParams, FillParams, GatherParams, KernelParams, LossParams, MatmulParams,
@@ -14,6 +17,30 @@ use super::prelude;
 
 /// Activation functions, a library prepended to the kernels that apply them.
 pub const ACTIVATION_LIBRARY: &str = include_str!("../../../shaders/activation.wgsl");
+
+/// What every matrix-product variant shares: uniform, bindings, loads, epilogue.
+pub const MATMUL_LIBRARY: &str = include_str!("../../../shaders/matmul_common.wgsl");
+
+/// A WGSL library prepended to kernels: its file (for positions in errors) and its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Library {
+    /// The file, as `shaders/<name>.wgsl`.
+    pub file: &'static str,
+    /// Its WGSL.
+    pub wgsl: &'static str,
+}
+
+/// The activation library.
+pub const ACTIVATIONS: Library = Library {
+    file: "shaders/activation.wgsl",
+    wgsl: ACTIVATION_LIBRARY,
+};
+
+/// The matrix product's shared part.
+pub const MATMUL_COMMON: Library = Library {
+    file: "shaders/matmul_common.wgsl",
+    wgsl: MATMUL_LIBRARY,
+};
 
 /// How a kernel uses a storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +67,12 @@ pub struct KernelSpec {
     pub name: &'static str,
     /// The kernel's own WGSL.
     pub wgsl: &'static str,
-    /// Whether the activation library is prepended.
-    pub uses_activations: bool,
+    /// The libraries prepended, in order.
+    pub libraries: &'static [Library],
+    /// Optional device features the kernel needs (it is built only where they are present).
+    pub features: wgpu::Features,
+    /// The kernel whose variant this is (itself for a primary kernel).
+    pub primary: Kernel,
     /// The layout of the kernel's `Params` uniform as the Rust struct has it.
     pub params: &'static ParamsLayout,
     /// Storage bindings 1.., in binding order.
@@ -115,13 +146,13 @@ impl ModuleSource {
 }
 
 impl KernelSpec {
-    /// The complete module handed to the compiler: the prelude, the activation library when
-    /// the kernel uses it, then the kernel.
+    /// The complete module handed to the compiler: the prelude, the kernel's libraries, then
+    /// the kernel.
     pub fn module_source(&self) -> ModuleSource {
         let mut source = ModuleSource::new(self.name);
         source.push("generated prelude", prelude::wgsl());
-        if self.uses_activations {
-            source.push("shaders/activation.wgsl", ACTIVATION_LIBRARY);
+        for library in self.libraries {
+            source.push(library.file, library.wgsl);
         }
         source.push(&format!("shaders/{}.wgsl", self.name), self.wgsl);
         source
@@ -137,10 +168,38 @@ macro_rules! access {
     };
 }
 
+macro_rules! features {
+    () => {
+        wgpu::Features::empty()
+    };
+    ($feature:ident) => {
+        wgpu::Features::$feature
+    };
+}
+
+macro_rules! primary {
+    ($variant:ident) => {
+        Kernel::$variant
+    };
+    ($variant:ident, $primary:ident) => {
+        Kernel::$primary
+    };
+}
+
+macro_rules! params_kernel {
+    ($params:ident, $variant:ident) => {
+        impl KernelParams for $params {
+            const KERNEL: Kernel = Kernel::$variant;
+        }
+    };
+    ($params:ident, $variant:ident, $primary:ident) => {};
+}
+
 macro_rules! kernel_table {
     ($(
         $(#[$doc:meta])*
-        $variant:ident = $name:literal, $params:ident, activations: $acts:expr,
+        $variant:ident = $name:literal, $params:ident $(alternative of $primary:ident)?,
+            libraries: [$($lib:ident),*] $(, needs $feature:ident)?,
             [$($access:ident $binding:literal),* $(,)?];
     )*) => {
         /// The compute kernels (see the table in `kernels.rs`).
@@ -171,53 +230,66 @@ macro_rules! kernel_table {
             KernelSpec {
                 name: $name,
                 wgsl: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
-                uses_activations: $acts,
+                libraries: &[$($lib),*],
+                features: features!($($feature)?),
+                primary: primary!($variant $(, $primary)?),
                 params: &<$params as UniformParams>::LAYOUT,
                 bindings: &[$(Binding { name: $binding, access: access!($access) }),*],
             },
         )*];
 
-        $(impl KernelParams for $params {
-            const KERNEL: Kernel = Kernel::$variant;
-        })*
+        $(params_kernel!($params, $variant $(, $primary)?);)*
     };
 }
 
 kernel_table! {
-    /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer.
-    Matmul = "matmul", MatmulParams, activations: true,
+    /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer: the
+    /// shared-memory tiled variant.
+    Matmul = "matmul", MatmulParams, libraries: [ACTIVATIONS, MATMUL_COMMON],
+        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+    /// The same product, register-blocked without shared memory.
+    MatmulBlocked = "matmul_blocked", MatmulParams alternative of Matmul,
+        libraries: [ACTIVATIONS, MATMUL_COMMON],
+        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+    /// The same product with K split across a workgroup's invocations (few outputs, long K).
+    MatmulSkinny = "matmul_skinny", MatmulParams alternative of Matmul,
+        libraries: [ACTIVATIONS, MATMUL_COMMON],
+        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+    /// The same product sharing A through subgroup shuffles.
+    MatmulSubgroup = "matmul_subgroup", MatmulParams alternative of Matmul,
+        libraries: [ACTIVATIONS, MATMUL_COMMON], needs SUBGROUP,
         [read "a", read "b", read "bias", read_write "out", read_write "z"];
     /// Adds a split-K product's partial sums and applies the epilogue.
-    MatmulReduce = "matmul_reduce", MatmulReduceParams, activations: true,
+    MatmulReduce = "matmul_reduce", MatmulReduceParams, libraries: [ACTIVATIONS],
         [read "partial", read "bias", read_write "out", read_write "z"];
     /// dz = dy ⊙ act′(z).
-    ActivationBackward = "activation_backward", ActivationBackwardParams, activations: true,
+    ActivationBackward = "activation_backward", ActivationBackwardParams, libraries: [ACTIVATIONS],
         [read "dy", read "z", read_write "dz"];
     /// Row softmax.
-    Softmax = "softmax", SoftmaxParams, activations: false,
+    Softmax = "softmax", SoftmaxParams, libraries: [],
         [read "z", read_write "out"];
     /// The loss head: per-row losses, their gradient (times the output derivative) and the
     /// metric sums, in one pass.
-    Loss = "loss", LossParams, activations: true,
+    Loss = "loss", LossParams, libraries: [ACTIVATIONS],
         [read "pred", read "output", read "targets", read "weights", read "z",
          read_write "row_loss", read_write "grad", read_write "acc"];
     /// Adds per-workgroup partial sums to their accumulator.
-    SumPartials = "sum_partials", SumPartialsParams, activations: false,
+    SumPartials = "sum_partials", SumPartialsParams, libraries: [],
         [read "src", read_write "dst"];
     /// One optimizer step over a flat parameter vector.
-    OptimizerStep = "optimizer_step", OptimizerParams, activations: false,
+    OptimizerStep = "optimizer_step", OptimizerParams, libraries: [],
         [read_write "param", read "grad", read_write "s0", read_write "s1", read_write "s2"];
     /// The row gather.
-    GatherRows = "gather_rows", GatherParams, activations: false,
+    GatherRows = "gather_rows", GatherParams, libraries: [],
         [read "src", read "indices", read_write "out"];
     /// `out[i]` = value.
-    Fill = "fill", FillParams, activations: false,
+    Fill = "fill", FillParams, libraries: [],
         [read_write "out"];
     /// Gradient through a row softmax.
-    SoftmaxBackward = "softmax_backward", SoftmaxBackwardParams, activations: false,
+    SoftmaxBackward = "softmax_backward", SoftmaxBackwardParams, libraries: [],
         [read "y", read "dy", read_write "dz"];
     /// Inverted dropout and its gradient.
-    Dropout = "dropout", DropoutParams, activations: false,
+    Dropout = "dropout", DropoutParams, libraries: [],
         [read "x", read_write "mask", read_write "out"];
 }
 

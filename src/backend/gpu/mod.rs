@@ -11,6 +11,8 @@
 pub mod bounds;
 pub mod context;
 pub mod kernels;
+mod matmul_tuning;
+pub mod matmul_variants;
 mod ops;
 pub(crate) use ops::optimizer_uniform;
 pub mod params;
@@ -30,6 +32,9 @@ pub use context::{
     list_adapters,
 };
 use kernels::Kernel;
+pub use matmul_tuning::TuningSummary;
+#[doc(hidden)]
+pub use matmul_tuning::reset_for_tests as matmul_tuning_reset_for_tests;
 use params::{KernelParams, MAX_PARAMS_SIZE};
 use pipelines::{Pipeline, build_pipelines};
 
@@ -63,7 +68,7 @@ struct Storage {
 pub struct GpuBackend {
     id: BackendId,
     ctx: GpuContext,
-    pipelines: Vec<Pipeline>,
+    pipelines: Vec<Option<Pipeline>>,
     storages: Vec<Option<Storage>>,
     bind_groups: HashMap<(Kernel, [StorageId; MAX_BINDINGS]), wgpu::BindGroup>,
     uniform: wgpu::Buffer,
@@ -89,6 +94,8 @@ pub struct GpuBackend {
     /// a steady step).
     scratch: Option<Tensor>,
     counters: Counters,
+    /// Which matmul variant runs per shape class (`matmul_tuning.rs`).
+    tuning: matmul_tuning::Tuning,
 }
 
 impl GpuBackend {
@@ -106,6 +113,7 @@ impl GpuBackend {
     /// kernel the device cannot run is [`Error::Shader`].
     pub fn from_context(ctx: GpuContext) -> Result<Self> {
         let (pipelines, pipeline_cache) = build_pipelines(&ctx)?;
+        let tuning = matmul_tuning::Tuning::new(&ctx, &pipelines)?;
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment
@@ -143,6 +151,7 @@ impl GpuBackend {
                 buffer_allocations: 1,
                 ..Counters::default()
             },
+            tuning,
         };
         for i in 0..backend.dummies.len() {
             backend.dummies[i] = backend.alloc(4, "dummy operand")?.storage;
@@ -276,8 +285,20 @@ impl GpuBackend {
         storages: &[Option<StorageId>],
         groups: (u32, u32, u32),
     ) -> Result<()> {
-        let kernel = P::KERNEL;
+        self.dispatch_kernel(P::KERNEL, params, storages, groups)
+    }
+
+    /// Records one dispatch of `kernel`, which takes `P` (its primary kernel's or its own).
+    fn dispatch_kernel<P: KernelParams + LoopBound>(
+        &mut self,
+        kernel: Kernel,
+        params: &P,
+        storages: &[Option<StorageId>],
+        groups: (u32, u32, u32),
+    ) -> Result<()> {
+        debug_assert_eq!(kernel.spec().primary, P::KERNEL);
         debug_assert_eq!(storages.len(), kernel.storage_count());
+        self.pipeline(kernel)?;
         self.ctx.set_current_op(kernel.name());
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max || groups.2 > max {
@@ -318,13 +339,28 @@ impl GpuBackend {
         }
         self.open_pass();
         let bind_group = &self.bind_groups[&(kernel, key)];
-        let pipeline = &self.pipelines[kernel.index()].pipeline;
+        let pipeline = &self.pipelines[kernel.index()].as_ref().expect("checked above").pipeline;
         let pass = self.pass.as_mut().expect("a pass is open");
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, bind_group, &[offset as u32]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
         self.counters.dispatches += 1;
         self.check_fault()
+    }
+
+    /// The built pipeline of `kernel`; an error for a kernel the device cannot run (a variant
+    /// needing a feature it lacks).
+    fn pipeline(&self, kernel: Kernel) -> Result<&Pipeline> {
+        self.pipelines[kernel.index()]
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument {
+                what: "kernel",
+                detail: format!(
+                    "{} needs {:?}, which this device lacks",
+                    kernel.name(),
+                    kernel.spec().features
+                ),
+            })
     }
 
     /// Opens the compute pass (and the encoder) when none is open.
@@ -361,7 +397,7 @@ impl GpuBackend {
         }
         let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &self.pipelines[kernel.index()].layout,
+            layout: &self.pipeline(kernel)?.layout,
             entries: &entries,
         });
         self.counters.bind_groups += 1;

@@ -10,15 +10,15 @@ use super::pipeline_cache;
 use super::validate::{ShaderTarget, validate};
 use crate::Result;
 
-/// A built kernel.
+/// A built kernel (`None` in the list for a kernel whose features the device lacks).
 pub(crate) struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
 }
 
 /// A fingerprint of every kernel's name and module source (part of the pipeline cache's key).
-fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
-    sources.iter().fold(pipeline_cache::FNV_START, |h, s| {
+fn kernels_fingerprint(sources: &[Option<ModuleSource>]) -> u64 {
+    sources.iter().flatten().fold(pipeline_cache::FNV_START, |h, s| {
         pipeline_cache::fnv1a(pipeline_cache::fnv1a(h, s.kernel().as_bytes()), s.text().as_bytes())
     })
 }
@@ -29,14 +29,18 @@ fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
 /// shows up as it would have without a cache).
 /// The open cache comes back with the pipelines, so generated programs are built (and saved)
 /// through it as well.
-pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<(Vec<Pipeline>, Option<pipeline_cache::OpenCache>)> {
+pub(crate) fn build_pipelines(ctx: &GpuContext) -> Result<(Vec<Option<Pipeline>>, Option<pipeline_cache::OpenCache>)> {
     let target = ShaderTarget::of(ctx);
+    let features = ctx.device.features();
     let sources = Kernel::ALL
         .iter()
         .map(|k| {
+            if !features.contains(k.spec().features) {
+                return Ok(None);
+            }
             let source = k.spec().module_source();
             validate(&source, &target)?;
-            Ok(source)
+            Ok(Some(source))
         })
         .collect::<Result<Vec<_>>>()?;
     let device = &ctx.device;
@@ -83,11 +87,16 @@ pub(crate) fn storage_entry(binding: u32, access: Access) -> wgpu::BindGroupLayo
     }
 }
 
-fn build_with(device: &wgpu::Device, sources: &[ModuleSource], cache: Option<&wgpu::PipelineCache>) -> Vec<Pipeline> {
+fn build_with(
+    device: &wgpu::Device,
+    sources: &[Option<ModuleSource>],
+    cache: Option<&wgpu::PipelineCache>,
+) -> Vec<Option<Pipeline>> {
     Kernel::ALL
         .iter()
         .zip(sources)
         .map(|(&kernel, source)| {
+            let source = source.as_ref()?;
             let spec = kernel.spec();
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(spec.name),
@@ -134,7 +143,7 @@ fn build_with(device: &wgpu::Device, sources: &[ModuleSource], cache: Option<&wg
                 compilation_options: wgpu::PipelineCompilationOptions::default(),
                 cache,
             });
-            Pipeline { pipeline, layout }
+            Some(Pipeline { pipeline, layout })
         })
         .collect()
 }

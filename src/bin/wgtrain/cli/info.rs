@@ -8,7 +8,9 @@ use super::spec::parse_layers;
 use clap::ValueEnum;
 use wgtrain::Result;
 use wgtrain::backend::ProgramLimits;
-use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, chosen_adapter, list_adapters};
+use wgtrain::backend::gpu::{
+    AdapterChoice, GpuContext, TuningSummary, backend_env_problem, chosen_adapter, list_adapters,
+};
 use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
@@ -25,6 +27,15 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         println!("GPU adapters:");
         for a in &adapters {
             println!("{a}");
+        }
+        // The matrix-product variants of the adapter --backend gpu opens.
+        if let Some(adapter) = chosen_adapter(&AdapterChoice::Auto) {
+            println!(
+                "On [{}] {}, {}",
+                adapter.index,
+                adapter.name,
+                TuningSummary::of(&adapter)
+            );
         }
     }
     // The adapter a GPU model would run on (its limits decide the fused executor's fit).
