@@ -20,8 +20,6 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
     let t = lid.y * 16u + lid.x;
     let ks = k_range(wid.z);
     let k_end = ks.y;
-    let a_ok = a_aligned();
-    let b_ok = b_aligned();
 
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
@@ -30,10 +28,10 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
 
     for (var k0 = ks.x; k0 < k_end; k0 += TILE_K) {
         // A tile: 64 rows × 16 k, one vec4 per invocation along A's contiguous dimension.
-        if (p.trans_a == 0u) {
+        if (!TRANS_A) {
             let i = t / 4u;
             let kk = (t % 4u) * 4u;
-            let v = a_along_k(row0 + i, k0 + kk, k_end, a_ok);
+            let v = a_along_k(row0 + i, k0 + kk, k_end);
             tile_a[kk * TILE_M + i] = v.x;
             tile_a[(kk + 1u) * TILE_M + i] = v.y;
             tile_a[(kk + 2u) * TILE_M + i] = v.z;
@@ -41,7 +39,7 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         } else {
             let kk = t / 16u;
             let i = (t % 16u) * 4u;
-            let v = a_along_m(row0 + i, k0 + kk, k_end, a_ok);
+            let v = a_along_m(row0 + i, k0 + kk, k_end);
             let at = kk * TILE_M + i;
             tile_a[at] = v.x;
             tile_a[at + 1u] = v.y;
@@ -49,10 +47,10 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             tile_a[at + 3u] = v.w;
         }
         // B tile: 16 k × 64 columns.
-        if (p.trans_b == 0u) {
+        if (!TRANS_B) {
             let kk = t / 16u;
             let j = (t % 16u) * 4u;
-            let v = b_along_n(k0 + kk, col0 + j, k_end, b_ok);
+            let v = b_along_n(k0 + kk, col0 + j, k_end);
             let at = kk * TILE_N + j;
             tile_b[at] = v.x;
             tile_b[at + 1u] = v.y;
@@ -61,7 +59,7 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         } else {
             let j = t / 4u;
             let kk = (t % 4u) * 4u;
-            let v = b_along_k(k0 + kk, col0 + j, k_end, b_ok);
+            let v = b_along_k(k0 + kk, col0 + j, k_end);
             tile_b[kk * TILE_N + j] = v.x;
             tile_b[(kk + 1u) * TILE_N + j] = v.y;
             tile_b[(kk + 2u) * TILE_N + j] = v.z;

@@ -14,8 +14,6 @@ fn matmul_blocked(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     let j = wid.x * 64u + lid.x * 8u;
     let ks = k_range(wid.z);
     let k_end = ks.y;
-    let a_ok = a_aligned();
-    let b_ok = b_aligned();
 
     // c<r><c>: rows i + r, columns j + 4c .. j + 4c + 4.
     var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
@@ -31,25 +29,25 @@ fn matmul_blocked(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
         // a<r> = op(A)[i + r, k .. k + 4].
         var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
         var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
-        if (p.trans_a == 0u) {
-            a0 = a_along_k(i, k, k_end, a_ok);
-            a1 = a_along_k(i + 1u, k, k_end, a_ok);
-            a2 = a_along_k(i + 2u, k, k_end, a_ok);
-            a3 = a_along_k(i + 3u, k, k_end, a_ok);
-            a4 = a_along_k(i + 4u, k, k_end, a_ok);
-            a5 = a_along_k(i + 5u, k, k_end, a_ok);
-            a6 = a_along_k(i + 6u, k, k_end, a_ok);
-            a7 = a_along_k(i + 7u, k, k_end, a_ok);
+        if (!TRANS_A) {
+            a0 = a_along_k(i, k, k_end);
+            a1 = a_along_k(i + 1u, k, k_end);
+            a2 = a_along_k(i + 2u, k, k_end);
+            a3 = a_along_k(i + 3u, k, k_end);
+            a4 = a_along_k(i + 4u, k, k_end);
+            a5 = a_along_k(i + 5u, k, k_end);
+            a6 = a_along_k(i + 6u, k, k_end);
+            a7 = a_along_k(i + 7u, k, k_end);
         } else {
             // Stored transposed: load along M and transpose in registers.
-            let l0 = a_along_m(i, k, k_end, a_ok);
-            let h0 = a_along_m(i + 4u, k, k_end, a_ok);
-            let l1 = a_along_m(i, k + 1u, k_end, a_ok);
-            let h1 = a_along_m(i + 4u, k + 1u, k_end, a_ok);
-            let l2 = a_along_m(i, k + 2u, k_end, a_ok);
-            let h2 = a_along_m(i + 4u, k + 2u, k_end, a_ok);
-            let l3 = a_along_m(i, k + 3u, k_end, a_ok);
-            let h3 = a_along_m(i + 4u, k + 3u, k_end, a_ok);
+            let l0 = a_along_m(i, k, k_end);
+            let h0 = a_along_m(i + 4u, k, k_end);
+            let l1 = a_along_m(i, k + 1u, k_end);
+            let h1 = a_along_m(i + 4u, k + 1u, k_end);
+            let l2 = a_along_m(i, k + 2u, k_end);
+            let h2 = a_along_m(i + 4u, k + 2u, k_end);
+            let l3 = a_along_m(i, k + 3u, k_end);
+            let h3 = a_along_m(i + 4u, k + 3u, k_end);
             a0 = vec4<f32>(l0.x, l1.x, l2.x, l3.x);
             a1 = vec4<f32>(l0.y, l1.y, l2.y, l3.y);
             a2 = vec4<f32>(l0.z, l1.z, l2.z, l3.z);
@@ -62,25 +60,25 @@ fn matmul_blocked(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
         // b<q><c> = op(B)[k + q, j + 4c .. j + 4c + 4].
         var b00: vec4<f32>; var b01: vec4<f32>; var b10: vec4<f32>; var b11: vec4<f32>;
         var b20: vec4<f32>; var b21: vec4<f32>; var b30: vec4<f32>; var b31: vec4<f32>;
-        if (p.trans_b == 0u) {
-            b00 = b_along_n(k, j, k_end, b_ok);
-            b01 = b_along_n(k, j + 4u, k_end, b_ok);
-            b10 = b_along_n(k + 1u, j, k_end, b_ok);
-            b11 = b_along_n(k + 1u, j + 4u, k_end, b_ok);
-            b20 = b_along_n(k + 2u, j, k_end, b_ok);
-            b21 = b_along_n(k + 2u, j + 4u, k_end, b_ok);
-            b30 = b_along_n(k + 3u, j, k_end, b_ok);
-            b31 = b_along_n(k + 3u, j + 4u, k_end, b_ok);
+        if (!TRANS_B) {
+            b00 = b_along_n(k, j, k_end);
+            b01 = b_along_n(k, j + 4u, k_end);
+            b10 = b_along_n(k + 1u, j, k_end);
+            b11 = b_along_n(k + 1u, j + 4u, k_end);
+            b20 = b_along_n(k + 2u, j, k_end);
+            b21 = b_along_n(k + 2u, j + 4u, k_end);
+            b30 = b_along_n(k + 3u, j, k_end);
+            b31 = b_along_n(k + 3u, j + 4u, k_end);
         } else {
             // Stored transposed: load along K and transpose in registers.
-            let t0 = b_along_k(k, j, k_end, b_ok);
-            let t1 = b_along_k(k, j + 1u, k_end, b_ok);
-            let t2 = b_along_k(k, j + 2u, k_end, b_ok);
-            let t3 = b_along_k(k, j + 3u, k_end, b_ok);
-            let t4 = b_along_k(k, j + 4u, k_end, b_ok);
-            let t5 = b_along_k(k, j + 5u, k_end, b_ok);
-            let t6 = b_along_k(k, j + 6u, k_end, b_ok);
-            let t7 = b_along_k(k, j + 7u, k_end, b_ok);
+            let t0 = b_along_k(k, j, k_end);
+            let t1 = b_along_k(k, j + 1u, k_end);
+            let t2 = b_along_k(k, j + 2u, k_end);
+            let t3 = b_along_k(k, j + 3u, k_end);
+            let t4 = b_along_k(k, j + 4u, k_end);
+            let t5 = b_along_k(k, j + 5u, k_end);
+            let t6 = b_along_k(k, j + 6u, k_end);
+            let t7 = b_along_k(k, j + 7u, k_end);
             b00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
             b01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
             b10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);

@@ -20,9 +20,14 @@
 // partial-sum scratch that matmul_reduce adds up and finishes); without it (a single layer
 // holding all of K) it applies the epilogue itself. The host keeps k_chunk small enough that
 // every invocation's loop count stays far below lavapipe's limit (src/backend/gpu/bounds.rs).
-// Loads: one vec4 where the contiguous dimension and the offset are multiples of 4 and the
-// four elements are in range, else four guarded scalar loads, so every shape is correct. No
-// load helper loops, so a variant's loop count is its own k loop alone.
+// Specialization: the transpose form and whether each operand allows vec4 loads are
+// pipeline-overridable constants, so each pipeline holds only the load path its products take
+// (a branch on a uniform costs both sides on adapters that run branches under a mask). The
+// host builds one pipeline per combination on first use (`product.rs`) and sets them from the
+// same facts as the uniform's trans flags. A_VEC4: A's offset and the stride of its
+// contiguous dimension (K, or a_rows when transposed) are multiples of 4; B_VEC4 likewise (N,
+// or K when transposed). Where it is false, four branch-free scalar loads take its place, so
+// every shape is correct. No load helper loops, so a variant's loop count is its own k loop.
 
 struct Params {
     m: u32,
@@ -43,6 +48,11 @@ struct Params {
     k_base: u32,
 }
 
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override A_VEC4: bool = false;
+override B_VEC4: bool = false;
+
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
@@ -56,65 +66,67 @@ fn k_range(layer: u32) -> vec2<u32> {
     return vec2<u32>(k_begin, min(k_begin + p.k_chunk, p.k));
 }
 
-// Whether vec4 loads of A (of B) are aligned: the offset and the stride of the contiguous
-// dimension are multiples of 4.
-fn a_aligned() -> bool {
-    return select((p.a_off | p.k) & 3u, (p.a_off | p.a_rows) & 3u, p.trans_a == 1u) == 0u;
-}
-
-fn b_aligned() -> bool {
-    return select((p.b_off | p.n) & 3u, (p.b_off | p.k) & 3u, p.trans_b == 1u) == 0u;
-}
-
 // op(A)[i, k]: A's stored rows, then the ones rows; zero past M or past the layer's k_end.
+// Branch-free (an out-of-range element reads element 0, then is replaced): adapters that run
+// both sides of a divergent branch (lavapipe runs every branch under a mask) pay no extra.
 fn op_a(i: u32, k: u32, k_end: u32) -> f32 {
-    if (i >= p.m || k >= k_end) {
-        return 0.0;
-    }
-    if (i >= p.a_rows) {
-        return 1.0;
-    }
-    let e = select(p.a_off + i * p.k + k, p.a_off + k * p.a_rows + i, p.trans_a == 1u);
-    return a[e >> 2u][e & 3u];
+    let inside = i < p.m && k < k_end;
+    let stored = inside && i < p.a_rows;
+    let e = select(0u, select(p.a_off + i * p.k + k, p.a_off + k * p.a_rows + i, TRANS_A), stored);
+    return select(select(0.0, 1.0, inside), a[e >> 2u][e & 3u], stored);
 }
 
 // op(B)[k, j]; zero past N or past k_end.
 fn op_b(k: u32, j: u32, k_end: u32) -> f32 {
-    if (j >= p.n || k >= k_end) {
-        return 0.0;
-    }
-    let e = select(p.b_off + k * p.n + j, p.b_off + j * p.k + k, p.trans_b == 1u);
-    return b[e >> 2u][e & 3u];
+    let inside = j < p.n && k < k_end;
+    let e = select(0u, select(p.b_off + k * p.n + j, p.b_off + j * p.k + k, TRANS_B), inside);
+    return select(0.0, b[e >> 2u][e & 3u], inside);
 }
 
-// op(A)[i, k .. k+4]: contiguous in A when it is not transposed.
-fn a_along_k(i: u32, k: u32, k_end: u32, aligned: bool) -> vec4<f32> {
-    if (p.trans_a == 0u && aligned && i < p.a_rows && k + 4u <= k_end) {
-        return a[(p.a_off + i * p.k + k) >> 2u];
+// The ones rows of op(A) among rows i .. i+4 at k (the lanes past a_rows and before M).
+fn ones_rows4(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    let rows = vec4<u32>(i) + vec4<u32>(0u, 1u, 2u, 3u);
+    let ones = (rows >= vec4<u32>(p.a_rows)) & (rows < vec4<u32>(p.m)) & vec4<bool>(k < k_end);
+    return select(vec4<f32>(0.0), vec4<f32>(1.0), ones);
+}
+
+// op(A)[i, k .. k+4] (k a multiple of 4): one vec4 when A is not transposed and A_VEC4 (then
+// K and k_end are multiples of 4 too, so the quad is all in or all out of the layer's range).
+fn a_along_k(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    if (!TRANS_A && A_VEC4) {
+        let stored = i < p.a_rows && k < k_end;
+        let v = a[select(0u, (p.a_off + i * p.k + k) >> 2u, stored)];
+        let ones = select(0.0, 1.0, i >= p.a_rows && i < p.m && k < k_end);
+        return select(vec4<f32>(ones), v, stored);
     }
     return vec4<f32>(op_a(i, k, k_end), op_a(i, k + 1u, k_end), op_a(i, k + 2u, k_end), op_a(i, k + 3u, k_end));
 }
 
-// op(A)[i .. i+4, k]: contiguous in A when it is transposed.
-fn a_along_m(i: u32, k: u32, k_end: u32, aligned: bool) -> vec4<f32> {
-    if (p.trans_a == 1u && aligned && i + 4u <= p.a_rows && k < k_end) {
-        return a[(p.a_off + k * p.a_rows + i) >> 2u];
+// op(A)[i .. i+4, k] (i a multiple of 4): one vec4 when A is transposed and A_VEC4 (a_rows is
+// then a multiple of 4, so rows i .. i+4 are all stored or all past a_rows).
+fn a_along_m(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    if (TRANS_A && A_VEC4) {
+        let stored = i < p.a_rows && k < k_end;
+        let v = a[select(0u, (p.a_off + k * p.a_rows + i) >> 2u, stored)];
+        return select(ones_rows4(i, k, k_end), v, vec4<bool>(stored));
     }
     return vec4<f32>(op_a(i, k, k_end), op_a(i + 1u, k, k_end), op_a(i + 2u, k, k_end), op_a(i + 3u, k, k_end));
 }
 
-// op(B)[k, j .. j+4]: contiguous in B when it is not transposed.
-fn b_along_n(k: u32, j: u32, k_end: u32, aligned: bool) -> vec4<f32> {
-    if (p.trans_b == 0u && aligned && j + 4u <= p.n && k < k_end) {
-        return b[(p.b_off + k * p.n + j) >> 2u];
+// op(B)[k, j .. j+4] (j a multiple of 4): one vec4 when B is not transposed and B_VEC4.
+fn b_along_n(k: u32, j: u32, k_end: u32) -> vec4<f32> {
+    if (!TRANS_B && B_VEC4) {
+        let inside = j < p.n && k < k_end;
+        return select(vec4<f32>(0.0), b[select(0u, (p.b_off + k * p.n + j) >> 2u, inside)], inside);
     }
     return vec4<f32>(op_b(k, j, k_end), op_b(k, j + 1u, k_end), op_b(k, j + 2u, k_end), op_b(k, j + 3u, k_end));
 }
 
-// op(B)[k .. k+4, j]: contiguous in B when it is transposed.
-fn b_along_k(k: u32, j: u32, k_end: u32, aligned: bool) -> vec4<f32> {
-    if (p.trans_b == 1u && aligned && j < p.n && k + 4u <= k_end) {
-        return b[(p.b_off + j * p.k + k) >> 2u];
+// op(B)[k .. k+4, j] (k a multiple of 4): one vec4 when B is transposed and B_VEC4.
+fn b_along_k(k: u32, j: u32, k_end: u32) -> vec4<f32> {
+    if (TRANS_B && B_VEC4) {
+        let inside = j < p.n && k < k_end;
+        return select(vec4<f32>(0.0), b[select(0u, (p.b_off + j * p.k + k) >> 2u, inside)], inside);
     }
     return vec4<f32>(op_b(k, j, k_end), op_b(k + 1u, j, k_end), op_b(k + 2u, j, k_end), op_b(k + 3u, j, k_end));
 }

@@ -24,8 +24,6 @@ fn matmul_subgroup(
     let group_lane = lane_id & ~7u;
     let ks = k_range(wid.z);
     let k_end = ks.y;
-    let a_ok = a_aligned();
-    let b_ok = b_aligned();
 
     // c<r><c>: rows rows + r, columns j + 4c .. j + 4c + 4.
     var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
@@ -39,29 +37,29 @@ fn matmul_subgroup(
 
     for (var k = ks.x; k < k_end; k += 4u) {
         // This invocation's row: op(A)[i, k .. k + 4].
-        let mine = a_along_k(i, k, k_end, a_ok);
+        let mine = a_along_k(i, k, k_end);
         // b<q><c> = op(B)[k + q, j + 4c .. j + 4c + 4].
         var b00: vec4<f32>; var b01: vec4<f32>; var b10: vec4<f32>; var b11: vec4<f32>;
         var b20: vec4<f32>; var b21: vec4<f32>; var b30: vec4<f32>; var b31: vec4<f32>;
-        if (p.trans_b == 0u) {
-            b00 = b_along_n(k, j, k_end, b_ok);
-            b01 = b_along_n(k, j + 4u, k_end, b_ok);
-            b10 = b_along_n(k + 1u, j, k_end, b_ok);
-            b11 = b_along_n(k + 1u, j + 4u, k_end, b_ok);
-            b20 = b_along_n(k + 2u, j, k_end, b_ok);
-            b21 = b_along_n(k + 2u, j + 4u, k_end, b_ok);
-            b30 = b_along_n(k + 3u, j, k_end, b_ok);
-            b31 = b_along_n(k + 3u, j + 4u, k_end, b_ok);
+        if (!TRANS_B) {
+            b00 = b_along_n(k, j, k_end);
+            b01 = b_along_n(k, j + 4u, k_end);
+            b10 = b_along_n(k + 1u, j, k_end);
+            b11 = b_along_n(k + 1u, j + 4u, k_end);
+            b20 = b_along_n(k + 2u, j, k_end);
+            b21 = b_along_n(k + 2u, j + 4u, k_end);
+            b30 = b_along_n(k + 3u, j, k_end);
+            b31 = b_along_n(k + 3u, j + 4u, k_end);
         } else {
             // Stored transposed: load along K and transpose in registers.
-            let t0 = b_along_k(k, j, k_end, b_ok);
-            let t1 = b_along_k(k, j + 1u, k_end, b_ok);
-            let t2 = b_along_k(k, j + 2u, k_end, b_ok);
-            let t3 = b_along_k(k, j + 3u, k_end, b_ok);
-            let t4 = b_along_k(k, j + 4u, k_end, b_ok);
-            let t5 = b_along_k(k, j + 5u, k_end, b_ok);
-            let t6 = b_along_k(k, j + 6u, k_end, b_ok);
-            let t7 = b_along_k(k, j + 7u, k_end, b_ok);
+            let t0 = b_along_k(k, j, k_end);
+            let t1 = b_along_k(k, j + 1u, k_end);
+            let t2 = b_along_k(k, j + 2u, k_end);
+            let t3 = b_along_k(k, j + 3u, k_end);
+            let t4 = b_along_k(k, j + 4u, k_end);
+            let t5 = b_along_k(k, j + 5u, k_end);
+            let t6 = b_along_k(k, j + 6u, k_end);
+            let t7 = b_along_k(k, j + 7u, k_end);
             b00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
             b01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
             b10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);

@@ -146,6 +146,12 @@ impl ModuleSource {
 }
 
 impl KernelSpec {
+    /// Whether the kernel is built per specialization of its pipeline-overridable constants
+    /// on first use (the matmul variants: transpose form and vec4 loads), not with the table.
+    pub fn specialized(&self) -> bool {
+        self.libraries.contains(&MATMUL_COMMON)
+    }
+
     /// The complete module handed to the compiler: the prelude, the kernel's libraries, then
     /// the kernel.
     pub fn module_source(&self) -> ModuleSource {

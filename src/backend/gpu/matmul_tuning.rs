@@ -26,6 +26,7 @@ use super::matmul_variants::{
 use super::pipeline_cache::{FNV_START, cache_dir, fnv1a};
 use super::product::Product;
 use super::{AdapterSummary, GpuBackend, GpuContext, Pipeline};
+use crate::backend::Tensor;
 use crate::backend::backend_impl::BackendImpl;
 use crate::nn::Activation;
 use crate::{Error, Result};
@@ -400,23 +401,39 @@ impl GpuBackend {
     }
 
     /// Times each candidate on `trial`; those whose result disagrees with the host are left
-    /// out.
+    /// out. The trial's tensors are freed whatever happens.
     fn measure(&mut self, trial: &Trial, candidates: &[MatmulVariant]) -> Result<Vec<(MatmulVariant, f64)>> {
-        let (ar, ac) = if trial.trans_a {
-            (trial.k, trial.m)
-        } else {
-            (trial.m, trial.k)
+        let mut owned = Vec::new();
+        let result = self.measure_with(trial, candidates, &mut owned);
+        for storage in owned {
+            self.free_impl(storage);
+        }
+        result
+    }
+
+    fn measure_with(
+        &mut self,
+        trial: &Trial,
+        candidates: &[MatmulVariant],
+        owned: &mut Vec<crate::backend::StorageId>,
+    ) -> Result<Vec<(MatmulVariant, f64)>> {
+        let mut tensor = |be: &mut GpuBackend, rows: usize, cols: usize, data: Option<&[f32]>| -> Result<Tensor> {
+            let t = be.zeros_impl(rows, cols, rows * cols)?;
+            owned.push(t.storage);
+            if let Some(data) = data {
+                be.write_impl(t, data)?;
+            }
+            Ok(t)
         };
-        let (br, bc) = if trial.trans_b {
-            (trial.n, trial.k)
-        } else {
-            (trial.k, trial.n)
+        let a = match trial.trans_a {
+            true => tensor(self, trial.k, trial.m, Some(&trial.a))?,
+            false => tensor(self, trial.m, trial.k, Some(&trial.a))?,
         };
-        let a = self.zeros_impl(ar, ac, ar * ac)?;
-        self.write_impl(a, &trial.a)?;
-        let b = self.zeros_impl(br, bc, br * bc)?;
-        self.write_impl(b, &trial.b)?;
-        let out = self.zeros_impl(trial.m, trial.n, trial.m * trial.n)?;
+        let b = match trial.trans_b {
+            true => tensor(self, trial.n, trial.k, Some(&trial.b))?,
+            false => tensor(self, trial.k, trial.n, Some(&trial.b))?,
+        };
+        let out = tensor(self, trial.m, trial.n, None)?;
         let product = Product {
             rows: trial.m,
             a_rows: trial.m,
@@ -430,7 +447,6 @@ impl GpuBackend {
             z: None,
         };
         let mut timings = Vec::new();
-        let mut result = Ok(());
         for &variant in candidates {
             let run = |be: &mut GpuBackend, reps: u32| -> Result<Duration> {
                 let t = Instant::now();
@@ -440,29 +456,20 @@ impl GpuBackend {
                 be.synchronize_impl()?;
                 Ok(t.elapsed() / reps)
             };
-            // The first run warms the pipeline and its result is checked; the time is the
-            // best of a few more when one run is short.
-            let first = run(self, 1);
-            let checked = first.and_then(|t| Ok((t, trial.agrees(&self.read_impl(out)?))));
-            match checked {
-                Ok((first, true)) => {
-                    let reps = if first < Duration::from_millis(2) { 3 } else { 1 };
-                    match run(self, reps) {
-                        Ok(t) => timings.push((variant, t.min(first).as_secs_f64() * 1e6)),
-                        Err(e) => result = Err(e),
-                    }
-                }
-                Ok((_, false)) => {}
-                Err(e) => result = Err(e),
+            // The first run's result is checked; a short one is timed again (best of that and
+            // three more), so the bind group's creation and timer noise do not decide.
+            let first = run(self, 1)?;
+            if !trial.agrees(&self.read_impl(out)?) {
+                continue;
             }
-            if result.is_err() {
-                break;
-            }
+            let best = if first < Duration::from_millis(2) {
+                run(self, 3)?.min(first)
+            } else {
+                first
+            };
+            timings.push((variant, best.as_secs_f64() * 1e6));
         }
-        for t in [a, b, out] {
-            self.free_impl(t.storage);
-        }
-        result.map(|()| timings)
+        Ok(timings)
     }
 
     /// The matmul variants this device can run.

@@ -93,6 +93,33 @@ impl std::fmt::Display for MatmulVariant {
     }
 }
 
+/// The pipeline-overridable constants a matmul kernel is built with (`matmul_common.wgsl`):
+/// the transpose form and whether each operand takes vec4 loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Specialization {
+    /// A is stored transposed.
+    pub trans_a: bool,
+    /// B is stored transposed.
+    pub trans_b: bool,
+    /// A's offset and contiguous stride are multiples of 4.
+    pub a_vec4: bool,
+    /// B's offset and contiguous stride are multiples of 4.
+    pub b_vec4: bool,
+}
+
+impl Specialization {
+    /// The constants as wgpu takes them.
+    pub fn constants(&self) -> [(&'static str, f64); 4] {
+        let f = |b: bool| if b { 1.0 } else { 0.0 };
+        [
+            ("TRANS_A", f(self.trans_a)),
+            ("TRANS_B", f(self.trans_b)),
+            ("A_VEC4", f(self.a_vec4)),
+            ("B_VEC4", f(self.b_vec4)),
+        ]
+    }
+}
+
 /// The size bucket of one dimension of a product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -35,6 +35,7 @@ use kernels::Kernel;
 pub use matmul_tuning::TuningSummary;
 #[doc(hidden)]
 pub use matmul_tuning::reset_for_tests as matmul_tuning_reset_for_tests;
+use matmul_variants::Specialization;
 use params::{KernelParams, MAX_PARAMS_SIZE};
 use pipelines::{Pipeline, build_pipelines};
 
@@ -96,6 +97,8 @@ pub struct GpuBackend {
     counters: Counters,
     /// Which matmul variant runs per shape class (`matmul_tuning.rs`).
     tuning: matmul_tuning::Tuning,
+    /// The matmul kernels' pipelines, one per specialization used.
+    specialized: HashMap<(Kernel, Specialization), wgpu::ComputePipeline>,
 }
 
 impl GpuBackend {
@@ -152,6 +155,7 @@ impl GpuBackend {
                 ..Counters::default()
             },
             tuning,
+            specialized: HashMap::new(),
         };
         for i in 0..backend.dummies.len() {
             backend.dummies[i] = backend.alloc(4, "dummy operand")?.storage;
@@ -285,20 +289,22 @@ impl GpuBackend {
         storages: &[Option<StorageId>],
         groups: (u32, u32, u32),
     ) -> Result<()> {
-        self.dispatch_kernel(P::KERNEL, params, storages, groups)
+        self.dispatch_kernel(P::KERNEL, None, params, storages, groups)
     }
 
-    /// Records one dispatch of `kernel`, which takes `P` (its primary kernel's or its own).
+    /// Records one dispatch of `kernel`, which takes `P` (its primary kernel's or its own),
+    /// built with `specialization` for a kernel built per specialization.
     fn dispatch_kernel<P: KernelParams + LoopBound>(
         &mut self,
         kernel: Kernel,
+        specialization: Option<Specialization>,
         params: &P,
         storages: &[Option<StorageId>],
         groups: (u32, u32, u32),
     ) -> Result<()> {
         debug_assert_eq!(kernel.spec().primary, P::KERNEL);
         debug_assert_eq!(storages.len(), kernel.storage_count());
-        self.pipeline(kernel)?;
+        let compute = self.compute_pipeline(kernel, specialization)?;
         self.ctx.set_current_op(kernel.name());
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max || groups.2 > max {
@@ -339,9 +345,8 @@ impl GpuBackend {
         }
         self.open_pass();
         let bind_group = &self.bind_groups[&(kernel, key)];
-        let pipeline = &self.pipelines[kernel.index()].as_ref().expect("checked above").pipeline;
         let pass = self.pass.as_mut().expect("a pass is open");
-        pass.set_pipeline(pipeline);
+        pass.set_pipeline(&compute);
         pass.set_bind_group(0, bind_group, &[offset as u32]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
         self.counters.dispatches += 1;
@@ -361,6 +366,37 @@ impl GpuBackend {
                     kernel.spec().features
                 ),
             })
+    }
+
+    /// The compute pipeline of `kernel`: the table's, or for a kernel built per specialization
+    /// the one of `specialization`, built (through the pipeline cache) on its first use.
+    fn compute_pipeline(
+        &mut self,
+        kernel: Kernel,
+        specialization: Option<Specialization>,
+    ) -> Result<wgpu::ComputePipeline> {
+        let built = self.pipeline(kernel)?;
+        let Some(s) = specialization else {
+            return built.pipeline.clone().ok_or_else(|| Error::InvalidArgument {
+                what: "kernel",
+                detail: format!(
+                    "{} is built per specialization and was dispatched without one",
+                    kernel.name()
+                ),
+            });
+        };
+        if let Some(p) = self.specialized.get(&(kernel, s)) {
+            return Ok(p.clone());
+        }
+        let cache = self.pipeline_cache.as_ref().map(|open| &open.cache);
+        self.ctx.set_current_op("building a matmul pipeline");
+        let pipeline = pipelines::specialized(&self.ctx.device, kernel, built, &s.constants(), cache);
+        self.check_fault()?;
+        if let Some(open) = &self.pipeline_cache {
+            open.save();
+        }
+        self.specialized.insert((kernel, s), pipeline.clone());
+        Ok(pipeline)
     }
 
     /// Opens the compute pass (and the encoder) when none is open.

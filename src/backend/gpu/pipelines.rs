@@ -12,8 +12,34 @@ use crate::Result;
 
 /// A built kernel (`None` in the list for a kernel whose features the device lacks).
 pub(crate) struct Pipeline {
-    pub pipeline: wgpu::ComputePipeline,
+    /// The pipeline; `None` for a kernel built per specialization of its pipeline-overridable
+    /// constants on first use (the matmul variants, `specialized`).
+    pub pipeline: Option<wgpu::ComputePipeline>,
     pub layout: wgpu::BindGroupLayout,
+    pub pipeline_layout: wgpu::PipelineLayout,
+    pub module: wgpu::ShaderModule,
+}
+
+/// Builds `kernel`'s pipeline with the pipeline-overridable `constants` (through the cache
+/// when there is one).
+pub(crate) fn specialized(
+    device: &wgpu::Device,
+    kernel: Kernel,
+    built: &Pipeline,
+    constants: &[(&str, f64)],
+    cache: Option<&wgpu::PipelineCache>,
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(kernel.name()),
+        layout: Some(&built.pipeline_layout),
+        module: &built.module,
+        entry_point: Some(kernel.name()),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
+        cache,
+    })
 }
 
 /// A fingerprint of every kernel's name and module source (part of the pipeline cache's key).
@@ -135,15 +161,22 @@ fn build_with(
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(spec.name),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(spec.name),
-                compilation_options: wgpu::PipelineCompilationOptions::default(),
-                cache,
+            let pipeline = (!spec.specialized()).then(|| {
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(spec.name),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(spec.name),
+                    compilation_options: wgpu::PipelineCompilationOptions::default(),
+                    cache,
+                })
             });
-            Some(Pipeline { pipeline, layout })
+            Some(Pipeline {
+                pipeline,
+                layout,
+                pipeline_layout,
+                module,
+            })
         })
         .collect()
 }

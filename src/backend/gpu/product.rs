@@ -8,7 +8,7 @@
 
 use bytemuck::Zeroable;
 
-use super::matmul_variants::MatmulVariant;
+use super::matmul_variants::{MatmulVariant, Specialization};
 use super::params::{MatmulParams, MatmulReduceParams};
 use super::prelude::{MATMUL_FLAG_ACCUMULATE, MATMUL_FLAG_BIAS, MATMUL_FLAG_PARTIAL, MATMUL_FLAG_Z};
 use super::{GpuBackend, bounds};
@@ -69,6 +69,15 @@ impl GpuBackend {
             k_base: 0,
         };
         let kernel = variant.kernel();
+        // vec4 loads need the offset and the contiguous stride to be multiples of 4.
+        let a_stride = if trans_a { p.a_rows } else { p.k };
+        let b_stride = if trans_b { p.k } else { p.n };
+        let specialization = Some(Specialization {
+            trans_a,
+            trans_b,
+            a_vec4: a.is_some() && (base.a_off as usize | a_stride) % 4 == 0,
+            b_vec4: (base.b_off as usize | b_stride) % 4 == 0,
+        });
         let (tile_rows, tile_cols) = variant.tile();
         let tiles = (p.n.div_ceil(tile_cols) as u32, p.rows.div_ceil(tile_rows) as u32);
         let a_storage = a.map(|a| a.storage);
@@ -80,7 +89,7 @@ impl GpuBackend {
                 Some(p.out.storage),
                 p.z.map(|t| t.storage),
             ];
-            return self.dispatch_kernel(kernel, &base, &storages, (tiles.0, tiles.1, 1));
+            return self.dispatch_kernel(kernel, specialization, &base, &storages, (tiles.0, tiles.1, 1));
         }
         let scratch = self.scratch(split.scratch_len(p.rows, p.n))?;
         let len = p.rows * p.n;
@@ -96,7 +105,7 @@ impl GpuBackend {
                 ..base
             };
             let storages = [a_storage, Some(b.storage), None, Some(scratch.storage), None];
-            self.dispatch_kernel(kernel, &partial, &storages, (tiles.0, tiles.1, layers))?;
+            self.dispatch_kernel(kernel, specialization, &partial, &storages, (tiles.0, tiles.1, layers))?;
             let last = round + 1 == split.rounds;
             let reduce = MatmulReduceParams {
                 len: super::ops::u32_of("product elements", len)?,
