@@ -75,8 +75,8 @@ impl GpuBackend {
         let specialization = Some(Specialization {
             trans_a,
             trans_b,
-            a_vec4: a.is_some() && (base.a_off as usize | a_stride) % 4 == 0,
-            b_vec4: (base.b_off as usize | b_stride) % 4 == 0,
+            a_vec4: a.is_some() && (base.a_off as usize | a_stride).is_multiple_of(4),
+            b_vec4: (base.b_off as usize | b_stride).is_multiple_of(4),
         });
         let (tile_rows, tile_cols) = variant.tile();
         let tiles = (p.n.div_ceil(tile_cols) as u32, p.rows.div_ceil(tile_rows) as u32);
