@@ -1,7 +1,10 @@
 //! Matrix-product throughput (DESIGN.md §7) for the three transpose forms the training step
 //! uses — A·B (forward), A·Bᵀ (dx = dz·Wᵀ), Aᵀ·B (dW = xᵀ·dz) — on 128×784×256 (an MNIST-sized
-//! layer), 1024×1024×1024 (a large product) and 10×1×10 (the seed model's tiny layer), on the
-//! CPU backend and, when an adapter exists, on the GPU backend.
+//! layer), 1024×1024×1024 (a large product), 11×8192×10 (a narrow layer's weight gradient over
+//! a big batch), 10×1×10 (the seed model's tiny layer) and, on hardware adapters or with
+//! `WGTRAIN_BENCH_4096=1`, 4096×4096×4096; on the CPU backend and, when an adapter exists, on
+//! the GPU backend once per matmul variant (forced) and once as the autotune chooses
+//! (`gpu-auto`). The skinny variant runs only on the shapes it is a candidate for.
 //!
 //! Shapes are written M×K×N: op(A) is [M, K], op(B) is [K, N]. Criterion's throughput is
 //! `Elements(2·M·N·K)`, so its "elem/s" reads as FLOP/s. Operands are uploaded once, outside
@@ -15,6 +18,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use wgtrain::backend::gpu::matmul_variants::{MatmulVariant, ShapeClass};
 use wgtrain::backend::{Backend, CpuBackend, GpuBackend, MatmulOp};
 
 /// Samples per benchmark; short, so the whole run takes minutes on 2 cores with lavapipe.
@@ -24,14 +28,24 @@ const SAMPLES: usize = 10;
 const MEASUREMENT: Duration = Duration::from_secs(2);
 
 /// (M, K, N).
-const SHAPES: [(usize, usize, usize); 3] = [(128, 784, 256), (1024, 1024, 1024), (10, 1, 10)];
+const SHAPES: [(usize, usize, usize); 5] = [
+    (128, 784, 256),
+    (1024, 1024, 1024),
+    (11, 8192, 10),
+    (10, 1, 10),
+    (4096, 4096, 4096),
+];
+
+/// The shape only hardware adapters (and the CPU) run by default: on a software adapter one
+/// product of the slowest variant takes minutes.
+const LARGE: (usize, usize, usize) = (4096, 4096, 4096);
 
 /// The transpose forms, as (name, trans_a, trans_b).
 const FORMS: [(&str, bool, bool); 3] = [("AB", false, false), ("ABt", false, true), ("AtB", true, false)];
 
 /// One benchmark's measured samples: (iterations, elapsed).
 struct Record {
-    backend: &'static str,
+    backend: String,
     form: &'static str,
     shape: (usize, usize, usize),
     samples: Vec<(u64, Duration)>,
@@ -106,8 +120,9 @@ fn relative_error(got: &[f32], want: &[f32]) -> f32 {
 fn bench_backend(
     c: &mut Criterion,
     be: &mut impl Backend,
-    backend: &'static str,
+    backend: &str,
     check: bool,
+    shapes: &[(usize, usize, usize)],
     records: &mut Vec<Record>,
 ) {
     let mut group = c.benchmark_group(format!("matmul_{backend}"));
@@ -117,9 +132,12 @@ fn bench_backend(
         // Flat sampling: equal iteration counts per sample, so a 1024³ product that takes a
         // fraction of a second on lavapipe does not need 55 iterations as linear sampling would.
         .sampling_mode(SamplingMode::Flat);
-    for shape in SHAPES {
+    for &shape in shapes {
         let (m, k, n) = shape;
         for (form, trans_a, trans_b) in FORMS {
+            if backend == "gpu-skinny" && !ShapeClass::of(m, k, n, trans_a, trans_b).suits_skinny() {
+                continue;
+            }
             let op = setup(be, shape, trans_a, trans_b);
             // Untimed first run: pipeline and bind-group creation are cold-start costs. Its
             // duration sizes the measurement so that slow cases (1024³ on lavapipe takes
@@ -154,7 +172,7 @@ fn bench_backend(
             });
             release(be, &op);
             records.push(Record {
-                backend,
+                backend: backend.to_string(),
                 form,
                 shape,
                 samples,
@@ -165,39 +183,64 @@ fn bench_backend(
     group.finish();
 }
 
-fn print_table(records: &[Record], adapter: Option<&str>) {
+fn print_table(
+    records: &[Record],
+    adapter: Option<&str>,
+    gpu_columns: &[String],
+    chosen: &[(ShapeClass, MatmulVariant)],
+) {
     println!();
     println!("matmul GFLOP/s (mean over the measured samples; one synchronize per product)");
     println!(
         "  CPU: ndarray general_mat_mul; GPU: {}",
         adapter.unwrap_or("none (skipped)")
     );
-    println!(
-        "  {:<16} {:<5} {:>11} {:>11} {:>9} {:>13}",
-        "M x K x N", "form", "CPU", "GPU", "GPU/CPU", "GPU rel err"
-    );
+    let mut header = format!("  {:<16} {:<5} {:>9}", "M x K x N", "form", "cpu");
+    for column in gpu_columns {
+        header.push_str(&format!(" {:>12}", column));
+    }
+    println!("{header} {:>9} {:>9}  auto runs", "best/CPU", "rel err");
     let find = |backend: &str, form: &str, shape| {
         records
             .iter()
             .find(|r| r.backend == backend && r.form == form && r.shape == shape)
     };
     for shape in SHAPES {
-        for (form, _, _) in FORMS {
+        for (form, trans_a, trans_b) in FORMS {
             let cpu = find("cpu", form, shape).and_then(Record::gflops);
-            let gpu = find("gpu", form, shape).and_then(Record::gflops);
-            let err = find("gpu", form, shape).and_then(|r| r.error);
+            let gpus: Vec<Option<f64>> = gpu_columns
+                .iter()
+                .map(|b| find(b, form, shape).and_then(Record::gflops))
+                .collect();
+            if cpu.is_none() && gpus.iter().all(Option::is_none) {
+                continue;
+            }
             let cell = |v: Option<f64>| v.map_or("-".to_string(), |g| format!("{g:.3}"));
-            let ratio = match (cpu, gpu) {
+            let best = gpus
+                .iter()
+                .flatten()
+                .copied()
+                .fold(None, |m: Option<f64>, g| Some(m.map_or(g, |m| m.max(g))));
+            let ratio = match (cpu, best) {
                 (Some(c), Some(g)) => format!("{:.3}", g / c),
                 _ => "-".to_string(),
             };
+            let err = gpu_columns
+                .iter()
+                .filter_map(|b| find(b, form, shape).and_then(|r| r.error))
+                .fold(None, |m: Option<f32>, e| Some(m.map_or(e, |m| m.max(e))));
             let (m, k, n) = shape;
+            let class = ShapeClass::of(m, k, n, trans_a, trans_b);
+            let auto = chosen
+                .iter()
+                .find(|c| c.0 == class)
+                .map_or("-".to_string(), |c| c.1.to_string());
+            let mut line = format!("  {:<16} {:<5} {:>9}", format!("{m}x{k}x{n}"), form, cell(cpu));
+            for g in &gpus {
+                line.push_str(&format!(" {:>12}", cell(*g)));
+            }
             println!(
-                "  {:<16} {:<5} {:>11} {:>11} {:>9} {:>13}",
-                format!("{m}x{k}x{n}"),
-                form,
-                cell(cpu),
-                cell(gpu),
+                "{line} {:>9} {:>9}  {auto}",
                 ratio,
                 err.map_or("-".to_string(), |e| format!("{e:.1e}"))
             );
@@ -209,13 +252,33 @@ fn main() {
     let mut criterion = Criterion::default().without_plots().configure_from_args();
     let mut records = Vec::new();
 
+    let gpu = GpuBackend::new();
+    // 4096³ runs where a GPU would finish it in reasonable time (the CPU row beside it).
+    let large = std::env::var("WGTRAIN_BENCH_4096").is_ok_and(|v| v == "1")
+        || gpu.as_ref().is_ok_and(|g| !g.adapter().software);
+    let shapes: Vec<_> = SHAPES.into_iter().filter(|&s| large || s != LARGE).collect();
     let mut cpu = CpuBackend::new();
-    bench_backend(&mut criterion, &mut cpu, "cpu", false, &mut records);
+    bench_backend(&mut criterion, &mut cpu, "cpu", false, &shapes, &mut records);
 
-    let adapter = match GpuBackend::new() {
+    let mut gpu_columns = Vec::new();
+    let mut chosen = Vec::new();
+    let adapter = match gpu {
         Ok(mut gpu) => {
             let name = gpu.name();
-            bench_backend(&mut criterion, &mut gpu, "gpu", true, &mut records);
+            for variant in gpu.matmul_variants() {
+                gpu.force_matmul_variant(Some(variant)).expect("an available variant");
+                let column = format!("gpu-{variant}");
+                bench_backend(&mut criterion, &mut gpu, &column, true, &shapes, &mut records);
+                gpu_columns.push(column);
+            }
+            gpu.force_matmul_variant(None).expect("back to the tuner");
+            bench_backend(&mut criterion, &mut gpu, "gpu-auto", true, &shapes, &mut records);
+            gpu_columns.push("gpu-auto".to_string());
+            chosen = gpu.matmul_choices().into_iter().map(|c| (c.class, c.variant)).collect();
+            println!("\nautotune choices on {name}:");
+            for choice in gpu.matmul_choices() {
+                println!("  {choice}");
+            }
             Some(name)
         }
         Err(e) => {
@@ -225,5 +288,5 @@ fn main() {
     };
 
     criterion.final_summary();
-    print_table(&records, adapter.as_deref());
+    print_table(&records, adapter.as_deref(), &gpu_columns, &chosen);
 }

@@ -6,16 +6,19 @@
 
 use naga::{AddressSpace, ScalarKind, StorageAccess, TypeInner};
 use wgtrain::Error;
-use wgtrain::backend::gpu::kernels::{ACTIVATION_LIBRARY, Access, Kernel, KernelSpec, ModuleSource};
+use wgtrain::backend::gpu::kernels::{
+    ACTIVATION_LIBRARY, Access, Kernel, KernelSpec, MATMUL_COMMON, MATMUL_LIBRARY, ModuleSource,
+};
 use wgtrain::backend::gpu::params::Scalar;
 use wgtrain::backend::gpu::prelude;
 use wgtrain::backend::gpu::validate::{ShaderTarget, validate};
 use wgtrain::nn::Optimizer;
 use wgtrain::nn::optimizer_slots::STATE_BINDINGS;
 
+/// The kernel's module, validated against WebGPU's defaults plus the features it needs.
 fn module(kernel: Kernel) -> naga::Module {
     let source = kernel.spec().module_source();
-    validate(&source, &ShaderTarget::default()).unwrap_or_else(|e| panic!("{e}"))
+    validate(&source, &ShaderTarget::with_features(kernel.spec().features)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -43,13 +46,28 @@ fn activation_library_validates_with_the_prelude_alone() {
 }
 
 #[test]
+fn matmul_library_validates_with_its_dependencies_alone() {
+    let mut source = ModuleSource::new("matmul_common");
+    source.push("generated prelude", prelude::wgsl());
+    source.push("shaders/activation.wgsl", ACTIVATION_LIBRARY);
+    source.push(MATMUL_COMMON.file, MATMUL_COMMON.wgsl);
+    let module = validate(&source, &ShaderTarget::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(module.entry_points.is_empty());
+    let variants = Kernel::ALL
+        .iter()
+        .filter(|k| k.spec().primary == Kernel::Matmul)
+        .count();
+    assert_eq!(variants, 4, "tiled, blocked, skinny, subgroup");
+}
+
+#[test]
 fn every_shader_file_is_in_the_table() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
         assert!(
-            stem == "activation" || Kernel::ALL.iter().any(|k| k.name() == stem),
+            stem == "activation" || stem == "matmul_common" || Kernel::ALL.iter().any(|k| k.name() == stem),
             "{} is not in the shader table",
             path.display()
         );
@@ -354,7 +372,7 @@ fn shaders_name_their_codes_instead_of_repeating_numbers() {
     let files = Kernel::ALL
         .iter()
         .map(|k| (k.name(), k.spec().wgsl))
-        .chain([("activation", ACTIVATION_LIBRARY)]);
+        .chain([("activation", ACTIVATION_LIBRARY), ("matmul_common", MATMUL_LIBRARY)]);
     for (name, text) in files {
         let mut selector = String::new();
         for (i, line) in text.lines().enumerate() {

@@ -96,6 +96,11 @@ pub trait BackendImpl: Send {
     /// Work counters since creation.
     fn counters_impl(&self) -> Counters;
 
+    /// The matmul variant per shape class used so far (none where there is one product).
+    fn matmul_choices_impl(&self) -> Vec<crate::backend::gpu::matmul_variants::MatmulChoice> {
+        Vec::new()
+    }
+
     /// What a generated program may use on this device; `None` where the backend runs no
     /// generated programs (the CPU).
     fn program_limits_impl(&self) -> Option<ProgramLimits> {

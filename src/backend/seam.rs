@@ -4,6 +4,7 @@
 //! is implemented for every `BackendImpl` by the blanket impl below, so no backend can skip
 //! a check or word one differently.
 
+use super::gpu::matmul_variants::MatmulChoice;
 use super::ops::distinct_storages;
 use super::program::{MAX_UNIFORM_BYTES, ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use super::{
@@ -165,6 +166,10 @@ pub trait Backend: Send {
 
     /// Work counters since the backend was created.
     fn counters(&self) -> Counters;
+
+    /// The matrix-product variant used for each shape class this backend has run, and how it
+    /// was chosen (empty on the CPU backend, which has one product).
+    fn matmul_choices(&self) -> Vec<MatmulChoice>;
 
     /// What a generated program may use on this device; `None` where the backend runs no
     /// generated programs (the CPU backend).
@@ -346,6 +351,10 @@ impl<B: BackendImpl + ?Sized> Backend for B {
 
     fn counters(&self) -> Counters {
         self.counters_impl()
+    }
+
+    fn matmul_choices(&self) -> Vec<MatmulChoice> {
+        self.matmul_choices_impl()
     }
 
     fn program_limits(&self) -> Option<ProgramLimits> {

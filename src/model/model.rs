@@ -222,6 +222,12 @@ impl Model {
         self.backend.counters()
     }
 
+    /// The matmul variant the backend ran per shape class, and how each was chosen (empty on
+    /// the CPU backend).
+    pub fn matmul_choices(&self) -> Vec<crate::backend::gpu::matmul_variants::MatmulChoice> {
+        self.backend.matmul_choices()
+    }
+
     /// The loss.
     pub fn loss(&self) -> Loss {
         self.loss

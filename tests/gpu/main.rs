@@ -19,6 +19,7 @@ mod elementwise;
 mod faults;
 mod loss_metrics;
 mod matmul;
+mod matmul_variants;
 mod optimizer;
 mod parity;
 mod seam;
@@ -29,6 +30,7 @@ use common::harness::Tests;
 fn main() -> std::process::ExitCode {
     let t = Tests::new();
     let t = register!(t, gpu: matmul::matmul_every_transpose_form_matches_cpu, matmul::matmul_on_views_at_odd_offsets_matches_cpu, matmul::matmul_epilogue_every_activation_matches_cpu);
+    let t = register!(t, gpu: matmul_variants::every_variant_matches_cpu_in_every_form_and_edge_shape, matmul_variants::every_variant_matches_cpu_on_random_shapes_and_epilogues, matmul_variants::every_variant_handles_views_at_odd_offsets, matmul_variants::autotune_measures_once_keeps_a_correct_variant_and_caches_it);
     let t = register!(t, gpu: elementwise::activation_backward_and_bias_grad_match_cpu, elementwise::softmax_matches_cpu_and_is_stable, elementwise::softmax_backward_and_dropout_match_cpu);
     let t = register!(t, gpu: loss_metrics::every_loss_and_its_gradient_match_cpu, loss_metrics::metric_accumulators_match_cpu, loss_metrics::non_finite_losses_are_counted_on_the_device);
     let t = register!(t, gpu: optimizer::every_optimizer_matches_cpu_over_several_steps, optimizer::optimizer_over_more_elements_than_one_dispatch_dimension);

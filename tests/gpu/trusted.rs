@@ -165,7 +165,8 @@ fn every_kernel(be: &mut dyn Backend) -> Vec<Vec<f32>> {
     outputs
 }
 
-/// Each kernel of the table gives the same bits built trusted and built checked.
+/// Each kernel of the table gives the same bits built trusted and built checked, with every
+/// matmul variant the device has (forced on both, so the autotune cannot pick differently).
 pub fn every_kernel_gives_the_same_bits_trusted_and_checked() {
     let mut checked = backend(ShaderChecks::Checked);
     let mut trusted = backend(ShaderChecks::Trusted);
@@ -174,12 +175,19 @@ pub fn every_kernel_gives_the_same_bits_trusted_and_checked() {
         trusted.trusted_kernels().count(),
         wgtrain::backend::gpu::kernels::Kernel::ALL.len()
     );
-    let (c, t) = (every_kernel(&mut checked), every_kernel(&mut trusted));
-    assert_same_bits("every kernel", &c, &t);
-    // And it is the CPU's work, not agreement on nothing.
     let cpu = every_kernel(&mut CpuBackend::new());
-    for (i, (g, e)) in t.iter().zip(&cpu).enumerate() {
-        assert_close(&format!("output {i} against the CPU"), g, e, Tolerance::new(1e-3, 2e-3));
+    let variants = trusted.matmul_variants();
+    assert!(!variants.is_empty());
+    for variant in variants {
+        checked.force_matmul_variant(Some(variant)).unwrap();
+        trusted.force_matmul_variant(Some(variant)).unwrap();
+        let (c, t) = (every_kernel(&mut checked), every_kernel(&mut trusted));
+        assert_same_bits(&format!("every kernel, matmul {variant:?}"), &c, &t);
+        // And it is the CPU's work, not agreement on nothing.
+        for (i, (g, e)) in t.iter().zip(&cpu).enumerate() {
+            let what = format!("output {i} against the CPU, matmul {variant:?}");
+            assert_close(&what, g, e, Tolerance::new(1e-3, 2e-3));
+        }
     }
 }
 
@@ -204,8 +212,15 @@ pub fn layered_training_gives_the_same_weights_trusted_and_checked() {
         model.fit(x.view(), y.view(), FitOptions::new(3, 23)).unwrap();
         flatten_weights(model.weights().unwrap())
     };
-    let checked = train(Box::new(backend(ShaderChecks::Checked)));
-    let trusted = train(Box::new(backend(ShaderChecks::Trusted)));
+    // One matmul variant on both, so the autotune cannot choose differently for the two.
+    let forced = |checks| {
+        let mut gpu = backend(checks);
+        let variant = gpu.matmul_variants()[0];
+        gpu.force_matmul_variant(Some(variant)).unwrap();
+        Box::new(gpu)
+    };
+    let checked = train(forced(ShaderChecks::Checked));
+    let trusted = train(forced(ShaderChecks::Trusted));
     assert_same_bits("layered training", std::slice::from_ref(&checked), &[trusted]);
     let cpu = train(Box::new(CpuBackend::new()));
     assert_close(

@@ -321,8 +321,9 @@ impl GpuContext {
         let required_limits = limits.unwrap_or_else(|| adapter.limits());
         let descriptor = wgpu::DeviceDescriptor {
             label: Some("wgtrain"),
-            // The on-disk pipeline cache (pipeline_cache.rs) needs this feature where it exists.
-            required_features: adapter.features() & wgpu::Features::PIPELINE_CACHE,
+            // The on-disk pipeline cache (pipeline_cache.rs) needs PIPELINE_CACHE where it exists;
+            // the subgroup matmul variant needs SUBGROUP.
+            required_features: adapter.features() & (wgpu::Features::PIPELINE_CACHE | wgpu::Features::SUBGROUP),
             required_limits: required_limits.clone(),
             ..Default::default()
         };

@@ -2,7 +2,7 @@
 //! of the range (one past the highest element index) a dispatch may touch in each storage
 //! binding, computed from the same `Params` and workgroup counts the shader reads, exactly as
 //! its WGSL indexes; `None` where those parameters make it touch nothing there (an absent
-//! operand bound to a dummy). `GpuBackend::dispatch` compares each with the bound buffer's
+//! operand bound to a dummy). `GpuBackend::dispatch_kernel` compares each with the bound buffer's
 //! size and refuses the dispatch ([`Error::KernelRange`]) when a range passes its end, so no
 //! kernel built without runtime bounds checks ever indexes outside a buffer, whatever a
 //! caller inside the engine put in a tensor view.
@@ -75,9 +75,12 @@ impl Extents for MatmulParams {
         // The K tiles run only where some layer's slice starts below K.
         let k_runs = k > 0 && u64::from(self.k_base) < k;
         let out_len = if partial { u64::from(groups.2) * m * n } else { m * n };
+        // The variants' branch-free loads read vec4 0 where a lane is out of range (every
+        // buffer holds at least that one 16-byte unit).
+        let first_vec4 = Some(4);
         Reach::of(&[
-            when(k_runs, span(self.a_off, u64::from(self.a_rows) * k)),
-            when(k_runs, span(self.b_off, k * n)),
+            union(first_vec4, when(k_runs, span(self.a_off, u64::from(self.a_rows) * k))),
+            union(first_vec4, when(k_runs, span(self.b_off, k * n))),
             when(self.flags & MATMUL_FLAG_BIAS != 0, span(self.bias_off, n)),
             span(self.out_off, out_len),
             when(self.flags & MATMUL_FLAG_Z != 0, span(self.z_off, m * n)),
@@ -346,6 +349,9 @@ mod tests {
         let z = (1, 1, 1);
         let reaches = [
             (Kernel::Matmul, MatmulParams::zeroed().reach(z)),
+            (Kernel::MatmulBlocked, MatmulParams::zeroed().reach(z)),
+            (Kernel::MatmulSkinny, MatmulParams::zeroed().reach(z)),
+            (Kernel::MatmulSubgroup, MatmulParams::zeroed().reach(z)),
             (Kernel::MatmulReduce, MatmulReduceParams::zeroed().reach(z)),
             (Kernel::ActivationBackward, ActivationBackwardParams::zeroed().reach(z)),
             (Kernel::Softmax, SoftmaxParams::zeroed().reach(z)),

@@ -1,9 +1,12 @@
 //! The kernel table, one entry per compute kernel: its name (= shader file = entry point),
 //! its WGSL source, its `Params` uniform, its storage bindings with their access, and whether
-//! the activation library is prepended. The [`Kernel`] enum, [`Kernel::ALL`], the table and the
-//! link from each `Params` struct to its kernel are all generated from the one list below, so
-//! they cannot drift apart. Every module is the generated prelude (`prelude.rs`), then the
-//! activation library where asked, then the kernel's file.
+//! which WGSL libraries are prepended (the activation functions; the matrix product's shared
+//! part) and which optional device features it needs. The [`Kernel`] enum, [`Kernel::ALL`], the
+//! table and the link from each `Params` struct to its kernel are all generated from the one
+//! list below, so they cannot drift apart. Every module is the generated prelude
+//! (`prelude.rs`), then its libraries, then the kernel's file. A kernel marked `alternative`
+//! is another variant of a kernel above it (same `Params`, same bindings): the `Params` struct
+//! dispatches its primary kernel unless the backend picks a variant (`matmul_variants.rs`).
 
 use super::params::{
     ActivationBackwardParams, DropoutParams, FillParams, GatherParams, KernelParams, LossParams, MatmulParams,
@@ -15,6 +18,30 @@ use super::trust::Trust;
 
 /// Activation functions, a library prepended to the kernels that apply them.
 pub const ACTIVATION_LIBRARY: &str = include_str!("../../../shaders/activation.wgsl");
+
+/// What every matrix-product variant shares: uniform, bindings, loads, epilogue.
+pub const MATMUL_LIBRARY: &str = include_str!("../../../shaders/matmul_common.wgsl");
+
+/// A WGSL library prepended to kernels: its file (for positions in errors) and its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Library {
+    /// The file, as `shaders/<name>.wgsl`.
+    pub file: &'static str,
+    /// Its WGSL.
+    pub wgsl: &'static str,
+}
+
+/// The activation library.
+pub const ACTIVATIONS: Library = Library {
+    file: "shaders/activation.wgsl",
+    wgsl: ACTIVATION_LIBRARY,
+};
+
+/// The matrix product's shared part.
+pub const MATMUL_COMMON: Library = Library {
+    file: "shaders/matmul_common.wgsl",
+    wgsl: MATMUL_LIBRARY,
+};
 
 /// How a kernel uses a storage binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +68,12 @@ pub struct KernelSpec {
     pub name: &'static str,
     /// The kernel's own WGSL.
     pub wgsl: &'static str,
-    /// Whether the activation library is prepended.
-    pub uses_activations: bool,
+    /// The libraries prepended, in order.
+    pub libraries: &'static [Library],
+    /// Optional device features the kernel needs (it is built only where they are present).
+    pub features: wgpu::Features,
+    /// The kernel whose variant this is (itself for a primary kernel).
+    pub primary: Kernel,
     /// The layout of the kernel's `Params` uniform as the Rust struct has it.
     pub params: &'static ParamsLayout,
     /// Storage bindings 1.., in binding order.
@@ -119,13 +150,19 @@ impl ModuleSource {
 }
 
 impl KernelSpec {
-    /// The complete module handed to the compiler: the prelude, the activation library when
-    /// the kernel uses it, then the kernel.
+    /// Whether the kernel is built per specialization of its pipeline-overridable constants
+    /// on first use (the matmul variants: transpose form and vec4 loads), not with the table.
+    pub fn specialized(&self) -> bool {
+        self.libraries.contains(&MATMUL_COMMON)
+    }
+
+    /// The complete module handed to the compiler: the prelude, the kernel's libraries, then
+    /// the kernel.
     pub fn module_source(&self) -> ModuleSource {
         let mut source = ModuleSource::new(self.name);
         source.push("generated prelude", prelude::wgsl());
-        if self.uses_activations {
-            source.push("shaders/activation.wgsl", ACTIVATION_LIBRARY);
+        for library in self.libraries {
+            source.push(library.file, library.wgsl);
         }
         source.push(&format!("shaders/{}.wgsl", self.name), self.wgsl);
         source
@@ -141,10 +178,38 @@ macro_rules! access {
     };
 }
 
+macro_rules! features {
+    () => {
+        wgpu::Features::empty()
+    };
+    ($feature:ident) => {
+        wgpu::Features::$feature
+    };
+}
+
+macro_rules! primary {
+    ($variant:ident) => {
+        Kernel::$variant
+    };
+    ($variant:ident, $primary:ident) => {
+        Kernel::$primary
+    };
+}
+
+macro_rules! params_kernel {
+    ($params:ident, $variant:ident) => {
+        impl KernelParams for $params {
+            const KERNEL: Kernel = Kernel::$variant;
+        }
+    };
+    ($params:ident, $variant:ident, $primary:ident) => {};
+}
+
 macro_rules! kernel_table {
     ($(
         $(#[$doc:meta])*
-        $variant:ident = $name:literal, $params:ident, activations: $acts:expr,
+        $variant:ident = $name:literal, $params:ident $(alternative of $primary:ident)?,
+            libraries: [$($lib:ident),*] $(, needs $feature:ident)?,
             [$($access:ident $binding:literal),* $(,)?],
             trust: $trust:expr;
     )*) => {
@@ -176,18 +241,34 @@ macro_rules! kernel_table {
             KernelSpec {
                 name: $name,
                 wgsl: include_str!(concat!("../../../shaders/", $name, ".wgsl")),
-                uses_activations: $acts,
+                libraries: &[$($lib),*],
+                features: features!($($feature)?),
+                primary: primary!($variant $(, $primary)?),
                 params: &<$params as UniformParams>::LAYOUT,
                 bindings: &[$(Binding { name: $binding, access: access!($access) }),*],
                 trust: $trust,
             },
         )*];
 
-        $(impl KernelParams for $params {
-            const KERNEL: Kernel = Kernel::$variant;
-        })*
+        $(params_kernel!($params, $variant $(, $primary)?);)*
     };
 }
+
+/// The audit of `shaders/matmul_common.wgsl`, which every matrix-product variant's argument
+/// rests on (its source is part of each variant's audited hash).
+///
+/// op(A) reads A at `a_off + i·K + k` (stored [a_rows, K]) or `a_off + k·a_rows + i` (stored
+/// [K, a_rows]) only when i < a_rows (<= M) and k < k_end <= K, so below `a_off + a_rows·K`;
+/// otherwise the branch-free loads read element 0, which every buffer holds (the backend pads
+/// each to whole 16-byte units). A vec4 load reads the vec4 holding its first element, `e >> 2`,
+/// chosen by the same guard, so it lies in the buffer whenever that element does, whatever the
+/// specialization constants claim about alignment; a scalar load reads lane `e & 3` of vec4
+/// `e >> 2`. op(B) likewise below `b_off + K·N` (j < N, k < k_end). The index arithmetic of an
+/// unselected side may wrap; it is never used. The epilogue writes out and z at `off + i·N + j`
+/// after i < M, j < N, reads bias at `bias_off + j` with MATMUL_FLAG_BIAS, and writes a partial
+/// layer at `out_off + layer·M·N + i·N + j` (the layer below the dispatch's `groups.z`).
+pub const MATMUL_COMMON_AUDIT: &str = "matmul_common.wgsl: loads guarded by i < a_rows, j < N, k < k_end <= K \
+    (else element 0); vec4 loads at the vec4 of a guarded first element; epilogue guarded by i < M, j < N.";
 
 // The trust arguments below are audits of each shader (`trust.rs` says what they rest on):
 // "extent" means the end of a binding's range as `extents.rs` computes it from the same
@@ -197,36 +278,52 @@ macro_rules! kernel_table {
 // source the argument was written for: edit a shader and it is built checked until audited
 // again (the kernel table's test prints the new hash).
 kernel_table! {
-    /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer.
-    Matmul = "matmul", MatmulParams, activations: true,
+    /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer: the
+    /// shared-memory tiled variant.
+    Matmul = "matmul", MatmulParams, libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z"],
-        trust: Trust::Proven { audited: 0xc8c04f84511dae78, argument: "A is read at a_off + gi·k + gk (stored [a_rows, K]) or \
-            a_off + gk·a_rows + gi (stored [K, a_rows]) only when gi < a_rows and gk < k_end <= K, so below \
-            a_off + a_rows·K; a vec4 load happens only when its four lanes are in that range (count >= 4), a \
-            scalar load reads vec4 e >> 2 of a buffer padded to 16 bytes, lane e & 3. B likewise below b_off + \
-            K·N (gk < k_end, gj < N). bias at bias_off + gj, gj < N, with MATMUL_FLAG_BIAS; z and out at \
-            off + gi·N + gj with gi < M, gj < N, a partial layer at out_off + wid.z·M·N + that (wid.z < the \
-            dispatch's layers). Workgroup tiles: (kk + q)·64 + i and kk·64 + j + q with kk < 16, q < 4, \
-            i, j < 64: below 1024. acc[r], v[q], r, q < 4." };
+        trust: Trust::Proven { audited: 0xd56428c105743abf, argument: "The loads and the epilogue of matmul_common.wgsl \
+            (MATMUL_COMMON_AUDIT). Workgroup tiles: kk·64 + i + q and (kk + q)·64 + i with kk < 16 (t / 16, or \
+            (t % 4)·4 + q), q < 4, i < 64 (t / 4, or (t % 16)·4 + q), t < 256: below 1024; the product reads \
+            kk·64 + lid·4 + q, lid < 16: below 1024. Layer = wid.z." };
+    /// The same product, register-blocked without shared memory.
+    MatmulBlocked = "matmul_blocked", MatmulParams alternative of Matmul,
+        libraries: [ACTIVATIONS, MATMUL_COMMON],
+        [read "a", read "b", read "bias", read_write "out", read_write "z"],
+        trust: Trust::Proven { audited: 0x9dbb3b94cb5a3f9c, argument: "The loads and the epilogue of matmul_common.wgsl \
+            (MATMUL_COMMON_AUDIT) only; no workgroup or indexed private arrays. Layer = wid.z." };
+    /// The same product with K split across a workgroup's invocations (few outputs, long K).
+    MatmulSkinny = "matmul_skinny", MatmulParams alternative of Matmul,
+        libraries: [ACTIVATIONS, MATMUL_COMMON],
+        [read "a", read "b", read "bias", read_write "out", read_write "z"],
+        trust: Trust::Proven { audited: 0x7fefe9257d623bdd, argument: "The loads and the epilogue of matmul_common.wgsl \
+            (MATMUL_COMMON_AUDIT). Workgroup partial[256 vec4]: t·4 + q with t < 64, q < 4; the tree adds \
+            (t + stride)·4 + q with t < stride <= 32; partial[t] with t < 4. Layer = wid.z." };
+    /// The same product sharing A through subgroup shuffles.
+    MatmulSubgroup = "matmul_subgroup", MatmulParams alternative of Matmul,
+        libraries: [ACTIVATIONS, MATMUL_COMMON], needs SUBGROUP,
+        [read "a", read "b", read "bias", read_write "out", read_write "z"],
+        trust: Trust::Proven { audited: 0x1d120fbb286172da, argument: "The loads and the epilogue of matmul_common.wgsl \
+            (MATMUL_COMMON_AUDIT) only; subgroup shuffles move values, never index memory. Layer = wid.z." };
     /// Adds a split-K product's partial sums and applies the epilogue.
-    MatmulReduce = "matmul_reduce", MatmulReduceParams, activations: true,
+    MatmulReduce = "matmul_reduce", MatmulReduceParams, libraries: [ACTIVATIONS],
         [read "partial", read "bias", read_write "out", read_write "z"],
         trust: Trust::Proven { audited: 0x56c8a5e6bdc9c572, argument: "Every access is after e < len: partial at partial_off + \
             w·len + e with w < layers; bias at bias_off + e % n with MATMUL_FLAG_BIAS; out, z at off + e \
             (z with MATMUL_FLAG_Z)." };
     /// dz = dy ⊙ act′(z).
-    ActivationBackward = "activation_backward", ActivationBackwardParams, activations: true,
+    ActivationBackward = "activation_backward", ActivationBackwardParams, libraries: [ACTIVATIONS],
         [read "dy", read "z", read_write "dz"],
         trust: Trust::Proven { audited: 0xe40ff87cf95c6e47, argument: "One element e < len, at off + e of each binding." };
     /// Row softmax.
-    Softmax = "softmax", SoftmaxParams, activations: false,
+    Softmax = "softmax", SoftmaxParams, libraries: [],
         [read "z", read_write "out"],
         trust: Trust::Proven { audited: 0x37227b3d6e24679d, argument: "Row < rows; z at z_off + row·cols + j and out at out_off + \
             row·cols + j with j < cols, and z at z_off + row·cols before the loops (the host never dispatches \
             cols = 0; the extent counts that first element anyway)." };
     /// The loss head: per-row losses, their gradient (times the output derivative) and the
     /// metric sums, in one pass.
-    Loss = "loss", LossParams, activations: true,
+    Loss = "loss", LossParams, libraries: [ACTIVATIONS],
         [read "pred", read "output", read "targets", read "weights", read "z",
          read_write "row_loss", read_write "grad", read_write "acc"],
         trust: Trust::Proven { audited: 0x91da563a6ab5fde5, argument: "Rows are below min(first + rows_per_group, rows). With \
@@ -240,12 +337,12 @@ kernel_table! {
             lid with LOSS_FLAG_PARTIAL (wid.x < the dispatch's groups). Private s[q] and workgroup \
             partial[q·256 + lid (+ stride)] with q < METRIC_SLOTS_USED, lid < stride <= 128 or lid < 256." };
     /// Adds per-workgroup partial sums to their accumulator.
-    SumPartials = "sum_partials", SumPartialsParams, activations: false,
+    SumPartials = "sum_partials", SumPartialsParams, libraries: [],
         [read "src", read_write "dst"],
         trust: Trust::Proven { audited: 0x2319ac0126af9e17, argument: "j < width: src at src_off + g·stride + j with g < count, \
             dst at dst_off + j." };
     /// One optimizer step over a flat parameter vector.
-    OptimizerStep = "optimizer_step", OptimizerParams, activations: false,
+    OptimizerStep = "optimizer_step", OptimizerParams, libraries: [],
         [read_write "param", read "grad", read_write "s0", read_write "s1", read_write "s2"],
         trust: Trust::Proven { audited: 0x03b519c3a86dc95c, argument: "i < n: param, grad at off + i; a state binding at its \
             offset + i only for the slots the kind and flags use (SGD: SLOT_SGD_MOMENTUM with \
@@ -254,21 +351,21 @@ kernel_table! {
             Uniform arrays: sched_boundaries[k / 4][k % 4] with k < min(count, 16), sched_values[i / 4] \
             [i % 4] with i <= 16 (5 vec4s)." };
     /// The row gather.
-    GatherRows = "gather_rows", GatherParams, activations: false,
+    GatherRows = "gather_rows", GatherParams, libraries: [],
         [read "src", read "indices", read_write "out"],
         trust: Trust::Proven { audited: 0x8840d2eab10c84ac, argument: "e < rows·cols: indices at idx_off + first + e / cols \
             (below idx_off + first + rows); the index read there is data, so src is read only when r = \
             index − row_base < src_rows, at src_off + r·cols + e % cols; out at out_off + e." };
     /// `out[i]` = value.
-    Fill = "fill", FillParams, activations: false,
+    Fill = "fill", FillParams, libraries: [],
         [read_write "out"],
         trust: Trust::Proven { audited: 0x79dbe6cc5f59c6c3, argument: "i < n: out at out_off + i." };
     /// Gradient through a row softmax.
-    SoftmaxBackward = "softmax_backward", SoftmaxBackwardParams, activations: false,
+    SoftmaxBackward = "softmax_backward", SoftmaxBackwardParams, libraries: [],
         [read "y", read "dy", read_write "dz"],
         trust: Trust::Proven { audited: 0xdd00dae4fd7f1db9, argument: "Row < rows, j < cols: each binding at off + row·cols + j." };
     /// Inverted dropout and its gradient.
-    Dropout = "dropout", DropoutParams, activations: false,
+    Dropout = "dropout", DropoutParams, libraries: [],
         [read "x", read_write "mask", read_write "out"],
         trust: Trust::Proven { audited: 0x9ee32a536295380c, argument: "i < n: x, mask, out at off + i." };
 }

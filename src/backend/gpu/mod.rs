@@ -12,6 +12,8 @@ pub mod bounds;
 pub mod context;
 mod extents;
 pub mod kernels;
+mod matmul_tuning;
+pub mod matmul_variants;
 mod ops;
 pub(crate) use ops::optimizer_uniform;
 pub mod params;
@@ -33,6 +35,10 @@ pub use context::{
 };
 use extents::Extents;
 use kernels::Kernel;
+pub use matmul_tuning::TuningSummary;
+#[doc(hidden)]
+pub use matmul_tuning::reset_for_tests as matmul_tuning_reset_for_tests;
+use matmul_variants::Specialization;
 use params::{KernelParams, MAX_PARAMS_SIZE};
 use pipelines::{Pipeline, build_pipelines};
 use trust::ShaderChecks;
@@ -69,9 +75,10 @@ pub struct GpuBackend {
     ctx: GpuContext,
     /// How the kernels were built (`trust.rs`).
     checks: ShaderChecks,
-    /// The kernel table's pipelines, in [`Kernel::ALL`] order. Only `dispatch` records them:
-    /// the trusted ones rely on its extent and loop-bound checks.
-    pipelines: Vec<Pipeline>,
+    /// The kernel table's pipelines, in [`Kernel::ALL`] order (`None` for a kernel whose
+    /// features the device lacks). Only `dispatch_kernel` records them: the trusted ones rely
+    /// on its extent and loop-bound checks.
+    pipelines: Vec<Option<Pipeline>>,
     storages: Vec<Option<Storage>>,
     bind_groups: HashMap<(Kernel, [StorageId; MAX_BINDINGS]), wgpu::BindGroup>,
     uniform: wgpu::Buffer,
@@ -97,6 +104,10 @@ pub struct GpuBackend {
     /// a steady step).
     scratch: Option<Tensor>,
     counters: Counters,
+    /// Which matmul variant runs per shape class (`matmul_tuning.rs`).
+    tuning: matmul_tuning::Tuning,
+    /// The matmul kernels' pipelines, one per specialization used.
+    specialized: HashMap<(Kernel, Specialization), wgpu::ComputePipeline>,
 }
 
 impl GpuBackend {
@@ -132,6 +143,7 @@ impl GpuBackend {
     /// ```
     pub fn from_context_with(ctx: GpuContext, checks: ShaderChecks) -> Result<Self> {
         let (pipelines, pipeline_cache) = build_pipelines(&ctx, checks)?;
+        let tuning = matmul_tuning::Tuning::new(&ctx, &pipelines)?;
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment
@@ -170,6 +182,8 @@ impl GpuBackend {
                 buffer_allocations: 1,
                 ..Counters::default()
             },
+            tuning,
+            specialized: HashMap::new(),
         };
         for i in 0..backend.dummies.len() {
             backend.dummies[i] = backend.alloc(4, "dummy operand")?.storage;
@@ -309,17 +323,33 @@ impl GpuBackend {
     }
 
     /// Records one dispatch of the kernel that reads `params` over `storages` (in binding
-    /// order; `None` binds a dummy), as `groups` workgroups. The only place a kernel of the
-    /// table is recorded: it refuses a dispatch whose loop bound passes the budget or whose
-    /// ranges pass a bound buffer's end, which is what lets the proven kernels run trusted.
+    /// order; `None` binds a dummy), as `groups` workgroups.
     fn dispatch<P: KernelParams + LoopBound + Extents>(
         &mut self,
         params: &P,
         storages: &[Option<StorageId>],
         groups: (u32, u32, u32),
     ) -> Result<()> {
-        let kernel = P::KERNEL;
+        self.dispatch_kernel(P::KERNEL, None, params, storages, groups)
+    }
+
+    /// Records one dispatch of `kernel`, which takes `P` (its primary kernel's or its own),
+    /// built with `specialization` for a kernel built per specialization. The only place a
+    /// kernel of the table is recorded: it refuses a dispatch whose loop bound passes the
+    /// budget or whose ranges pass a bound buffer's end, which is what lets the proven kernels
+    /// run trusted (every variant of a primary kernel indexes as its `Params` say, the same
+    /// ranges, as each one's audit in the kernel table states).
+    fn dispatch_kernel<P: KernelParams + LoopBound + Extents>(
+        &mut self,
+        kernel: Kernel,
+        specialization: Option<Specialization>,
+        params: &P,
+        storages: &[Option<StorageId>],
+        groups: (u32, u32, u32),
+    ) -> Result<()> {
+        debug_assert_eq!(kernel.spec().primary, P::KERNEL);
         debug_assert_eq!(storages.len(), kernel.storage_count());
+        let compute = self.compute_pipeline(kernel, specialization)?;
         self.ctx.set_current_op(kernel.name());
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max || groups.2 > max {
@@ -364,13 +394,58 @@ impl GpuBackend {
         }
         self.open_pass();
         let bind_group = &self.bind_groups[&(kernel, key)];
-        let pipeline = &self.pipelines[kernel.index()].pipeline;
         let pass = self.pass.as_mut().expect("a pass is open");
-        pass.set_pipeline(pipeline);
+        pass.set_pipeline(&compute);
         pass.set_bind_group(0, bind_group, &[offset as u32]);
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
         self.counters.dispatches += 1;
         self.check_fault()
+    }
+
+    /// The built pipeline of `kernel`; an error for a kernel the device cannot run (a variant
+    /// needing a feature it lacks).
+    fn pipeline(&self, kernel: Kernel) -> Result<&Pipeline> {
+        self.pipelines[kernel.index()]
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument {
+                what: "kernel",
+                detail: format!(
+                    "{} needs {:?}, which this device lacks",
+                    kernel.name(),
+                    kernel.spec().features
+                ),
+            })
+    }
+
+    /// The compute pipeline of `kernel`: the table's, or for a kernel built per specialization
+    /// the one of `specialization`, built (through the pipeline cache) on its first use.
+    fn compute_pipeline(
+        &mut self,
+        kernel: Kernel,
+        specialization: Option<Specialization>,
+    ) -> Result<wgpu::ComputePipeline> {
+        let built = self.pipeline(kernel)?;
+        let Some(s) = specialization else {
+            return built.pipeline.clone().ok_or_else(|| Error::InvalidArgument {
+                what: "kernel",
+                detail: format!(
+                    "{} is built per specialization and was dispatched without one",
+                    kernel.name()
+                ),
+            });
+        };
+        if let Some(p) = self.specialized.get(&(kernel, s)) {
+            return Ok(p.clone());
+        }
+        let cache = self.pipeline_cache.as_ref().map(|open| &open.cache);
+        self.ctx.set_current_op("building a matmul pipeline");
+        let pipeline = pipelines::specialized(&self.ctx.device, kernel, built, &s.constants(), cache);
+        self.check_fault()?;
+        if let Some(open) = &self.pipeline_cache {
+            open.save();
+        }
+        self.specialized.insert((kernel, s), pipeline.clone());
+        Ok(pipeline)
     }
 
     /// Opens the compute pass (and the encoder) when none is open.
@@ -407,7 +482,7 @@ impl GpuBackend {
         }
         let bind_group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
-            layout: &self.pipelines[kernel.index()].layout,
+            layout: &self.pipeline(kernel)?.layout,
             entries: &entries,
         });
         self.counters.bind_groups += 1;

@@ -299,6 +299,10 @@ impl BackendImpl for GpuBackend {
         self.counters
     }
 
+    fn matmul_choices_impl(&self) -> Vec<crate::backend::gpu::matmul_variants::MatmulChoice> {
+        self.matmul_choices()
+    }
+
     fn program_limits_impl(&self) -> Option<ProgramLimits> {
         Some(self.program_limits_gpu())
     }

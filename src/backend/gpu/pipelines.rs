@@ -12,10 +12,36 @@ use super::trust::{ShaderChecks, kernel_module};
 use super::validate::{ShaderTarget, validate};
 use crate::Result;
 
-/// A built kernel.
+/// A built kernel (`None` in the list for a kernel whose features the device lacks).
 pub(crate) struct Pipeline {
-    pub pipeline: wgpu::ComputePipeline,
+    /// The pipeline; `None` for a kernel built per specialization of its pipeline-overridable
+    /// constants on first use (the matmul variants, `specialized`).
+    pub pipeline: Option<wgpu::ComputePipeline>,
     pub layout: wgpu::BindGroupLayout,
+    pub pipeline_layout: wgpu::PipelineLayout,
+    pub module: wgpu::ShaderModule,
+}
+
+/// Builds `kernel`'s pipeline with the pipeline-overridable `constants` (through the cache
+/// when there is one).
+pub(crate) fn specialized(
+    device: &wgpu::Device,
+    kernel: Kernel,
+    built: &Pipeline,
+    constants: &[(&str, f64)],
+    cache: Option<&wgpu::PipelineCache>,
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(kernel.name()),
+        layout: Some(&built.pipeline_layout),
+        module: &built.module,
+        entry_point: Some(kernel.name()),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
+        cache,
+    })
 }
 
 // The pipeline cache's key stays the sources' fingerprint alone: checked and trusted modules
@@ -23,8 +49,8 @@ pub(crate) struct Pipeline {
 // (a key per mode would make each mode's run delete the other's file).
 
 /// A fingerprint of every kernel's name and module source (part of the pipeline cache's key).
-fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
-    sources.iter().fold(pipeline_cache::FNV_START, |h, s| {
+fn kernels_fingerprint(sources: &[Option<ModuleSource>]) -> u64 {
+    sources.iter().flatten().fold(pipeline_cache::FNV_START, |h, s| {
         pipeline_cache::fnv1a(pipeline_cache::fnv1a(h, s.kernel().as_bytes()), s.text().as_bytes())
     })
 }
@@ -38,14 +64,18 @@ fn kernels_fingerprint(sources: &[ModuleSource]) -> u64 {
 pub(crate) fn build_pipelines(
     ctx: &GpuContext,
     checks: ShaderChecks,
-) -> Result<(Vec<Pipeline>, Option<pipeline_cache::OpenCache>)> {
+) -> Result<(Vec<Option<Pipeline>>, Option<pipeline_cache::OpenCache>)> {
     let target = ShaderTarget::of(ctx);
+    let features = ctx.device.features();
     let sources = Kernel::ALL
         .iter()
         .map(|k| {
+            if !features.contains(k.spec().features) {
+                return Ok(None);
+            }
             let source = k.spec().module_source();
             validate(&source, &target)?;
-            Ok(source)
+            Ok(Some(source))
         })
         .collect::<Result<Vec<_>>>()?;
     let device = &ctx.device;
@@ -95,14 +125,15 @@ pub(crate) fn storage_entry(binding: u32, access: Access) -> wgpu::BindGroupLayo
 
 fn build_with(
     device: &wgpu::Device,
-    sources: &[ModuleSource],
+    sources: &[Option<ModuleSource>],
     checks: ShaderChecks,
     cache: Option<&wgpu::PipelineCache>,
-) -> Vec<Pipeline> {
+) -> Vec<Option<Pipeline>> {
     Kernel::ALL
         .iter()
         .zip(sources)
         .map(|(&kernel, source)| {
+            let source = source.as_ref()?;
             let spec = kernel.spec();
             let module = kernel_module(device, spec, source.text(), checks);
             let mut entries = vec![wgpu::BindGroupLayoutEntry {
@@ -138,15 +169,22 @@ fn build_with(
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(spec.name),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(spec.name),
-                compilation_options: wgpu::PipelineCompilationOptions::default(),
-                cache,
+            let pipeline = (!spec.specialized()).then(|| {
+                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(spec.name),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(spec.name),
+                    compilation_options: wgpu::PipelineCompilationOptions::default(),
+                    cache,
+                })
             });
-            Pipeline { pipeline, layout }
+            Some(Pipeline {
+                pipeline,
+                layout,
+                pipeline_layout,
+                module,
+            })
         })
         .collect()
 }

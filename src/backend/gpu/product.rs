@@ -2,10 +2,13 @@
 //! (`bounds.rs`): a product whose K fits one workgroup layer is one `matmul` dispatch with its
 //! epilogue; a longer one writes per-layer partial sums into the backend's scratch and a
 //! `matmul_reduce` adds them up and applies the epilogue (in rounds when the scratch cannot
-//! hold every layer). The bias gradient is the same product with a ones row.
+//! hold every layer). The bias gradient is the same product with a ones row. The kernel is
+//! the variant chosen for the product's shape class (`matmul_variants.rs`); every variant
+//! takes the same uniform and bindings, so only the kernel and the workgroup grid differ.
 
 use bytemuck::Zeroable;
 
+use super::matmul_variants::{MatmulVariant, Specialization};
 use super::params::{MatmulParams, MatmulReduceParams};
 use super::prelude::{MATMUL_FLAG_ACCUMULATE, MATMUL_FLAG_BIAS, MATMUL_FLAG_PARTIAL, MATMUL_FLAG_Z};
 use super::{GpuBackend, bounds};
@@ -31,8 +34,14 @@ pub(super) struct Product {
 }
 
 impl GpuBackend {
-    /// Records `p` as one direct dispatch or split-K rounds of two.
+    /// Records `p` with the variant chosen for its shape class.
     pub(super) fn record_product(&mut self, p: &Product) -> Result<()> {
+        let variant = self.matmul_variant(p)?;
+        self.record_product_as(p, variant)
+    }
+
+    /// Records `p` with `variant`, as one direct dispatch or split-K rounds of two.
+    pub(super) fn record_product_as(&mut self, p: &Product, variant: MatmulVariant) -> Result<()> {
         let split = bounds::matmul_split(p.rows, p.k, p.n, self.max_scratch_len())?;
         let flag = |on: bool, bit: u32| if on { bit } else { 0 };
         let epilogue_flags = flag(p.bias.is_some(), MATMUL_FLAG_BIAS) | flag(p.z.is_some(), MATMUL_FLAG_Z);
@@ -59,7 +68,18 @@ impl GpuBackend {
             k_chunk: split.k_chunk,
             k_base: 0,
         };
-        let tiles = (p.n.div_ceil(64) as u32, p.rows.div_ceil(64) as u32);
+        let kernel = variant.kernel();
+        // vec4 loads need the offset and the contiguous stride to be multiples of 4.
+        let a_stride = if trans_a { p.a_rows } else { p.k };
+        let b_stride = if trans_b { p.k } else { p.n };
+        let specialization = Some(Specialization {
+            trans_a,
+            trans_b,
+            a_vec4: a.is_some() && (base.a_off as usize | a_stride).is_multiple_of(4),
+            b_vec4: (base.b_off as usize | b_stride).is_multiple_of(4),
+        });
+        let (tile_rows, tile_cols) = variant.tile();
+        let tiles = (p.n.div_ceil(tile_cols) as u32, p.rows.div_ceil(tile_rows) as u32);
         let a_storage = a.map(|a| a.storage);
         if split.direct() {
             let storages = [
@@ -69,7 +89,7 @@ impl GpuBackend {
                 Some(p.out.storage),
                 p.z.map(|t| t.storage),
             ];
-            return self.dispatch(&base, &storages, (tiles.0, tiles.1, 1));
+            return self.dispatch_kernel(kernel, specialization, &base, &storages, (tiles.0, tiles.1, 1));
         }
         let scratch = self.scratch(split.scratch_len(p.rows, p.n))?;
         let len = p.rows * p.n;
@@ -85,7 +105,7 @@ impl GpuBackend {
                 ..base
             };
             let storages = [a_storage, Some(b.storage), None, Some(scratch.storage), None];
-            self.dispatch(&partial, &storages, (tiles.0, tiles.1, layers))?;
+            self.dispatch_kernel(kernel, specialization, &partial, &storages, (tiles.0, tiles.1, layers))?;
             let last = round + 1 == split.rounds;
             let reduce = MatmulReduceParams {
                 len: super::ops::u32_of("product elements", len)?,

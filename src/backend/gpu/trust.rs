@@ -23,7 +23,7 @@
 //! measuring what the checks cost: pass it to [`super::GpuBackend::from_context_with`], or
 //! set `WGTRAIN_CHECKED_SHADERS=1` (read by every other constructor).
 
-use super::kernels::{ACTIVATION_LIBRARY, KernelSpec};
+use super::kernels::KernelSpec;
 use super::pipeline_cache::{FNV_START, fnv1a};
 use crate::{Error, Result};
 
@@ -99,15 +99,14 @@ impl ShaderChecks {
     }
 }
 
-/// The hash a [`Trust::Proven`] records: FNV-1a over the kernel's own WGSL and, where it is
-/// prepended, the activation library (the generated prelude holds constants only).
+/// The hash a [`Trust::Proven`] records: FNV-1a over the kernel's own WGSL and then each
+/// library prepended to it, in order (the generated prelude holds constants only).
 pub fn source_hash(spec: &KernelSpec) -> u64 {
-    let h = fnv1a(FNV_START, spec.wgsl.as_bytes());
-    if spec.uses_activations {
-        fnv1a(h, ACTIVATION_LIBRARY.as_bytes())
-    } else {
-        h
-    }
+    spec.libraries
+        .iter()
+        .fold(fnv1a(FNV_START, spec.wgsl.as_bytes()), |h, library| {
+            fnv1a(h, library.wgsl.as_bytes())
+        })
 }
 
 /// Whether the audit of `spec` holds for its present source.
@@ -162,7 +161,7 @@ const TRUSTED_CHECKS: wgpu::ShaderRuntimeChecks = wgpu::ShaderRuntimeChecks {
 /// Builds the module of a kernel of the table, trusted when `builds_trusted(spec, checks)`.
 ///
 /// The caller must record every dispatch of a pipeline built from a trusted module through
-/// `GpuBackend::dispatch`, which checks the extents and the loop bound first.
+/// `GpuBackend::dispatch_kernel`, which checks the extents and the loop bound first.
 pub(crate) fn kernel_module(
     device: &wgpu::Device,
     spec: &KernelSpec,
@@ -179,9 +178,9 @@ pub(crate) fn kernel_module(
     // SAFETY: the module may skip bounds checks and loop bounding because (1) its WGSL guards
     // every index by its Params, as the kernel table's audited argument says, and the audit
     // is of this very source (`is_proven` compared the hash); (2) the only dispatches of its
-    // pipeline are recorded by `GpuBackend::dispatch`, which first proves with `extents.rs`
-    // that every range those Params describe ends inside the buffer bound there, refusing the
-    // dispatch otherwise; (3) the same function refuses a loop bound over `LOOP_BUDGET`
+    // pipelines (specialized or not) are recorded by `GpuBackend::dispatch_kernel`, which
+    // first proves with `extents.rs` that every range those Params describe ends inside the
+    // buffer bound there, refusing the dispatch otherwise; (3) the same function refuses a loop bound over `LOOP_BUDGET`
     // (`bounds.rs` declares every shape-dependent loop; the others have constant trip counts),
     // so no loop can run unbounded. Integer-division guards stay on.
     unsafe { device.create_shader_module_trusted(desc, TRUSTED_CHECKS) }

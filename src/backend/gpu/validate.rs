@@ -50,13 +50,21 @@ impl ShaderTarget {
     }
 }
 
+impl ShaderTarget {
+    /// WebGPU's defaults plus the optional `features` (what a kernel needing them is checked
+    /// against without a device).
+    pub fn with_features(features: wgpu::Features) -> Self {
+        Self::with_limits(
+            wgpu_naga_bridge::features_to_naga_capabilities(features, wgpu::DownlevelFlags::all()),
+            &wgpu::Limits::default(),
+        )
+    }
+}
+
 impl Default for ShaderTarget {
     /// What every WebGPU implementation grants: no optional feature, the default limits.
     fn default() -> Self {
-        Self::with_limits(
-            wgpu_naga_bridge::features_to_naga_capabilities(wgpu::Features::empty(), wgpu::DownlevelFlags::all()),
-            &wgpu::Limits::default(),
-        )
+        Self::with_features(wgpu::Features::empty())
     }
 }
 

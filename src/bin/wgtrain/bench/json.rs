@@ -62,6 +62,8 @@ struct ResultJson<'a> {
     dot_peak_fraction: Option<f64>,
     counters_per_epoch: CountersJson,
     last_loss: f32,
+    /// The matmul variant per shape class (GPU layered runs).
+    matmul_variants: &'a [String],
 }
 
 /// `counters_per_epoch`.
@@ -175,6 +177,7 @@ impl BenchReport {
                     samples_per_s: m.samples_per_s,
                     gflops: m.gflops,
                     dot_step_samples_per_s: m.dot_step_samples_per_s,
+                    matmul_variants: &m.matmul,
                     dot_step_fraction: self.dot_step_fraction(m),
                     dot_peak_fraction: self.dot_peak_fraction(m),
                     counters_per_epoch: (&m.per_epoch).into(),
@@ -268,6 +271,7 @@ mod tests {
             },
             last_loss: f32::INFINITY,
             dot_step_samples_per_s: None,
+            matmul: Vec::new(),
         }
     }
 

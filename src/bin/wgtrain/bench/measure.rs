@@ -88,6 +88,8 @@ pub struct Measurement {
     /// CPU only: the samples/s a step made only of its matrix products would reach at
     /// ndarray `dot` speed ([`super::step_products::step_products_seconds`]).
     pub dot_step_samples_per_s: Option<f64>,
+    /// GPU: the matmul variant run per shape class and how it was chosen.
+    pub matmul: Vec<String>,
 }
 
 /// One point of the steps-per-submit sweep.
@@ -249,6 +251,7 @@ pub(crate) fn measure<'a>(
         epoch_s: warm.epoch_s,
         last_loss: warm.last_loss,
         dot_step_samples_per_s: None,
+        matmul: session.model.matmul_choices().iter().map(ToString::to_string).collect(),
     };
     Ok((measurement, session))
 }

@@ -226,6 +226,15 @@ impl BenchReport {
                 speedup
             ));
         }
+        for m in self.measurements.iter().filter(|m| !m.matmul.is_empty()) {
+            s.push_str(&format!(
+                "{} {} {} matmul variants:\n",
+                m.workload, m.backend, m.executor
+            ));
+            for choice in &m.matmul {
+                s.push_str(&format!("  {choice}\n"));
+            }
+        }
         for (w, b, e) in &self.failures {
             s.push_str(&format!("{w:<10} {b} FAILED: {e}\n"));
         }

@@ -132,6 +132,7 @@ fn every_workload_and_backend_is_measured_and_reported() {
             "full_rows",
             "gflops",
             "last_loss",
+            "matmul_variants",
             "median_epoch_s",
             "open_s",
             "rows",

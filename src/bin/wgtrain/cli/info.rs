@@ -10,7 +10,9 @@ use clap::ValueEnum;
 use wgtrain::Result;
 use wgtrain::backend::ProgramLimits;
 use wgtrain::backend::gpu::trust::{self, ShaderChecks};
-use wgtrain::backend::gpu::{AdapterChoice, GpuContext, backend_env_problem, chosen_adapter, list_adapters};
+use wgtrain::backend::gpu::{
+    AdapterChoice, GpuContext, TuningSummary, backend_env_problem, chosen_adapter, list_adapters,
+};
 use wgtrain::model::{Device, Sequential};
 use wgtrain::nn::{Loss, Optimizer};
 
@@ -27,6 +29,15 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         println!("GPU adapters:");
         for a in &adapters {
             println!("{a}");
+        }
+        // The matrix-product variants of the adapter --backend gpu opens.
+        if let Some(adapter) = chosen_adapter(&AdapterChoice::Auto) {
+            println!(
+                "On [{}] {}, {}",
+                adapter.index,
+                adapter.name,
+                TuningSummary::of(&adapter)
+            );
         }
     }
     // How a GPU backend opened now would build its kernels (the environment decides).

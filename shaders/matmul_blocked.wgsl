@@ -1,0 +1,109 @@
+// matmul_blocked.wgsl: the register-blocked variant of the matrix product, without shared
+// memory or barriers (see matmul_common.wgsl for what every variant computes). A workgroup of
+// 8×8 invocations computes a 64×64 tile of out, each invocation an 8×8 block held in 16 vec4
+// registers; per k quad it loads 8 quads of A and 8 of B and does 64 vec4 multiply-adds.
+// Neighbouring invocations read the same A rows or B columns, which caches (or, on lavapipe,
+// uniform loads) serve; on adapters where workgroup memory is slow or its barriers costly
+// this beats the tiled kernel. The block is written out, not looped over, so that the
+// accumulators stay in registers.
+// Dispatch: (ceil(N / 64), ceil(M / 64), layers).
+
+@compute @workgroup_size(8, 8, 1)
+fn matmul_blocked(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let i = wid.y * 64u + lid.y * 8u;
+    let j = wid.x * 64u + lid.x * 8u;
+    let ks = k_range(wid.z);
+    let k_end = ks.y;
+
+    // c<r><c>: rows i + r, columns j + 4c .. j + 4c + 4.
+    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
+    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0);
+    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0);
+    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0);
+    var c40 = vec4<f32>(0.0); var c41 = vec4<f32>(0.0);
+    var c50 = vec4<f32>(0.0); var c51 = vec4<f32>(0.0);
+    var c60 = vec4<f32>(0.0); var c61 = vec4<f32>(0.0);
+    var c70 = vec4<f32>(0.0); var c71 = vec4<f32>(0.0);
+
+    for (var k = ks.x; k < k_end; k += 4u) {
+        // a<r> = op(A)[i + r, k .. k + 4].
+        var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
+        var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
+        if (!TRANS_A) {
+            a0 = a_along_k(i, k, k_end);
+            a1 = a_along_k(i + 1u, k, k_end);
+            a2 = a_along_k(i + 2u, k, k_end);
+            a3 = a_along_k(i + 3u, k, k_end);
+            a4 = a_along_k(i + 4u, k, k_end);
+            a5 = a_along_k(i + 5u, k, k_end);
+            a6 = a_along_k(i + 6u, k, k_end);
+            a7 = a_along_k(i + 7u, k, k_end);
+        } else {
+            // Stored transposed: load along M and transpose in registers.
+            let l0 = a_along_m(i, k, k_end);
+            let h0 = a_along_m(i + 4u, k, k_end);
+            let l1 = a_along_m(i, k + 1u, k_end);
+            let h1 = a_along_m(i + 4u, k + 1u, k_end);
+            let l2 = a_along_m(i, k + 2u, k_end);
+            let h2 = a_along_m(i + 4u, k + 2u, k_end);
+            let l3 = a_along_m(i, k + 3u, k_end);
+            let h3 = a_along_m(i + 4u, k + 3u, k_end);
+            a0 = vec4<f32>(l0.x, l1.x, l2.x, l3.x);
+            a1 = vec4<f32>(l0.y, l1.y, l2.y, l3.y);
+            a2 = vec4<f32>(l0.z, l1.z, l2.z, l3.z);
+            a3 = vec4<f32>(l0.w, l1.w, l2.w, l3.w);
+            a4 = vec4<f32>(h0.x, h1.x, h2.x, h3.x);
+            a5 = vec4<f32>(h0.y, h1.y, h2.y, h3.y);
+            a6 = vec4<f32>(h0.z, h1.z, h2.z, h3.z);
+            a7 = vec4<f32>(h0.w, h1.w, h2.w, h3.w);
+        }
+        // b<q><c> = op(B)[k + q, j + 4c .. j + 4c + 4].
+        var b00: vec4<f32>; var b01: vec4<f32>; var b10: vec4<f32>; var b11: vec4<f32>;
+        var b20: vec4<f32>; var b21: vec4<f32>; var b30: vec4<f32>; var b31: vec4<f32>;
+        if (!TRANS_B) {
+            b00 = b_along_n(k, j, k_end);
+            b01 = b_along_n(k, j + 4u, k_end);
+            b10 = b_along_n(k + 1u, j, k_end);
+            b11 = b_along_n(k + 1u, j + 4u, k_end);
+            b20 = b_along_n(k + 2u, j, k_end);
+            b21 = b_along_n(k + 2u, j + 4u, k_end);
+            b30 = b_along_n(k + 3u, j, k_end);
+            b31 = b_along_n(k + 3u, j + 4u, k_end);
+        } else {
+            // Stored transposed: load along K and transpose in registers.
+            let t0 = b_along_k(k, j, k_end);
+            let t1 = b_along_k(k, j + 1u, k_end);
+            let t2 = b_along_k(k, j + 2u, k_end);
+            let t3 = b_along_k(k, j + 3u, k_end);
+            let t4 = b_along_k(k, j + 4u, k_end);
+            let t5 = b_along_k(k, j + 5u, k_end);
+            let t6 = b_along_k(k, j + 6u, k_end);
+            let t7 = b_along_k(k, j + 7u, k_end);
+            b00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
+            b01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
+            b10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
+            b11 = vec4<f32>(t4.y, t5.y, t6.y, t7.y);
+            b20 = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
+            b21 = vec4<f32>(t4.z, t5.z, t6.z, t7.z);
+            b30 = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
+            b31 = vec4<f32>(t4.w, t5.w, t6.w, t7.w);
+        }
+        c00 += quad_fma(a0, b00, b10, b20, b30); c01 += quad_fma(a0, b01, b11, b21, b31);
+        c10 += quad_fma(a1, b00, b10, b20, b30); c11 += quad_fma(a1, b01, b11, b21, b31);
+        c20 += quad_fma(a2, b00, b10, b20, b30); c21 += quad_fma(a2, b01, b11, b21, b31);
+        c30 += quad_fma(a3, b00, b10, b20, b30); c31 += quad_fma(a3, b01, b11, b21, b31);
+        c40 += quad_fma(a4, b00, b10, b20, b30); c41 += quad_fma(a4, b01, b11, b21, b31);
+        c50 += quad_fma(a5, b00, b10, b20, b30); c51 += quad_fma(a5, b01, b11, b21, b31);
+        c60 += quad_fma(a6, b00, b10, b20, b30); c61 += quad_fma(a6, b01, b11, b21, b31);
+        c70 += quad_fma(a7, b00, b10, b20, b30); c71 += quad_fma(a7, b01, b11, b21, b31);
+    }
+
+    finish4(wid.z, i, j, c00); finish4(wid.z, i, j + 4u, c01);
+    finish4(wid.z, i + 1u, j, c10); finish4(wid.z, i + 1u, j + 4u, c11);
+    finish4(wid.z, i + 2u, j, c20); finish4(wid.z, i + 2u, j + 4u, c21);
+    finish4(wid.z, i + 3u, j, c30); finish4(wid.z, i + 3u, j + 4u, c31);
+    finish4(wid.z, i + 4u, j, c40); finish4(wid.z, i + 4u, j + 4u, c41);
+    finish4(wid.z, i + 5u, j, c50); finish4(wid.z, i + 5u, j + 4u, c51);
+    finish4(wid.z, i + 6u, j, c60); finish4(wid.z, i + 6u, j + 4u, c61);
+    finish4(wid.z, i + 7u, j, c70); finish4(wid.z, i + 7u, j + 4u, c71);
+}

@@ -1,0 +1,166 @@
+// matmul_common.wgsl: what every matrix-product variant shares (matmul.wgsl, the shared-memory
+// tiled kernel; matmul_blocked.wgsl, register blocks without shared memory; matmul_skinny.wgsl,
+// K split across a workgroup's invocations; matmul_subgroup.wgsl, A shared through subgroup
+// shuffles): the uniform, the bindings, the operand loads and the epilogue. A variant only
+// decides who computes which outputs over which k; every one computes
+//   out = act(op(A)·op(B) + bias), optional z = op(A)·op(B) + bias,
+// over one slice of the inner dimension per workgroup layer (split-K), so no invocation loops
+// over all of K.
+// Shapes (row-major, element offsets into each buffer come in the uniform):
+//   op(A): [M, K]; its first a_rows rows come from A, stored [a_rows, K], or [K, a_rows] when
+//     trans_a = 1; rows a_rows .. M are all ones (a_rows = M - 1 appends the ones row that
+//     puts the column sums of op(B), a bias gradient, under the product; a_rows = 0 makes the
+//     product the column sums alone)
+//   op(B): [K, N]; B stored [K, N], or [N, K] when trans_b = 1
+//   bias: [N]; out, z: [M, N]
+// Bindings: 0 uniform Params; 1 A (read, vec4 view); 2 B (read, vec4 view); 3 bias (read);
+//   4 out (read_write); 5 z (read_write).
+// Split-K: workgroup layer w (workgroup_id.z) sums k in [k_base + w·k_chunk, min(that +
+// k_chunk, K)). With MATMUL_FLAG_PARTIAL it writes the raw sums to out[w·M·N + i·N + j] (the
+// partial-sum scratch that matmul_reduce adds up and finishes); without it (a single layer
+// holding all of K) it applies the epilogue itself. The host keeps k_chunk small enough that
+// every invocation's loop count stays far below lavapipe's limit (src/backend/gpu/bounds.rs).
+// Specialization: the transpose form and whether each operand allows vec4 loads are
+// pipeline-overridable constants, so each pipeline holds only the load path its products take
+// (a branch on a uniform costs both sides on adapters that run branches under a mask). The
+// host builds one pipeline per combination on first use (`product.rs`) and sets them from the
+// same facts as the uniform's trans flags. A_VEC4: A's offset and the stride of its
+// contiguous dimension (K, or a_rows when transposed) are multiples of 4; B_VEC4 likewise (N,
+// or K when transposed). Where it is false, four branch-free scalar loads take its place, so
+// every shape is correct. No load helper loops, so a variant's loop count is its own k loop.
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    trans_a: u32,
+    trans_b: u32,
+    a_off: u32,
+    b_off: u32,
+    bias_off: u32,
+    out_off: u32,
+    z_off: u32,
+    flags: u32,      // MATMUL_FLAG_BIAS: add bias; MATMUL_FLAG_Z: write z; MATMUL_FLAG_PARTIAL
+    act: u32,
+    alpha: f32,
+    a_rows: u32,
+    k_chunk: u32,
+    k_base: u32,
+}
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override A_VEC4: bool = false;
+override B_VEC4: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> z: array<f32>;
+
+// The k range of workgroup layer `layer`.
+fn k_range(layer: u32) -> vec2<u32> {
+    let k_begin = p.k_base + layer * p.k_chunk;
+    return vec2<u32>(k_begin, min(k_begin + p.k_chunk, p.k));
+}
+
+// op(A)[i, k]: A's stored rows, then the ones rows; zero past M or past the layer's k_end.
+// Branch-free (an out-of-range element reads element 0, then is replaced): adapters that run
+// both sides of a divergent branch (lavapipe runs every branch under a mask) pay no extra.
+fn op_a(i: u32, k: u32, k_end: u32) -> f32 {
+    let inside = i < p.m && k < k_end;
+    let stored = inside && i < p.a_rows;
+    let e = select(0u, select(p.a_off + i * p.k + k, p.a_off + k * p.a_rows + i, TRANS_A), stored);
+    return select(select(0.0, 1.0, inside), a[e >> 2u][e & 3u], stored);
+}
+
+// op(B)[k, j]; zero past N or past k_end.
+fn op_b(k: u32, j: u32, k_end: u32) -> f32 {
+    let inside = j < p.n && k < k_end;
+    let e = select(0u, select(p.b_off + k * p.n + j, p.b_off + j * p.k + k, TRANS_B), inside);
+    return select(0.0, b[e >> 2u][e & 3u], inside);
+}
+
+// The ones rows of op(A) among rows i .. i+4 at k (the lanes past a_rows and before M).
+fn ones_rows4(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    let rows = vec4<u32>(i) + vec4<u32>(0u, 1u, 2u, 3u);
+    let ones = (rows >= vec4<u32>(p.a_rows)) & (rows < vec4<u32>(p.m)) & vec4<bool>(k < k_end);
+    return select(vec4<f32>(0.0), vec4<f32>(1.0), ones);
+}
+
+// op(A)[i, k .. k+4] (k a multiple of 4): one vec4 when A is not transposed and A_VEC4 (then
+// K and k_end are multiples of 4 too, so the quad is all in or all out of the layer's range).
+fn a_along_k(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    if (!TRANS_A && A_VEC4) {
+        let stored = i < p.a_rows && k < k_end;
+        let v = a[select(0u, (p.a_off + i * p.k + k) >> 2u, stored)];
+        let ones = select(0.0, 1.0, i >= p.a_rows && i < p.m && k < k_end);
+        return select(vec4<f32>(ones), v, stored);
+    }
+    return vec4<f32>(op_a(i, k, k_end), op_a(i, k + 1u, k_end), op_a(i, k + 2u, k_end), op_a(i, k + 3u, k_end));
+}
+
+// op(A)[i .. i+4, k] (i a multiple of 4): one vec4 when A is transposed and A_VEC4 (a_rows is
+// then a multiple of 4, so rows i .. i+4 are all stored or all past a_rows).
+fn a_along_m(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    if (TRANS_A && A_VEC4) {
+        let stored = i < p.a_rows && k < k_end;
+        let v = a[select(0u, (p.a_off + k * p.a_rows + i) >> 2u, stored)];
+        return select(ones_rows4(i, k, k_end), v, vec4<bool>(stored));
+    }
+    return vec4<f32>(op_a(i, k, k_end), op_a(i + 1u, k, k_end), op_a(i + 2u, k, k_end), op_a(i + 3u, k, k_end));
+}
+
+// op(B)[k, j .. j+4] (j a multiple of 4): one vec4 when B is not transposed and B_VEC4.
+fn b_along_n(k: u32, j: u32, k_end: u32) -> vec4<f32> {
+    if (!TRANS_B && B_VEC4) {
+        let inside = j < p.n && k < k_end;
+        return select(vec4<f32>(0.0), b[select(0u, (p.b_off + k * p.n + j) >> 2u, inside)], inside);
+    }
+    return vec4<f32>(op_b(k, j, k_end), op_b(k, j + 1u, k_end), op_b(k, j + 2u, k_end), op_b(k, j + 3u, k_end));
+}
+
+// op(B)[k .. k+4, j] (k a multiple of 4): one vec4 when B is transposed and B_VEC4.
+fn b_along_k(k: u32, j: u32, k_end: u32) -> vec4<f32> {
+    if (TRANS_B && B_VEC4) {
+        let inside = j < p.n && k < k_end;
+        return select(vec4<f32>(0.0), b[select(0u, (p.b_off + j * p.k + k) >> 2u, inside)], inside);
+    }
+    return vec4<f32>(op_b(k, j, k_end), op_b(k + 1u, j, k_end), op_b(k + 2u, j, k_end), op_b(k + 3u, j, k_end));
+}
+
+// Σ_q a[q] · b_q: one k quad's contribution to four outputs of a row.
+fn quad_fma(av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+    return av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
+}
+
+// The epilogue of out[i, j] from workgroup layer `layer`: the raw partial sum, or bias, z and
+// the activation. Outside [M, N] it writes nothing.
+fn finish(layer: u32, i: u32, j: u32, sum: f32) {
+    if (i >= p.m || j >= p.n) {
+        return;
+    }
+    let e = i * p.n + j;
+    if ((p.flags & MATMUL_FLAG_PARTIAL) != 0u) {
+        out[p.out_off + layer * p.m * p.n + e] = sum;
+        return;
+    }
+    var v = sum;
+    if ((p.flags & MATMUL_FLAG_BIAS) != 0u) {
+        v += bias[p.bias_off + j];
+    }
+    if ((p.flags & MATMUL_FLAG_Z) != 0u) {
+        z[p.z_off + e] = v;
+    }
+    out[p.out_off + e] = activate(p.act, p.alpha, v);
+}
+
+// The epilogue of out[i, j .. j+4].
+fn finish4(layer: u32, i: u32, j: u32, sums: vec4<f32>) {
+    finish(layer, i, j, sums.x);
+    finish(layer, i, j + 1u, sums.y);
+    finish(layer, i, j + 2u, sums.z);
+    finish(layer, i, j + 3u, sums.w);
+}

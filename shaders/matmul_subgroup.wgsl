@@ -1,0 +1,98 @@
+// matmul_subgroup.wgsl: the subgroup variant of the matrix product, built only where the
+// adapter has SUBGROUP with subgroups of at least 8 invocations (see matmul_common.wgsl for
+// what every variant computes). A workgroup of 64 invocations computes a 64×64 tile of out as
+// 8 groups of 8 neighbouring invocations; a group owns 8 rows and each of its invocations 8
+// columns of them. Per k quad each invocation loads ONE quad of A (its own row) and the 8
+// quads of B for its columns, and takes the group's other 7 rows from its neighbours through
+// subgroup shuffles instead of loading them: an eighth of the A traffic of the blocked kernel,
+// with no shared memory and no barrier. It needs a group's invocations to be consecutive
+// lanes of one subgroup (lane = local index mod 8), as adapters lay them out; the autotune
+// checks every variant's result before it may be chosen.
+// Dispatch: (ceil(N / 64), ceil(M / 64), layers).
+
+@compute @workgroup_size(64, 1, 1)
+fn matmul_subgroup(
+    @builtin(local_invocation_index) t: u32,
+    @builtin(subgroup_invocation_id) lane_id: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+) {
+    let lane = t % 8u;
+    let rows = wid.y * 64u + (t / 8u) * 8u;
+    let i = rows + lane;
+    let j = wid.x * 64u + lane * 8u;
+    // The subgroup lane holding row `rows + r` is group_lane + r.
+    let group_lane = lane_id & ~7u;
+    let ks = k_range(wid.z);
+    let k_end = ks.y;
+
+    // c<r><c>: rows rows + r, columns j + 4c .. j + 4c + 4.
+    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
+    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0);
+    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0);
+    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0);
+    var c40 = vec4<f32>(0.0); var c41 = vec4<f32>(0.0);
+    var c50 = vec4<f32>(0.0); var c51 = vec4<f32>(0.0);
+    var c60 = vec4<f32>(0.0); var c61 = vec4<f32>(0.0);
+    var c70 = vec4<f32>(0.0); var c71 = vec4<f32>(0.0);
+
+    for (var k = ks.x; k < k_end; k += 4u) {
+        // This invocation's row: op(A)[i, k .. k + 4].
+        let mine = a_along_k(i, k, k_end);
+        // b<q><c> = op(B)[k + q, j + 4c .. j + 4c + 4].
+        var b00: vec4<f32>; var b01: vec4<f32>; var b10: vec4<f32>; var b11: vec4<f32>;
+        var b20: vec4<f32>; var b21: vec4<f32>; var b30: vec4<f32>; var b31: vec4<f32>;
+        if (!TRANS_B) {
+            b00 = b_along_n(k, j, k_end);
+            b01 = b_along_n(k, j + 4u, k_end);
+            b10 = b_along_n(k + 1u, j, k_end);
+            b11 = b_along_n(k + 1u, j + 4u, k_end);
+            b20 = b_along_n(k + 2u, j, k_end);
+            b21 = b_along_n(k + 2u, j + 4u, k_end);
+            b30 = b_along_n(k + 3u, j, k_end);
+            b31 = b_along_n(k + 3u, j + 4u, k_end);
+        } else {
+            // Stored transposed: load along K and transpose in registers.
+            let t0 = b_along_k(k, j, k_end);
+            let t1 = b_along_k(k, j + 1u, k_end);
+            let t2 = b_along_k(k, j + 2u, k_end);
+            let t3 = b_along_k(k, j + 3u, k_end);
+            let t4 = b_along_k(k, j + 4u, k_end);
+            let t5 = b_along_k(k, j + 5u, k_end);
+            let t6 = b_along_k(k, j + 6u, k_end);
+            let t7 = b_along_k(k, j + 7u, k_end);
+            b00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
+            b01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
+            b10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
+            b11 = vec4<f32>(t4.y, t5.y, t6.y, t7.y);
+            b20 = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
+            b21 = vec4<f32>(t4.z, t5.z, t6.z, t7.z);
+            b30 = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
+            b31 = vec4<f32>(t4.w, t5.w, t6.w, t7.w);
+        }
+        let a0 = subgroupShuffle(mine, group_lane);
+        c00 += quad_fma(a0, b00, b10, b20, b30); c01 += quad_fma(a0, b01, b11, b21, b31);
+        let a1 = subgroupShuffle(mine, group_lane + 1u);
+        c10 += quad_fma(a1, b00, b10, b20, b30); c11 += quad_fma(a1, b01, b11, b21, b31);
+        let a2 = subgroupShuffle(mine, group_lane + 2u);
+        c20 += quad_fma(a2, b00, b10, b20, b30); c21 += quad_fma(a2, b01, b11, b21, b31);
+        let a3 = subgroupShuffle(mine, group_lane + 3u);
+        c30 += quad_fma(a3, b00, b10, b20, b30); c31 += quad_fma(a3, b01, b11, b21, b31);
+        let a4 = subgroupShuffle(mine, group_lane + 4u);
+        c40 += quad_fma(a4, b00, b10, b20, b30); c41 += quad_fma(a4, b01, b11, b21, b31);
+        let a5 = subgroupShuffle(mine, group_lane + 5u);
+        c50 += quad_fma(a5, b00, b10, b20, b30); c51 += quad_fma(a5, b01, b11, b21, b31);
+        let a6 = subgroupShuffle(mine, group_lane + 6u);
+        c60 += quad_fma(a6, b00, b10, b20, b30); c61 += quad_fma(a6, b01, b11, b21, b31);
+        let a7 = subgroupShuffle(mine, group_lane + 7u);
+        c70 += quad_fma(a7, b00, b10, b20, b30); c71 += quad_fma(a7, b01, b11, b21, b31);
+    }
+
+    finish4(wid.z, rows, j, c00); finish4(wid.z, rows, j + 4u, c01);
+    finish4(wid.z, rows + 1u, j, c10); finish4(wid.z, rows + 1u, j + 4u, c11);
+    finish4(wid.z, rows + 2u, j, c20); finish4(wid.z, rows + 2u, j + 4u, c21);
+    finish4(wid.z, rows + 3u, j, c30); finish4(wid.z, rows + 3u, j + 4u, c31);
+    finish4(wid.z, rows + 4u, j, c40); finish4(wid.z, rows + 4u, j + 4u, c41);
+    finish4(wid.z, rows + 5u, j, c50); finish4(wid.z, rows + 5u, j + 4u, c51);
+    finish4(wid.z, rows + 6u, j, c60); finish4(wid.z, rows + 6u, j + 4u, c61);
+    finish4(wid.z, rows + 7u, j, c70); finish4(wid.z, rows + 7u, j + 4u, c71);
+}

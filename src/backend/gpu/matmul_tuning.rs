@@ -1,0 +1,551 @@
+//! The matmul autotune (issue 12 item 2): on the first product of a [`ShapeClass`], every
+//! candidate variant runs the product on a capped shape of that class; a variant whose result
+//! disagrees with a host-side check of sampled entries is dropped, and the fastest of the rest
+//! is kept for the class — in memory for the process (so every backend on the adapter agrees,
+//! and results are reproducible within a run) and in a file beside the pipeline cache
+//! (`matmul-tuning-<adapter key>.json`), so a second run measures nothing. The key covers the
+//! adapter, its driver, the wgtrain version and the variants' sources: a new driver or a
+//! changed kernel tunes afresh.
+//!
+//! All tuning in a process shares a budget of [`TUNE_BUDGET`]; once it is spent the remaining
+//! classes take the built-in guess for the rest of the process (not written to the file, so a
+//! later run measures them within its own budget). The
+//! measurement uses its own tensors, and the backend's counters are restored afterwards, so
+//! tuning never shows up in a step's dispatch or allocation counts.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::matmul_variants::{
+    ChoiceSource, MatmulChoice, MatmulVariant, Selection, ShapeClass, candidates, default_variant,
+};
+use super::pipeline_cache::{FNV_START, cache_dir, fnv1a};
+use super::product::Product;
+use super::{AdapterSummary, GpuBackend, GpuContext, Pipeline};
+use crate::backend::Tensor;
+use crate::backend::backend_impl::BackendImpl;
+use crate::nn::Activation;
+use crate::{Error, Result};
+
+/// The most time all tuning in one process may take.
+pub const TUNE_BUDGET: Duration = Duration::from_secs(1);
+
+/// The tuning shape's caps: rows and columns of the product, and its K.
+const TUNE_MN: usize = 128;
+const TUNE_K: usize = 2048;
+
+/// Sampled entries checked against the host per candidate.
+const CHECKED_ENTRIES: usize = 64;
+
+/// Format version of the tuning file.
+const FILE_VERSION: u32 = 1;
+
+/// Tuning spent in this process so far, and the choices made per adapter key.
+static SPENT: Mutex<Duration> = Mutex::new(Duration::ZERO);
+static CHOICES: Mutex<Option<HashMap<String, HashMap<ShapeClass, MatmulChoice>>>> = Mutex::new(None);
+
+/// Forgets this process's choices and spent budget, as a new process would start. For tests
+/// of the tuning file; not part of the API.
+#[doc(hidden)]
+pub fn reset_for_tests() {
+    *SPENT.lock().unwrap_or_else(|e| e.into_inner()) = Duration::ZERO;
+    *CHOICES.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// The tuning file.
+#[derive(Serialize, Deserialize)]
+struct TuningFile {
+    version: u32,
+    adapter: String,
+    choices: Vec<MatmulChoice>,
+}
+
+/// The backend's side of the tuning.
+pub(super) struct Tuning {
+    selection: Selection,
+    available: Vec<MatmulVariant>,
+    software: bool,
+    key: String,
+    adapter: String,
+    /// Classes this backend has used, in first-use order.
+    used: Vec<ShapeClass>,
+    /// A variant forced through `GpuBackend::force_matmul_variant`.
+    forced: Option<MatmulVariant>,
+}
+
+impl Tuning {
+    /// The tuning of a new backend: the variants its pipelines hold, the selection the
+    /// environment asks for, and the choices of earlier runs (from the file).
+    pub(super) fn new(ctx: &GpuContext, pipelines: &[Option<Pipeline>]) -> Result<Self> {
+        let selection = Selection::from_env()?;
+        let info = &ctx.summary;
+        let available = usable(info, |v| pipelines[v.kernel().index()].is_some());
+        let tuning = Tuning {
+            selection,
+            available,
+            software: info.software,
+            key: adapter_key(info),
+            adapter: info.name.clone(),
+            used: Vec::new(),
+            forced: None,
+        };
+        if selection == Selection::Tune {
+            tuning.load();
+        }
+        Ok(tuning)
+    }
+
+    /// The variants this device can run.
+    pub(super) fn available(&self) -> &[MatmulVariant] {
+        &self.available
+    }
+
+    fn file(&self) -> Option<PathBuf> {
+        Some(cache_dir()?.join(format!("matmul-tuning-{}.json", self.key)))
+    }
+
+    /// Merges the file's choices into the process table (choices made in this process win).
+    fn load(&self) {
+        let Some(path) = self.file() else { return };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        let Ok(file) = serde_json::from_str::<TuningFile>(&text) else {
+            return;
+        };
+        if file.version != FILE_VERSION {
+            return;
+        }
+        let mut table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+        let choices = table
+            .get_or_insert_with(HashMap::new)
+            .entry(self.key.clone())
+            .or_default();
+        for mut choice in file.choices {
+            if self.available.contains(&choice.variant) {
+                choice.source = ChoiceSource::Cached;
+                choices.entry(choice.class).or_insert(choice);
+            }
+        }
+    }
+
+    /// Writes the process table's choices for this adapter (atomically: a temporary file,
+    /// then a rename). A failure only loses the cache.
+    fn save(&self) {
+        let Some(path) = self.file() else { return };
+        let choices: Vec<MatmulChoice> = {
+            let table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+            let mut all: Vec<_> = table
+                .as_ref()
+                .and_then(|t| t.get(&self.key))
+                .map(|c| {
+                    c.values()
+                        .filter(|c| c.source != ChoiceSource::Default)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            all.sort_by_key(|c| c.class);
+            all
+        };
+        let file = TuningFile {
+            version: FILE_VERSION,
+            adapter: self.adapter.clone(),
+            choices,
+        };
+        let Ok(text) = serde_json::to_string_pretty(&file) else {
+            return;
+        };
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let tmp = dir.join(format!(".matmul-tuning-{}-{}.tmp", self.key, std::process::id()));
+        if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+
+    fn known(&self, class: &ShapeClass) -> Option<MatmulChoice> {
+        let table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+        table.as_ref()?.get(&self.key)?.get(class).cloned()
+    }
+
+    fn remember(&self, choice: MatmulChoice) {
+        let mut table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+        table
+            .get_or_insert_with(HashMap::new)
+            .entry(self.key.clone())
+            .or_default()
+            .insert(choice.class, choice);
+    }
+}
+
+/// The variants of `built` the adapter can run: the subgroup kernel's groups of 8 need
+/// subgroups of at least 8 lanes.
+fn usable(info: &AdapterSummary, built: impl Fn(MatmulVariant) -> bool) -> Vec<MatmulVariant> {
+    MatmulVariant::ALL
+        .into_iter()
+        .filter(|&v| built(v) && (v != MatmulVariant::Subgroup || info.subgroup_sizes.0 >= 8))
+        .collect()
+}
+
+/// The tuning file's key: the adapter, its driver, the wgtrain version and the variants'
+/// sources.
+fn adapter_key(info: &AdapterSummary) -> String {
+    let sources = MatmulVariant::ALL.iter().fold(FNV_START, |h, v| {
+        fnv1a(h, v.kernel().spec().module_source().text().as_bytes())
+    });
+    let mut h = sources;
+    for part in [&info.name, &info.backend, &info.device_type, &info.driver] {
+        h = fnv1a(h, part.as_bytes());
+    }
+    format!("{:016x}", fnv1a(h, env!("CARGO_PKG_VERSION").as_bytes()))
+}
+
+/// What `wgtrain info` says about an adapter's matmul variants, found without opening a
+/// device: the variants it can run, the selection the environment asks for, the tuning file
+/// and the choices in it.
+#[derive(Clone, Debug)]
+pub struct TuningSummary {
+    /// The variants the adapter can run.
+    pub available: Vec<MatmulVariant>,
+    /// `WGTRAIN_MATMUL`'s selection (an invalid value is reported as an error by a backend).
+    pub selection: Option<Selection>,
+    /// The tuning file of this adapter.
+    pub file: Option<PathBuf>,
+    /// The choices the file holds (empty when there is none yet).
+    pub choices: Vec<MatmulChoice>,
+}
+
+impl TuningSummary {
+    /// The summary of `adapter`.
+    pub fn of(adapter: &AdapterSummary) -> Self {
+        let has_subgroups = adapter.features.contains(&"subgroups");
+        let available = usable(adapter, |v| v != MatmulVariant::Subgroup || has_subgroups);
+        let file = cache_dir().map(|d| d.join(format!("matmul-tuning-{}.json", adapter_key(adapter))));
+        let choices = file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| serde_json::from_str::<TuningFile>(&t).ok())
+            .filter(|f| f.version == FILE_VERSION)
+            .map(|f| f.choices)
+            .unwrap_or_default();
+        TuningSummary {
+            available,
+            selection: Selection::from_env().ok(),
+            file,
+            choices,
+        }
+    }
+}
+
+impl std::fmt::Display for TuningSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.available.iter().map(|v| v.name()).collect();
+        let how = match self.selection {
+            Some(Selection::Tune) => "measured per shape class on first use (at most 1 s), then cached".to_string(),
+            Some(Selection::Default) => "the built-in guess (WGTRAIN_MATMUL=default)".to_string(),
+            Some(Selection::Force(v)) => format!("{v} forced by WGTRAIN_MATMUL"),
+            None => "WGTRAIN_MATMUL is invalid: a backend will refuse to open".to_string(),
+        };
+        writeln!(f, "matmul variants: {} — {how}", names.join(", "))?;
+        match &self.file {
+            Some(path) if self.choices.is_empty() => write!(f, "  tuning file {} (none yet)", path.display()),
+            Some(path) => {
+                write!(f, "  tuning file {}:", path.display())?;
+                for choice in &self.choices {
+                    write!(f, "\n    {choice}")?;
+                }
+                Ok(())
+            }
+            None => write!(f, "  no cache directory: tuning is not kept between runs"),
+        }
+    }
+}
+
+/// Deterministic operand values in [-1, 1) (xorshift).
+fn operand(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// The tuning problem for one class: op(A) [m, k], op(B) [k, n] with host copies.
+struct Trial {
+    m: usize,
+    k: usize,
+    n: usize,
+    trans_a: bool,
+    trans_b: bool,
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+impl Trial {
+    fn of(p: &Product, trans_a: bool, trans_b: bool) -> Self {
+        let (m, k, n) = (p.rows.clamp(1, TUNE_MN), p.k.clamp(1, TUNE_K), p.n.clamp(1, TUNE_MN));
+        Trial {
+            m,
+            k,
+            n,
+            trans_a,
+            trans_b,
+            a: operand(m * k, 1),
+            b: operand(k * n, 2),
+        }
+    }
+
+    fn op_a(&self, i: usize, k: usize) -> f64 {
+        f64::from(if self.trans_a {
+            self.a[k * self.m + i]
+        } else {
+            self.a[i * self.k + k]
+        })
+    }
+
+    fn op_b(&self, k: usize, j: usize) -> f64 {
+        f64::from(if self.trans_b {
+            self.b[j * self.k + k]
+        } else {
+            self.b[k * self.n + j]
+        })
+    }
+
+    /// Whether `out` agrees with the host at sampled entries (the corners and a spread).
+    fn agrees(&self, out: &[f32]) -> bool {
+        let total = self.m * self.n;
+        let step = (total / CHECKED_ENTRIES).max(1);
+        (0..total).step_by(step).chain([total - 1]).all(|e| {
+            let (i, j) = (e / self.n, e % self.n);
+            let (mut sum, mut scale) = (0.0f64, 0.0f64);
+            for k in 0..self.k {
+                let term = self.op_a(i, k) * self.op_b(k, j);
+                sum += term;
+                scale += term.abs();
+            }
+            (f64::from(out[e]) - sum).abs() <= 1e-5 * scale + 1e-6
+        })
+    }
+}
+
+impl GpuBackend {
+    /// The variant that runs `p`: forced, known for its class, or tuned now.
+    pub(super) fn matmul_variant(&mut self, p: &Product) -> Result<MatmulVariant> {
+        let trans_a = p.a.is_some_and(|(_, t)| t);
+        let trans_b = p.b.1;
+        let class = ShapeClass::of(p.rows, p.k, p.n, trans_a, trans_b);
+        if !self.tuning.used.contains(&class) {
+            self.tuning.used.push(class);
+        }
+        if let Some(v) = self.tuning.forced {
+            return Ok(v);
+        }
+        let (available, software) = (self.tuning.available.clone(), self.tuning.software);
+        match self.tuning.selection {
+            Selection::Force(v) if available.contains(&v) => return Ok(v),
+            Selection::Force(_) | Selection::Default => return Ok(default_variant(&class, &available, software)),
+            Selection::Tune => {}
+        }
+        if let Some(choice) = self.tuning.known(&class) {
+            return Ok(choice.variant);
+        }
+        let choice = self.tune(class, p)?;
+        let variant = choice.variant;
+        self.tuning.remember(choice);
+        self.tuning.save();
+        Ok(variant)
+    }
+
+    /// Measures every candidate for `class` on a capped shape of it (or takes the guess once
+    /// the process's budget is spent).
+    fn tune(&mut self, class: ShapeClass, p: &Product) -> Result<MatmulChoice> {
+        let (available, software) = (self.tuning.available.clone(), self.tuning.software);
+        let guess = MatmulChoice {
+            class,
+            variant: default_variant(&class, &available, software),
+            source: ChoiceSource::Default,
+            timings_us: Vec::new(),
+        };
+        let spent_before = *SPENT.lock().unwrap_or_else(|e| e.into_inner());
+        if spent_before >= TUNE_BUDGET {
+            return Ok(guess);
+        }
+        let started = Instant::now();
+        let saved = self.counters;
+        let trial = Trial::of(p, class.trans_a, class.trans_b);
+        let measured = self.measure(&trial, &candidates(&class, &available, software));
+        self.counters = saved;
+        *SPENT.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();
+        let timings = measured?;
+        let best = timings.iter().min_by(|x, y| x.1.total_cmp(&y.1)).map(|&(v, _)| v);
+        Ok(match best {
+            Some(variant) => MatmulChoice {
+                class,
+                variant,
+                source: ChoiceSource::Tuned,
+                timings_us: timings,
+            },
+            None => guess,
+        })
+    }
+
+    /// Times each candidate on `trial`; those whose result disagrees with the host are left
+    /// out. The trial's tensors are freed whatever happens.
+    fn measure(&mut self, trial: &Trial, candidates: &[MatmulVariant]) -> Result<Vec<(MatmulVariant, f64)>> {
+        let mut owned = Vec::new();
+        let result = self.measure_with(trial, candidates, &mut owned);
+        for storage in owned {
+            self.free_impl(storage);
+        }
+        result
+    }
+
+    fn measure_with(
+        &mut self,
+        trial: &Trial,
+        candidates: &[MatmulVariant],
+        owned: &mut Vec<crate::backend::StorageId>,
+    ) -> Result<Vec<(MatmulVariant, f64)>> {
+        let mut tensor = |be: &mut GpuBackend, rows: usize, cols: usize, data: Option<&[f32]>| -> Result<Tensor> {
+            let t = be.zeros_impl(rows, cols, rows * cols)?;
+            owned.push(t.storage);
+            if let Some(data) = data {
+                be.write_impl(t, data)?;
+            }
+            Ok(t)
+        };
+        let a = match trial.trans_a {
+            true => tensor(self, trial.k, trial.m, Some(&trial.a))?,
+            false => tensor(self, trial.m, trial.k, Some(&trial.a))?,
+        };
+        let b = match trial.trans_b {
+            true => tensor(self, trial.n, trial.k, Some(&trial.b))?,
+            false => tensor(self, trial.k, trial.n, Some(&trial.b))?,
+        };
+        let out = tensor(self, trial.m, trial.n, None)?;
+        let product = Product {
+            rows: trial.m,
+            a_rows: trial.m,
+            k: trial.k,
+            n: trial.n,
+            a: Some((a, trial.trans_a)),
+            b: (b, trial.trans_b),
+            bias: None,
+            activation: Activation::Linear,
+            out,
+            z: None,
+        };
+        let mut timings = Vec::new();
+        for &variant in candidates {
+            let run = |be: &mut GpuBackend, reps: u32| -> Result<Duration> {
+                let t = Instant::now();
+                for _ in 0..reps {
+                    be.record_product_as(&product, variant)?;
+                }
+                be.synchronize_impl()?;
+                Ok(t.elapsed() / reps)
+            };
+            // The first run's result is checked; a short one is timed again (best of that and
+            // three more), so the bind group's creation and timer noise do not decide.
+            let first = run(self, 1)?;
+            if !trial.agrees(&self.read_impl(out)?) {
+                continue;
+            }
+            let best = if first < Duration::from_millis(2) {
+                run(self, 3)?.min(first)
+            } else {
+                first
+            };
+            timings.push((variant, best.as_secs_f64() * 1e6));
+        }
+        Ok(timings)
+    }
+
+    /// The matmul variants this device can run.
+    pub fn matmul_variants(&self) -> Vec<MatmulVariant> {
+        self.tuning.available().to_vec()
+    }
+
+    /// Runs every later product with `variant` (None: back to the selection); an error for a
+    /// variant the device cannot run. Benches and tests use it to measure or check one design.
+    pub fn force_matmul_variant(&mut self, variant: Option<MatmulVariant>) -> Result<()> {
+        if let Some(v) = variant
+            && !self.tuning.available.contains(&v)
+        {
+            return Err(Error::InvalidArgument {
+                what: "matmul variant",
+                detail: format!(
+                    "{v} is not available on {} (available: {})",
+                    self.tuning.adapter,
+                    self.tuning
+                        .available
+                        .iter()
+                        .map(|v| v.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        self.tuning.forced = variant;
+        Ok(())
+    }
+
+    /// The variant used for each shape class this backend has run a product of, in first-use
+    /// order, and how it was decided.
+    pub fn matmul_choices(&self) -> Vec<MatmulChoice> {
+        let (available, software) = (&self.tuning.available, self.tuning.software);
+        self.tuning
+            .used
+            .iter()
+            .map(|class| {
+                let decided = |variant, source| MatmulChoice {
+                    class: *class,
+                    variant,
+                    source,
+                    timings_us: Vec::new(),
+                };
+                if let Some(v) = self.tuning.forced {
+                    return decided(v, ChoiceSource::Forced);
+                }
+                match self.tuning.selection {
+                    Selection::Force(v) if available.contains(&v) => decided(v, ChoiceSource::Forced),
+                    Selection::Force(_) | Selection::Default => {
+                        decided(default_variant(class, available, software), ChoiceSource::Default)
+                    }
+                    Selection::Tune => self
+                        .tuning
+                        .known(class)
+                        .unwrap_or_else(|| decided(default_variant(class, available, software), ChoiceSource::Default)),
+                }
+            })
+            .collect()
+    }
+
+    /// Every choice known for this adapter (from the tuning file and this process).
+    pub fn known_matmul_choices(&self) -> Vec<MatmulChoice> {
+        let table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all: Vec<_> = table
+            .as_ref()
+            .and_then(|t| t.get(&self.tuning.key))
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        all.sort_by_key(|c: &MatmulChoice| c.class);
+        all
+    }
+
+    /// The tuning file of this adapter (whether or not it exists yet).
+    pub fn matmul_tuning_file(&self) -> Option<PathBuf> {
+        self.tuning.file()
+    }
+}
