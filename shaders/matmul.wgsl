@@ -7,8 +7,14 @@
 //     product the column sums alone)
 //   op(B): [K, N]; B stored [K, N], or [N, K] when trans_b = 1
 //   bias: [N]; out, z: [M, N]
+//   A's stored rows (op(A)'s rows, or K when trans_a) are A's own rows, or with a_indexed = 1
+//   rows indices[index_off + r] − row_base of A (a resident data chunk of a_src_rows rows,
+//   read through the epoch's permutation: the first layer's x·W and xᵀ·dz need no gather);
+//   a row outside A reads as zeros. One helper, a_row, holds the mapping.
 // Bindings: 0 uniform Params; 1 A (read, vec4 view); 2 B (read, vec4 view); 3 bias (read);
-//   4 out (read_write); 5 z (read_write).
+//   4 out (read_write); 5 z (read_write; read with MATMUL_FLAG_DERIV); 6 indices (read, u32).
+// MATMUL_FLAG_DERIV: the epilogue is out = v ⊙ act′(z) (z read, no bias or activation): a
+//   hidden layer's dz = (dz_next·Wᵀ) ⊙ act′(z) in the dx product.
 // Split-K: workgroup layer w (workgroup_id.z) sums k in [k_base + w·k_chunk, min(that +
 // k_chunk, K)). With MATMUL_FLAG_PARTIAL it writes the raw sums to out[w·M·N + i·N + j] (the
 // partial-sum scratch that matmul_reduce adds up and finishes); without it (a single layer
@@ -37,6 +43,10 @@ struct Params {
     a_rows: u32,
     k_chunk: u32,
     k_base: u32,
+    a_indexed: u32,  // 1: A's stored rows go through indices (a_row)
+    index_off: u32,  // element offset of the first index used
+    row_base: u32,   // the whole set's row number of A's first row
+    a_src_rows: u32, // rows of A as stored (a row at or past it reads as zeros)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,6 +55,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> z: array<f32>;
+@group(0) @binding(6) var<storage, read> indices: array<u32>;
 
 const TILE_M: u32 = 64u;
 const TILE_N: u32 = 64u;
@@ -53,6 +64,15 @@ const TILE_K: u32 = 16u;
 // tile_a[kk * TILE_M + i] = op(A)[row0 + i, k0 + kk]; tile_b[kk * TILE_N + j] = op(B)[k0 + kk, col0 + j]
 var<workgroup> tile_a: array<f32, 1024>;
 var<workgroup> tile_b: array<f32, 1024>;
+
+// The row of A holding stored row r: r itself, or through the index. An index below row_base
+// wraps past a_src_rows, so one comparison at the load site rejects both ends.
+fn a_row(r: u32) -> u32 {
+    if (p.a_indexed == 0u) {
+        return r;
+    }
+    return indices[p.index_off + r] - p.row_base;
+}
 
 fn load_a(e: u32) -> f32 {
     return a[e >> 2u][e & 3u];
@@ -115,7 +135,10 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             let gk = k0 + kk;
             var v = vec4<f32>(0.0);
             if (gi < p.a_rows && gk < k_end) {
-                v = load_a4(p.a_off + gi * p.k + gk, k_end - gk, a_aligned);
+                let ar = a_row(gi);
+                if (ar < p.a_src_rows) {
+                    v = load_a4(p.a_off + ar * p.k + gk, k_end - gk, a_aligned);
+                }
             } else if (gi < p.m && gk < k_end) {
                 v = ones4(k_end - gk);
             }
@@ -129,8 +152,9 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
             let gi = row0 + i;
             var v = vec4<f32>(0.0);
             if (gk < k_end && gi < p.m) {
-                if (gi < p.a_rows) {
-                    v = load_a4(p.a_off + gk * p.a_rows + gi, p.a_rows - gi, a_aligned);
+                let ar = a_row(gk);
+                if (gi < p.a_rows && ar < p.a_src_rows) {
+                    v = load_a4(p.a_off + ar * p.a_rows + gi, p.a_rows - gi, a_aligned);
                 }
                 // Lanes past the stored rows (and before M) are the ones rows.
                 let stored = select(0u, p.a_rows - gi, gi < p.a_rows);
@@ -183,10 +207,11 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
         workgroupBarrier();
     }
 
-    // Epilogue: raw partial sums, or bias, keep z, activation.
+    // Epilogue: raw partial sums, or bias, keep z, activation (or the derivative).
     let partial = (p.flags & MATMUL_FLAG_PARTIAL) != 0u;
     let has_bias = (p.flags & MATMUL_FLAG_BIAS) != 0u;
     let write_z = (p.flags & MATMUL_FLAG_Z) != 0u;
+    let deriv = (p.flags & MATMUL_FLAG_DERIV) != 0u;
     let layer_off = p.out_off + wid.z * p.m * p.n;
     for (var r = 0u; r < 4u; r++) {
         let gi = row0 + lid.y * 4u + r;
@@ -208,7 +233,11 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
                 if (write_z) {
                     z[p.z_off + e] = v;
                 }
-                out[p.out_off + e] = activate(p.act, p.alpha, v);
+                if (deriv) {
+                    out[p.out_off + e] = v * activate_derivative(p.act, p.alpha, z[p.z_off + e]);
+                } else {
+                    out[p.out_off + e] = activate(p.act, p.alpha, v);
+                }
             }
         }
     }

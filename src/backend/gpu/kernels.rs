@@ -186,7 +186,7 @@ macro_rules! kernel_table {
 kernel_table! {
     /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer.
     Matmul = "matmul", MatmulParams, activations: true,
-        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"];
     /// Adds a split-K product's partial sums and applies the epilogue.
     MatmulReduce = "matmul_reduce", MatmulReduceParams, activations: true,
         [read "partial", read "bias", read_write "out", read_write "z"];
@@ -199,7 +199,7 @@ kernel_table! {
     /// The loss head: per-row losses, their gradient (times the output derivative) and the
     /// metric sums, in one pass.
     Loss = "loss", LossParams, activations: true,
-        [read "pred", read "output", read "targets", read "weights", read "z",
+        [read "pred", read "aux", read "targets", read "weights", read "indices",
          read_write "row_loss", read_write "grad", read_write "acc"];
     /// Adds per-workgroup partial sums to their accumulator.
     SumPartials = "sum_partials", SumPartialsParams, activations: false,

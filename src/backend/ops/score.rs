@@ -73,7 +73,9 @@ impl ScoreOp {
 
     /// The metrics part, as its own descriptor.
     pub fn metrics(&self) -> MetricsOp {
-        MetricsOp::new(self.output, self.loss.target, self.loss.row_loss, self.acc).accuracy(self.accuracy)
+        MetricsOp::new(self.output, self.loss.target, self.loss.row_loss, self.acc)
+            .accuracy(self.accuracy)
+            .target_rows(self.loss.target_rows)
     }
 
     /// Every tensor the operation names.
@@ -113,6 +115,7 @@ impl ScoreOp {
                 Some(self.loss.target),
                 self.loss.weights,
                 self.derivative.map(|(_, z)| z),
+                self.loss.target_rows.map(|i| i.indices),
             ],
             &[Some(self.loss.row_loss), self.loss.grad, Some(self.acc)],
         )
