@@ -197,7 +197,8 @@ pub fn matmul_derivative_epilogue_every_activation_matches_cpu() {
 
 /// The loss head's kernel reading targets and sample weights through the permutation (rows
 /// outside the chunk read as zero targets of weight 0), with the output derivative and the
-/// metrics: GPU against CPU, and the CPU against gathering the targets and weights first.
+/// metrics (of pred, or of an output of their own, which the GPU then scores in a second
+/// pass): GPU against CPU, and the CPU against gathering the targets and weights first.
 pub fn score_with_targets_through_an_index_matches_cpu_and_the_gather() {
     let gpu = RefCell::new(gpu_backend());
     let cases = [
@@ -223,9 +224,10 @@ pub fn score_with_targets_through_an_index_matches_cpu_and_the_gather() {
                 1usize..6,
                 0usize..30,
                 0usize..4,
+                any::<bool>(),
                 any::<u64>(),
             ),
-            |(ci, rows, cols, extra, row_base, seed)| {
+            |(ci, rows, cols, extra, row_base, own_output, seed)| {
                 let (loss, accuracy) = cases[ci];
                 let sparse = loss.sparse_targets();
                 let cols = if matches!(loss, Loss::BinaryCrossentropy { .. } | Loss::MeanSquaredError) {
@@ -254,10 +256,17 @@ pub fn score_with_targets_through_an_index_matches_cpu_and_the_gather() {
                     })
                     .collect();
                 let weights = rng.vec(src_rows, 0.0, 2.0);
+                // An output other than pred: pred moved, so metrics of the wrong one differ.
+                let output: Vec<f32> = pred.iter().map(|v| v * 0.5 + 0.2).collect();
                 // The output derivative where the loss reads probabilities (sigmoid outputs).
                 let derivative = matches!(loss, Loss::BinaryCrossentropy { .. } | Loss::MeanSquaredError);
                 let run = |b: &mut dyn Backend, gather: bool| {
                     let predt = b.upload(rows, cols, &pred).unwrap();
+                    let outt = if own_output {
+                        b.upload(rows, cols, &output).unwrap()
+                    } else {
+                        predt
+                    };
                     let zt = b.upload(rows, cols, &z).unwrap();
                     let tt = b.upload(src_rows, tw, &targets).unwrap();
                     let wt = b.upload(src_rows, 1, &weights).unwrap();
@@ -274,7 +283,7 @@ pub fn score_with_targets_through_an_index_matches_cpu_and_the_gather() {
                         let through = IndexedRows::new(it, first, rows).row_base(row_base);
                         LossOp::new(loss, predt, tt, row_loss).weights(wt).target_rows(through)
                     };
-                    let mut score = ScoreOp::new(op.grad(grad), predt, acc).accuracy(accuracy);
+                    let mut score = ScoreOp::new(op.grad(grad), outt, acc).accuracy(accuracy);
                     if derivative {
                         score = score.derivative(Activation::Sigmoid, zt);
                     }
