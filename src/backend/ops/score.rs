@@ -1,6 +1,7 @@
 //! The loss head's whole step as one descriptor: the loss and its gradient, the gradient taken
 //! on through the output layer's activation (dz rather than dy), and the batch's metric sums.
-//! A backend may run it as one kernel (the GPU does); its meaning is [`LossOp`], then
+//! A backend may run it as one kernel (the GPU does, except that metrics of an output other
+//! than pred next to a derivative take a second pass); its meaning is [`LossOp`], then
 //! dz = grad ⊙ act′(z) in place, then [`MetricsOp`] on `output`.
 //!
 //! Shape letters: B rows (the batch), C outputs per row.
