@@ -252,19 +252,19 @@ kernel_table! {
     /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer: the
     /// shared-memory tiled variant.
     Matmul = "matmul", MatmulParams, libraries: [ACTIVATIONS, MATMUL_COMMON],
-        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"];
     /// The same product, register-blocked without shared memory.
     MatmulBlocked = "matmul_blocked", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
-        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"];
     /// The same product with K split across a workgroup's invocations (few outputs, long K).
     MatmulSkinny = "matmul_skinny", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
-        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"];
     /// The same product sharing A through subgroup shuffles.
     MatmulSubgroup = "matmul_subgroup", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON], needs SUBGROUP,
-        [read "a", read "b", read "bias", read_write "out", read_write "z"];
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"];
     /// Adds a split-K product's partial sums and applies the epilogue.
     MatmulReduce = "matmul_reduce", MatmulReduceParams, libraries: [ACTIVATIONS],
         [read "partial", read "bias", read_write "out", read_write "z"];
@@ -277,7 +277,7 @@ kernel_table! {
     /// The loss head: per-row losses, their gradient (times the output derivative) and the
     /// metric sums, in one pass.
     Loss = "loss", LossParams, libraries: [ACTIVATIONS],
-        [read "pred", read "output", read "targets", read "weights", read "z",
+        [read "pred", read "aux", read "targets", read "weights", read "indices",
          read_write "row_loss", read_write "grad", read_write "acc"];
     /// Adds per-workgroup partial sums to their accumulator.
     SumPartials = "sum_partials", SumPartialsParams, libraries: [],

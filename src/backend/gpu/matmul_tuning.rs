@@ -445,6 +445,8 @@ impl GpuBackend {
             activation: Activation::Linear,
             out,
             z: None,
+            a_index: None,
+            deriv_z: None,
         };
         let mut timings = Vec::new();
         for &variant in candidates {
