@@ -219,6 +219,7 @@ fn record(be: &mut dyn Backend, p: &Prepared) {
                 weights: None,
                 row_loss: t[2],
                 grad: Some(t[3]),
+                target_rows: None,
             })
             .expect("loss"),
         // A fixed step number: each call is the same amount of work.

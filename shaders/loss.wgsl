@@ -2,16 +2,22 @@
 // (optionally times the output layer's activation derivative, so it is dz rather than dy), and
 // the batch's metric sums added to the accumulator, in one pass over the rows.
 // Shapes: pred, output, z, grad: [rows, cols]; targets: [rows, cols], or [rows, 1] class
-// indices for the sparse kinds; weights, row_loss: [rows]; acc: METRIC_COUNT f32 slots (the
+// indices for the sparse kinds (target_rows rows instead of rows with LOSS_FLAG_INDEXED);
+// weights: [rows] (or [target_rows]); row_loss: [rows]; acc: METRIC_COUNT f32 slots (the
 // prelude's METRIC_* constants, `MetricSlot` in src/backend/ops/metrics.rs).
 // Bindings: 0 uniform Params; 1 pred (read: what the loss reads, logits when the softmax is
-//   fused); 2 output (read: what the metrics see, the probabilities then); 3 targets (read);
-//   4 weights (read); 5 z (read: the output layer's pre-activation); 6 row_loss (read_write);
-//   7 grad (read_write); 8 acc (read_write).
+//   fused); 2 aux (read: what the metrics see, the probabilities then; with
+//   LOSS_FLAG_DERIVATIVE the output layer's pre-activation z instead, and the metrics read
+//   pred, which the host guarantees is then what they see); 3 targets (read); 4 weights
+//   (read); 5 indices (read, u32: the epoch's permutation); 6 row_loss (read_write); 7 grad
+//   (read_write); 8 acc (read_write). Eight storage bindings: WebGPU's default limit.
 // flags: LOSS_FLAG_LOSS computes the loss (else row_loss is read: the metrics alone);
 // LOSS_FLAG_GRAD writes grad; LOSS_FLAG_WEIGHTS has weights; LOSS_FLAG_DERIVATIVE multiplies
 // grad by act′(z); LOSS_FLAG_METRICS accumulates the metrics; LOSS_FLAG_PARTIAL writes each
-// workgroup's sums to acc[g·METRIC_COUNT ..] of a scratch for sum_partials instead.
+// workgroup's sums to acc[g·METRIC_COUNT ..] of a scratch for sum_partials instead;
+// LOSS_FLAG_INDEXED reads batch row i's target and weight from stored row
+// indices[index_off + i] − row_base of them (target_rows stored rows; a row outside reads as
+// a zero target of weight 0), so a shuffled batch needs no gather of its targets.
 // kind: the prelude's LOSS_* codes (`Loss::code`): mse, mae, bce, bce from logits, cce, cce
 // from logits (softmax fused), sparse cce, sparse cce from logits. Probability forms clip to
 // [ε, 1 − ε] with ε = 1e-7 as Keras does (zero gradient where the clip is active), and cce
@@ -44,17 +50,17 @@ struct Params {
     act: u32,
     alpha: f32,
     rows_per_group: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    index_off: u32,
+    row_base: u32,
+    target_rows: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
-@group(0) @binding(2) var<storage, read> output: array<f32>;
+@group(0) @binding(2) var<storage, read> aux: array<f32>;
 @group(0) @binding(3) var<storage, read> targets: array<f32>;
 @group(0) @binding(4) var<storage, read> weights: array<f32>;
-@group(0) @binding(5) var<storage, read> z: array<f32>;
+@group(0) @binding(5) var<storage, read> indices: array<u32>;
 @group(0) @binding(6) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(8) var<storage, read_write> acc: array<f32>;
@@ -71,20 +77,46 @@ fn sigmoid_of(z: f32) -> f32 {
     return e / (1.0 + e);
 }
 
+// The stored row of the targets and weights for batch row `row`: itself, or through the
+// index. An index below row_base wraps past target_rows, so one comparison rejects both ends.
+fn target_row(row: u32) -> u32 {
+    if ((p.flags & LOSS_FLAG_INDEXED) == 0u) {
+        return row;
+    }
+    return indices[p.index_off + row] - p.row_base;
+}
+
+// Stored target value j of batch row `row` in rows `width` wide (zero for a row outside).
+fn stored_target(row: u32, j: u32, width: u32) -> f32 {
+    let r = target_row(row);
+    if (r >= p.target_rows) {
+        return 0.0;
+    }
+    return targets[p.target_off + r * width + j];
+}
+
 // Target of column j in row `row`: stored, or one-hot from the class index for sparse kinds.
 fn target_at(row: u32, j: u32) -> f32 {
     if (p.kind == LOSS_SPARSE_CCE || p.kind == LOSS_SPARSE_CCE_LOGITS) {
-        let class_index = u32(max(round(targets[p.target_off + row]), 0.0));
+        let class_index = u32(max(round(stored_target(row, 0u, 1u)), 0.0));
         return select(0.0, 1.0, j == class_index);
     }
-    return targets[p.target_off + row * p.cols + j];
+    return stored_target(row, j, p.cols);
+}
+
+// Element e of what the metrics see: aux, or pred when aux holds z (LOSS_FLAG_DERIVATIVE).
+fn output_at(e: u32) -> f32 {
+    if ((p.flags & LOSS_FLAG_DERIVATIVE) != 0u) {
+        return pred[p.pred_off + e];
+    }
+    return aux[p.output_off + e];
 }
 
 fn put_grad(e: u32, g: f32, scale: f32) {
     if ((p.flags & LOSS_FLAG_GRAD) != 0u) {
         var v = g * scale;
         if ((p.flags & LOSS_FLAG_DERIVATIVE) != 0u) {
-            v *= activate_derivative(p.act, p.alpha, z[p.z_off + e]);
+            v *= activate_derivative(p.act, p.alpha, aux[p.z_off + e]);
         }
         grad[p.grad_off + e] = v;
     }
@@ -94,7 +126,11 @@ fn put_grad(e: u32, g: f32, scale: f32) {
 fn score_row(row: u32) -> f32 {
     var w = 1.0;
     if ((p.flags & LOSS_FLAG_WEIGHTS) != 0u) {
-        w = weights[p.weight_off + row];
+        let r = target_row(row);
+        w = 0.0;
+        if (r < p.target_rows) {
+            w = weights[p.weight_off + r];
+        }
     }
     let base = row * p.cols;
     let inv_cols = 1.0 / f32(p.cols);
@@ -192,7 +228,7 @@ fn is_finite_bits(x: f32) -> bool {
 fn argmax_output(base: u32) -> u32 {
     var best = 0u;
     for (var j = 1u; j < p.cols; j++) {
-        if (output[p.output_off + base + j] > output[p.output_off + base + best]) {
+        if (output_at(base + j) > output_at(base + best)) {
             best = j;
         }
     }
@@ -226,7 +262,7 @@ fn loss(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         }
         let base = row * p.cols;
         if (p.accuracy == ACC_SPARSE_CATEGORICAL) {
-            let class_index = round(targets[p.target_off + row]);
+            let class_index = round(stored_target(row, 0u, 1u));
             if (f32(argmax_output(base)) == class_index) {
                 s[METRIC_CORRECT] += 1.0;
             }
@@ -236,12 +272,12 @@ fn loss(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
         var hits = 0.0;
         var best_t = 0u;
         for (var j = 0u; j < p.cols; j++) {
-            let x = output[p.output_off + base + j];
-            let t = targets[p.target_off + base + j];
+            let x = output_at(base + j);
+            let t = stored_target(row, j, p.cols);
             let d = x - t;
             s[METRIC_ABS_ERR] += abs(d);
             s[METRIC_SQ_ERR] += d * d;
-            if (t > targets[p.target_off + base + best_t]) {
+            if (t > stored_target(row, best_t, p.cols)) {
                 best_t = j;
             }
             if (p.accuracy == ACC_BINARY) {

@@ -13,8 +13,14 @@
 //     product the column sums alone)
 //   op(B): [K, N]; B stored [K, N], or [N, K] when trans_b = 1
 //   bias: [N]; out, z: [M, N]
+//   A's stored rows (op(A)'s rows, or K when trans_a) are A's own rows, or with A_INDEXED
+//   rows indices[index_off + r] − row_base of A (a resident data chunk of a_src_rows rows,
+//   read through the epoch's permutation: the first layer's x·W and xᵀ·dz need no gather);
+//   a row outside A reads as zeros. One helper, a_row, holds the mapping.
 // Bindings: 0 uniform Params; 1 A (read, vec4 view); 2 B (read, vec4 view); 3 bias (read);
-//   4 out (read_write); 5 z (read_write).
+//   4 out (read_write); 5 z (read_write; read with MATMUL_FLAG_DERIV); 6 indices (read, u32).
+// MATMUL_FLAG_DERIV: the epilogue is out = v ⊙ act′(z) (z read, no bias or activation): a
+//   hidden layer's dz = (dz_next·Wᵀ) ⊙ act′(z) in the dx product.
 // Split-K: workgroup layer w (workgroup_id.z) sums k in [k_base + w·k_chunk, min(that +
 // k_chunk, K)). With MATMUL_FLAG_PARTIAL it writes the raw sums to out[w·M·N + i·N + j] (the
 // partial-sum scratch that matmul_reduce adds up and finishes); without it (a single layer
@@ -46,12 +52,17 @@ struct Params {
     a_rows: u32,
     k_chunk: u32,
     k_base: u32,
+    a_indexed: u32,  // 1: A's stored rows go through indices (the kernel reads A_INDEXED)
+    index_off: u32,  // element offset of the first index used
+    row_base: u32,   // the whole set's row number of A's first row
+    a_src_rows: u32, // rows of A as stored (a row at or past it reads as zeros)
 }
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override A_VEC4: bool = false;
 override B_VEC4: bool = false;
+override A_INDEXED: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
@@ -59,6 +70,7 @@ override B_VEC4: bool = false;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> z: array<f32>;
+@group(0) @binding(6) var<storage, read> indices: array<u32>;
 
 // The k range of workgroup layer `layer`.
 fn k_range(layer: u32) -> vec2<u32> {
@@ -66,14 +78,25 @@ fn k_range(layer: u32) -> vec2<u32> {
     return vec2<u32>(k_begin, min(k_begin + p.k_chunk, p.k));
 }
 
+// The row of A holding stored row r (used only where `valid`): r itself, or through the
+// index. An index below row_base wraps past a_src_rows, so one comparison rejects both ends.
+fn a_row(r: u32, valid: bool) -> u32 {
+    if (A_INDEXED) {
+        return indices[select(0u, p.index_off + r, valid)] - p.row_base;
+    }
+    return r;
+}
+
 // op(A)[i, k]: A's stored rows, then the ones rows; zero past M or past the layer's k_end.
-// Branch-free (an out-of-range element reads element 0, then is replaced): adapters that run
-// both sides of a divergent branch (lavapipe runs every branch under a mask) pay no extra.
+// Branch-free: an element out of range reads element 0 (every buffer holds at least one
+// vec4, `GpuBackend::alloc`), then is replaced, so no read leaves its buffer and adapters that
+// run both sides of a branch (lavapipe runs every branch under a mask) pay nothing extra.
 fn op_a(i: u32, k: u32, k_end: u32) -> f32 {
     let inside = i < p.m && k < k_end;
-    let stored = inside && i < p.a_rows;
-    let e = select(0u, select(p.a_off + i * p.k + k, p.a_off + k * p.a_rows + i, TRANS_A), stored);
-    return select(select(0.0, 1.0, inside), a[e >> 2u][e & 3u], stored);
+    let ar = a_row(select(i, k, TRANS_A), inside && i < p.a_rows);
+    let stored = inside && i < p.a_rows && ar < p.a_src_rows;
+    let e = select(0u, select(p.a_off + ar * p.k + k, p.a_off + ar * p.a_rows + i, TRANS_A), stored);
+    return select(select(0.0, 1.0, inside && i >= p.a_rows), a[e >> 2u][e & 3u], stored);
 }
 
 // op(B)[k, j]; zero past N or past k_end.
@@ -94,8 +117,9 @@ fn ones_rows4(i: u32, k: u32, k_end: u32) -> vec4<f32> {
 // K and k_end are multiples of 4 too, so the quad is all in or all out of the layer's range).
 fn a_along_k(i: u32, k: u32, k_end: u32) -> vec4<f32> {
     if (!TRANS_A && A_VEC4) {
-        let stored = i < p.a_rows && k < k_end;
-        let v = a[select(0u, (p.a_off + i * p.k + k) >> 2u, stored)];
+        let ar = a_row(i, i < p.a_rows && k < k_end);
+        let stored = i < p.a_rows && k < k_end && ar < p.a_src_rows;
+        let v = a[select(0u, (p.a_off + ar * p.k + k) >> 2u, stored)];
         let ones = select(0.0, 1.0, i >= p.a_rows && i < p.m && k < k_end);
         return select(vec4<f32>(ones), v, stored);
     }
@@ -106,8 +130,9 @@ fn a_along_k(i: u32, k: u32, k_end: u32) -> vec4<f32> {
 // then a multiple of 4, so rows i .. i+4 are all stored or all past a_rows).
 fn a_along_m(i: u32, k: u32, k_end: u32) -> vec4<f32> {
     if (TRANS_A && A_VEC4) {
-        let stored = i < p.a_rows && k < k_end;
-        let v = a[select(0u, (p.a_off + k * p.a_rows + i) >> 2u, stored)];
+        let ar = a_row(k, i < p.a_rows && k < k_end);
+        let stored = i < p.a_rows && k < k_end && ar < p.a_src_rows;
+        let v = a[select(0u, (p.a_off + ar * p.a_rows + i) >> 2u, stored)];
         return select(ones_rows4(i, k, k_end), v, vec4<bool>(stored));
     }
     return vec4<f32>(op_a(i, k, k_end), op_a(i + 1u, k, k_end), op_a(i + 2u, k, k_end), op_a(i + 3u, k, k_end));
@@ -154,13 +179,16 @@ fn finish(layer: u32, i: u32, j: u32, sum: f32) {
     if ((p.flags & MATMUL_FLAG_Z) != 0u) {
         z[p.z_off + e] = v;
     }
-    out[p.out_off + e] = activate(p.act, p.alpha, v);
+    if ((p.flags & MATMUL_FLAG_DERIV) != 0u) {
+        out[p.out_off + e] = v * activate_derivative(p.act, p.alpha, z[p.z_off + e]);
+    } else {
+        out[p.out_off + e] = activate(p.act, p.alpha, v);
+    }
 }
 
-// The epilogue of out[i, j .. j+4].
+// The epilogue of out[i, j .. j+4] (a loop, so its code appears once).
 fn finish4(layer: u32, i: u32, j: u32, sums: vec4<f32>) {
-    finish(layer, i, j, sums.x);
-    finish(layer, i, j + 1u, sums.y);
-    finish(layer, i, j + 2u, sums.z);
-    finish(layer, i, j + 3u, sums.w);
+    for (var q = 0u; q < 4u; q++) {
+        finish(layer, i, j + q, sums[q]);
+    }
 }

@@ -2,8 +2,9 @@
 // optional z = the pre-activation, for the `layers` partial sums matmul.wgsl wrote.
 // Shapes: partial: [layers, M, N]; bias: [N]; out, z: [M, N] (len = M·N).
 // Bindings: 0 uniform Params; 1 partial (read); 2 bias (read); 3 out (read_write);
-//   4 z (read_write).
-// flags: MATMUL_FLAG_BIAS, MATMUL_FLAG_Z as in matmul.wgsl; MATMUL_FLAG_ACCUMULATE adds the
+//   4 z (read_write; read with MATMUL_FLAG_DERIV).
+// flags: MATMUL_FLAG_BIAS, MATMUL_FLAG_Z, MATMUL_FLAG_DERIV (out = sum ⊙ act′(z), z read) as
+// in matmul.wgsl; MATMUL_FLAG_ACCUMULATE adds the
 // raw sums already in out (an earlier round of a product whose K needs several);
 // MATMUL_FLAG_PARTIAL writes the raw sum to out and nothing else (a round before the last).
 // One invocation per element, looping over the layers (the host bounds them,
@@ -53,5 +54,9 @@ fn matmul_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     if ((p.flags & MATMUL_FLAG_Z) != 0u) {
         z[p.z_off + e] = v;
     }
-    out[p.out_off + e] = activate(p.act, p.alpha, v);
+    if ((p.flags & MATMUL_FLAG_DERIV) != 0u) {
+        out[p.out_off + e] = v * activate_derivative(p.act, p.alpha, z[p.z_off + e]);
+    } else {
+        out[p.out_off + e] = activate(p.act, p.alpha, v);
+    }
 }

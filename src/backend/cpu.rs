@@ -7,10 +7,11 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 
-use super::cpu_loops::{apply_activation, metric_sums, multiply_derivative, small_product};
+use super::cpu_loops::{apply_activation, metric_sums, multiply_derivative, scale_by_derivative, small_product};
 use super::{
     ActivationBackwardOp, BackendId, BackendImpl, BackendKind, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
-    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    IndexedRows, LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp,
+    StorageId, Tensor,
 };
 use crate::nn::dropout::dropout_keep;
 use crate::{Error, Result};
@@ -113,6 +114,56 @@ impl CpuBackend {
         let v = ArrayView2::from_shape((t.rows, t.cols), self.slice(t)?).expect("tensor views are in bounds");
         Ok(if trans { v.reversed_axes() } else { v })
     }
+
+    /// The rows of `src` that `rows` selects, gathered row-major (zeros for an index outside
+    /// src): the reference meaning of an operand read through an index.
+    fn gather_host(&self, src: &Tensor, rows: &IndexedRows) -> Result<Vec<f32>> {
+        let (s, idx) = (self.slice(src)?, self.slice(&rows.indices)?);
+        let cols = src.cols;
+        let mut out = vec![0.0; rows.rows * cols];
+        for (r, row) in out.chunks_exact_mut(cols.max(1)).enumerate() {
+            if let Some(from) = rows.source_row(idx, r, src.rows) {
+                row.copy_from_slice(&s[from * cols..(from + 1) * cols]);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The target values (and weights) a loss or metrics pass reads: the tensors themselves,
+    /// or their rows through `rows`.
+    fn targets(&self, target: &Tensor, weights: Option<&Tensor>, rows: Option<&IndexedRows>) -> Result<Targets<'_>> {
+        Ok(match rows {
+            None => Targets {
+                values: std::borrow::Cow::Borrowed(self.slice(target)?),
+                weights: weights
+                    .map(|w| self.slice(w))
+                    .transpose()?
+                    .map(std::borrow::Cow::Borrowed),
+            },
+            Some(rows) => Targets {
+                values: std::borrow::Cow::Owned(self.gather_host(target, rows)?),
+                weights: weights
+                    .map(|w| {
+                        self.gather_host(
+                            &Tensor {
+                                rows: w.len(),
+                                cols: 1,
+                                ..*w
+                            },
+                            rows,
+                        )
+                    })
+                    .transpose()?
+                    .map(std::borrow::Cow::Owned),
+            },
+        })
+    }
+}
+
+/// The targets of one batch as a loss reads them.
+struct Targets<'a> {
+    values: std::borrow::Cow<'a, [f32]>,
+    weights: Option<std::borrow::Cow<'a, [f32]>>,
 }
 
 impl BackendImpl for CpuBackend {
@@ -177,7 +228,15 @@ impl BackendImpl for CpuBackend {
     fn matmul_impl(&mut self, op: &MatmulOp, dims: MatmulDims) -> Result<()> {
         let MatmulDims { m, k, n } = dims;
         let run = |me: &Self, out: &mut [f32], mut z_out: Option<&mut [f32]>| -> Result<()> {
-            let a = me.view(&op.a, op.trans_a)?;
+            // A read through an index: its selected rows, gathered (the reference meaning).
+            let gathered = op.a_index.map(|rows| me.gather_host(&op.a, &rows)).transpose()?;
+            let a = match &gathered {
+                Some(g) => {
+                    let v = ArrayView2::from_shape(op.a_stored(), g).expect("gathered rows fit");
+                    if op.trans_a { v.reversed_axes() } else { v }
+                }
+                None => me.view(&op.a, op.trans_a)?,
+            };
             let b = me.view(&op.b, op.trans_b)?;
             let (product, ones) = out.split_at_mut(m * n);
             if m * k * n <= SMALL_PRODUCT {
@@ -204,6 +263,9 @@ impl BackendImpl for CpuBackend {
                 z.copy_from_slice(out);
             }
             apply_activation(op.activation, out);
+            if let Some((activation, z)) = op.derivative {
+                scale_by_derivative(activation, out, me.slice(&z)?);
+            }
             Ok(())
         };
         match op.z {
@@ -312,8 +374,8 @@ impl BackendImpl for CpuBackend {
         let scale = 1.0 / b as f32;
         let run = |me: &Self, row_loss: &mut [f32], mut grad: Option<&mut [f32]>| -> Result<()> {
             let pred = me.slice(&op.pred)?;
-            let target = me.slice(&op.target)?;
-            let weights = op.weights.map(|w| me.slice(&w)).transpose()?;
+            let targets = me.targets(&op.target, op.weights.as_ref(), op.target_rows.as_ref())?;
+            let (target, weights) = (&targets.values[..], targets.weights.as_deref());
             // Without a gradient output the row gradients go to a scratch row.
             let training = grad.is_some();
             let mut scratch = if training { Vec::new() } else { vec![0.0; c] };
@@ -343,9 +405,7 @@ impl BackendImpl for CpuBackend {
         self.loss_impl(&op.loss)?;
         if let (Some((activation, z)), Some(grad)) = (op.derivative, op.loss.grad) {
             self.with_outputs([grad], |me, [g]| {
-                for (v, &zv) in g.iter_mut().zip(me.slice(&z)?) {
-                    *v *= activation.derivative(zv);
-                }
+                scale_by_derivative(activation, g, me.slice(&z)?);
                 Ok(())
             })?;
         }
@@ -356,9 +416,9 @@ impl BackendImpl for CpuBackend {
         let (b, c) = (op.pred.rows, op.pred.cols);
         self.with_outputs([op.acc], |me, [acc]| {
             let pred = me.slice(&op.pred)?;
-            let target = me.slice(&op.target)?;
+            let targets = me.targets(&op.target, None, op.target_rows.as_ref())?;
             let row_loss = me.slice(&op.row_loss)?;
-            let sums = metric_sums(op.accuracy, pred, target, row_loss, b, c);
+            let sums = metric_sums(op.accuracy, pred, &targets.values, row_loss, b, c);
             for (a, s) in acc.iter_mut().zip(sums) {
                 *a += s as f32;
             }

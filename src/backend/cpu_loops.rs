@@ -88,6 +88,16 @@ pub(super) fn multiply_derivative(activation: Activation, dy: &[f32], z: &[f32],
     }
 }
 
+/// values = values ⊙ act′(z), in place (a derivative epilogue), specialized like
+/// [`multiply_derivative`].
+pub(super) fn scale_by_derivative(activation: Activation, values: &mut [f32], z: &[f32]) {
+    let lanes = values.iter_mut().zip(z);
+    match activation {
+        Activation::Relu => lanes.for_each(|(v, &zv)| *v *= if zv > 0.0 { 1.0 } else { 0.0 }),
+        other => lanes.for_each(|(v, &zv)| *v *= other.derivative(zv)),
+    }
+}
+
 /// Index of the first largest value.
 pub(super) fn argmax(v: &[f32]) -> usize {
     let mut best = 0;

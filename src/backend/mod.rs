@@ -29,8 +29,8 @@ pub(crate) use backend_impl::BackendImpl;
 pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
 pub use ops::{
-    ActivationBackwardOp, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims, MatmulOp, MetricSlot,
-    MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
+    ActivationBackwardOp, DropoutBackwardOp, DropoutOp, GatherRowsOp, IndexedRows, LossOp, MatmulDims, MatmulOp,
+    MetricSlot, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
 };
 pub use program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 pub use seam::Backend;

@@ -9,7 +9,7 @@
 
 use super::layer::{Layer, StepContext, not_ready};
 use crate::Result;
-use crate::backend::{LossOp, ScoreOp, SoftmaxOp, Tensor};
+use crate::backend::{IndexedRows, LossOp, ScoreOp, SoftmaxOp, Tensor};
 use crate::nn::{Accuracy, Activation, Loss};
 
 /// The loss head of a compiled model.
@@ -25,11 +25,13 @@ pub(crate) struct LossHead {
     buffers: Option<(Tensor, Tensor, Option<Tensor>)>,
 }
 
-/// The target buffer of one batch: values and optional per-row sample weights.
+/// The target buffer of one batch: values and optional per-row sample weights, or a resident
+/// data chunk's, read through the epoch's permutation (`rows`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Targets {
     pub values: Tensor,
     pub weights: Option<Tensor>,
+    pub rows: Option<IndexedRows>,
 }
 
 impl LossHead {
@@ -135,7 +137,8 @@ impl LossHead {
         let output = self.output(ctx, pred)?;
         let loss = LossOp::new(self.computed, pred, targets.values, row_loss)
             .weights(targets.weights)
-            .grad(grad);
+            .grad(grad)
+            .target_rows(targets.rows);
         let mut op = ScoreOp::new(loss, output, acc).accuracy(self.accuracy);
         if let Some((activation, z)) = derivative.filter(|_| gradient) {
             op = op.derivative(activation, z);

@@ -1,15 +1,28 @@
 //! The compiled layers and the loss head of one model, and the walks over them: forward
 //! through the layers in order, backward in reverse, each layer recording its own pair. The
 //! parameters of all layers live in one flat buffer (so the optimizer updates every one of
-//! them in a single dispatch); each layer knows its offset in it.
+//! them in a single dispatch); each layer knows its offset in it. Two folds cross layer
+//! boundaries here: the first layer may read the batch through the epoch's permutation
+//! ([`Input::Indexed`]), and a layer's dx product may take the gradient on through the
+//! previous layer's activation (`takes_input_derivative`), so that layer gets dz directly.
 
 use super::head::{LossHead, Targets};
 use super::layer::{LayerPosition, LayerStep, StepContext, WeightsLayout};
 use super::sequential::Sequential;
 use crate::Result;
-use crate::backend::Tensor;
+use crate::backend::{IndexedRows, Tensor};
 use crate::nn::Loss;
 use crate::rng::SeededRng;
+
+/// The batch a step reads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Input {
+    /// The batch's rows, [r, in].
+    Rows(Tensor),
+    /// The rows of a resident data chunk that an index selects (only where the first layer
+    /// `reads_indexed_input`).
+    Indexed { data: Tensor, rows: IndexedRows },
+}
 
 /// Compiled layers and loss head.
 pub(crate) struct Network {
@@ -84,30 +97,51 @@ impl Network {
         self.head.bind_buffers(rest);
     }
 
+    /// Whether the first layer reads its input through an index ([`Input::Indexed`]).
+    pub fn reads_indexed_input(&self) -> bool {
+        self.layers.first().is_some_and(|l| l.reads_indexed_input())
+    }
+
     /// Records the forward pass of `x` and returns what the loss reads (logits when the head
     /// applies the softmax).
-    pub fn forward(&mut self, ctx: &mut StepContext, x: Tensor) -> Result<Tensor> {
-        let mut current = x;
-        for layer in &mut self.layers {
+    pub fn forward(&mut self, ctx: &mut StepContext, x: Input) -> Result<Tensor> {
+        let mut layers = self.layers.iter_mut();
+        let mut current = match (x, layers.next()) {
+            (Input::Rows(x), Some(first)) => first.forward(ctx, x)?,
+            (Input::Indexed { data, rows }, Some(first)) => first.forward_indexed(ctx, data, rows)?,
+            (Input::Rows(x), None) => x,
+            (Input::Indexed { .. }, None) => {
+                return Err(super::layer::not_ready("network", "no layer reads the indexed input"));
+            }
+        };
+        for layer in layers {
             current = layer.forward(ctx, current)?;
         }
         Ok(current)
     }
 
-    /// Records the backward pass from d loss / d pred.
+    /// Records the backward pass from d loss / d pred. Where a layer takes the gradient on
+    /// through the previous layer's activation, that layer offers it first (and then gets
+    /// dz).
     pub fn backward(&mut self, ctx: &mut StepContext, dpred: Tensor) -> Result<()> {
         let mut dy = Some(dpred);
-        for layer in self.layers.iter_mut().rev() {
-            match dy {
-                Some(d) => dy = layer.backward(ctx, d)?,
-                None => break,
+        for i in (0..self.layers.len()).rev() {
+            let Some(d) = dy else { break };
+            let (before, rest) = self.layers.split_at_mut(i);
+            let layer = &mut rest[0];
+            if let Some(previous) = before.last_mut()
+                && layer.takes_input_derivative()
+                && let Some(derivative) = previous.fold_output_derivative(ctx)?
+            {
+                layer.set_input_derivative(derivative);
             }
+            dy = layer.backward(ctx, d)?;
         }
         Ok(())
     }
 
     /// Records forward, loss, metrics and (in training) backward of one batch.
-    pub fn step(&mut self, ctx: &mut StepContext, x: Tensor, targets: Targets, acc: Tensor) -> Result<()> {
+    pub fn step(&mut self, ctx: &mut StepContext, x: Input, targets: Targets, acc: Tensor) -> Result<()> {
         let pred = self.forward(ctx, x)?;
         let training = ctx.training_step.is_some();
         // The head takes the gradient on through the output layer's activation when the
@@ -125,7 +159,7 @@ impl Network {
     /// Records the forward pass of `x` and returns the model's output (probabilities for a
     /// softmax the head applies).
     pub fn predict(&mut self, ctx: &mut StepContext, x: Tensor) -> Result<Tensor> {
-        let pred = self.forward(ctx, x)?;
+        let pred = self.forward(ctx, Input::Rows(x))?;
         self.head.output(ctx, pred)
     }
 }

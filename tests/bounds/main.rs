@@ -25,6 +25,7 @@ fn main() -> std::process::ExitCode {
     );
     register!(t, gpu:
         products::products_with_k_100000_match_the_cpu,
+        products::indexed_and_derivative_products_with_k_100000_match_the_cpu,
         products::bias_gradient_over_300000_rows_matches_the_cpu,
         products::metrics_over_two_million_rows_match_the_cpu,
         products::a_dispatch_over_the_loop_budget_is_a_typed_error,

@@ -4,7 +4,7 @@ use ndarray::Array2;
 use wgtrain::Error;
 use wgtrain::backend::gpu::bounds::MAX_ROW_COLUMNS;
 use wgtrain::backend::{
-    ActivationBackwardOp, Backend, CpuBackend, MatmulOp, MetricsOp, SoftmaxOp, Tensor, metric_slot,
+    ActivationBackwardOp, Backend, CpuBackend, IndexedRows, MatmulOp, MetricsOp, SoftmaxOp, Tensor, metric_slot,
 };
 use wgtrain::model::{Dense, Device, FitOptions, Metric, Sequential};
 use wgtrain::nn::{Accuracy, Activation, Loss, Optimizer};
@@ -65,6 +65,74 @@ pub fn products_with_k_100000_match_the_cpu() {
             );
         }
     }
+}
+
+/// The layered step's folded products where K is 100 000, so they take the split-K path
+/// (partial sums, then `matmul_reduce` with the epilogue): A's stored rows through an index
+/// (the K index of a whole-batch dW of a first layer, with its ones row; and op(A)'s rows of
+/// x·W over 100 000 inputs), and the derivative epilogue of a dx product.
+pub fn indexed_and_derivative_products_with_k_100000_match_the_cpu() {
+    const K: usize = 100_000;
+    let mut rng = Rng::new(13);
+    let mut cpu = CpuBackend::new();
+    let mut gpu = gpu_backend();
+    let tol = Tolerance::new(1e-3, 2e-2);
+    // dW and db of a 2 → 10 first layer over 100 000 shuffled rows of a chunk starting at
+    // whole-set row 5 (the permutation reversed, so no row is where it was).
+    let src_rows = K + 3;
+    let order: Vec<u32> = (0..K as u32).rev().map(|i| i + 5).collect();
+    let (x_c, x_g) = both(&mut cpu, &mut gpu, src_rows, 2, &rng.vec(src_rows * 2, -1.0, 1.0));
+    let (dz_c, dz_g) = both(&mut cpu, &mut gpu, K, 10, &rng.vec(K * 10, -1.0, 1.0));
+    let dw = |be: &mut dyn Backend, x: Tensor, dz: Tensor| {
+        let order = be.upload_u32(&order).unwrap();
+        let out = be.zeros(3, 10).unwrap();
+        let rows = IndexedRows::new(order, 0, K).row_base(5);
+        be.matmul(
+            &MatmulOp::new(x, dz, out)
+                .transposed(true, false)
+                .ones_row(true)
+                .a_rows_through(rows),
+        )
+        .unwrap();
+        be.read(out).unwrap()
+    };
+    let (dw_c, dw_g) = (dw(&mut cpu, x_c, dz_c), dw(&mut gpu, x_g, dz_g));
+    assert_close("[dW; db] through the permutation, K = 100 000", &dw_g, &dw_c, tol);
+    // x·W with 100 000 inputs, 3 rows picked from a chunk of 5.
+    let (xw_c, xw_g) = both(&mut cpu, &mut gpu, 5, K, &rng.vec(5 * K, -1.0, 1.0));
+    let (w_c, w_g) = both(&mut cpu, &mut gpu, K, 4, &rng.vec(K * 4, -1.0, 1.0));
+    let forward = |be: &mut dyn Backend, x: Tensor, w: Tensor| {
+        let picks = be.upload_u32(&[4, 0, 2]).unwrap();
+        let (y, z) = (be.zeros(3, 4).unwrap(), be.zeros(3, 4).unwrap());
+        let op = MatmulOp::new(x, w, y)
+            .epilogue(None, Activation::Tanh, Some(z))
+            .a_rows_through(IndexedRows::new(picks, 0, 3));
+        be.matmul(&op).unwrap();
+        (be.read(y).unwrap(), be.read(z).unwrap())
+    };
+    let ((y_c, z_c), (y_g, z_g)) = (forward(&mut cpu, xw_c, w_c), forward(&mut gpu, xw_g, w_g));
+    assert_close("x·W through an index, K = 100 000: y", &y_g, &y_c, tol);
+    assert_close("x·W through an index, K = 100 000: z", &z_g, &z_c, tol);
+    // dz = (dy·Wᵀ) ⊙ relu′(z) with dy [5, K], W [7, K]: the derivative in matmul_reduce.
+    let (dy_c, dy_g) = both(&mut cpu, &mut gpu, 5, K, &rng.vec(5 * K, -1.0, 1.0));
+    let (wt_c, wt_g) = both(&mut cpu, &mut gpu, 7, K, &rng.vec(7 * K, -1.0, 1.0));
+    let (zz_c, zz_g) = both(&mut cpu, &mut gpu, 5, 7, &rng.vec(35, -1.0, 1.0));
+    let dx = |be: &mut dyn Backend, dy: Tensor, w: Tensor, z: Tensor| {
+        let out = be.zeros(5, 7).unwrap();
+        be.matmul(
+            &MatmulOp::new(dy, w, out)
+                .transposed(false, true)
+                .derivative((Activation::Relu, z)),
+        )
+        .unwrap();
+        be.read(out).unwrap()
+    };
+    let (dx_c, dx_g) = (dx(&mut cpu, dy_c, wt_c, zz_c), dx(&mut gpu, dy_g, wt_g, zz_g));
+    assert_close("dz through relu′ in the epilogue, K = 100 000", &dx_g, &dx_c, tol);
+    assert!(
+        dx_c.contains(&0.0) && dx_c.iter().any(|v| v.abs() > 1.0),
+        "both sides of the kink"
+    );
 }
 
 pub fn bias_gradient_over_300000_rows_matches_the_cpu() {

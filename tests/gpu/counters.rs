@@ -1,7 +1,12 @@
 //! The work counters: a steady-state training step allocates nothing, creates no bind group,
-//! reads nothing back, and submits once on `flush`.
+//! reads nothing back, and submits once on `flush`; and a layered step of Dense layers takes
+//! 3L + 1 dispatches (issue 12: at most 7 for two layers).
 
+use std::collections::HashMap;
+
+use ndarray::Array2;
 use wgtrain::backend::{ActivationBackwardOp, Backend, GpuBackend, LossOp, MatmulOp, OptimizerStepOp};
+use wgtrain::model::{Dense, Device, Execution, FitOptions, Metric, Sequential};
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
 use crate::common::harness::gpu_backend;
@@ -58,6 +63,7 @@ impl Step {
             weights: None,
             row_loss: self.row_loss,
             grad: Some(self.dy),
+            target_rows: None,
         })
         .unwrap();
         gpu.activation_backward(&ActivationBackwardOp::new(self.dy, self.z, relu).dz(self.dz).db(self.db))
@@ -118,4 +124,62 @@ pub fn steady_state_steps_allocate_nothing_and_flush_submits_once() {
     // The steps did train: Adam moved the weights, so the loss changed.
     assert_ne!(first_loss, loss, "three Adam steps left the loss unchanged");
     println!("counters after the test: {:?}", gpu.counters());
+}
+
+/// Dispatches per training step of the layered executor, for a model with `hidden` Dense
+/// layers before a one-unit sigmoid output, optionally with sample weights (class weights).
+fn layered_step_dispatches(hidden: &[(usize, Activation)], weighted: bool) -> u64 {
+    const ROWS: usize = 200;
+    const BATCH: usize = 10;
+    let mut rng = crate::common::Rng::new(3);
+    let x = Array2::from_shape_vec((ROWS, 3), rng.vec(ROWS * 3, -1.0, 1.0)).unwrap();
+    let y = x
+        .map_axis(ndarray::Axis(1), |r| f32::from(r.sum() > 0.0))
+        .insert_axis(ndarray::Axis(1));
+    let mut spec = Sequential::new(3);
+    for &(units, activation) in hidden {
+        spec = spec.add(Dense::new(units, activation));
+    }
+    let loss = Loss::BinaryCrossentropy { from_logits: false };
+    let device = Device::Gpu(Default::default());
+    let mut model = spec
+        .add(Dense::new(1, Activation::Sigmoid))
+        .compile_with(loss, Optimizer::adam(), &[Metric::Accuracy], device, Execution::Layered)
+        .unwrap();
+    let options = |epochs| {
+        let o = FitOptions::new(epochs, BATCH);
+        if weighted {
+            o.class_weight(HashMap::from([(0, 0.5), (1, 2.0)]))
+        } else {
+            o
+        }
+    };
+    model.fit(x.view(), y.view(), options(1)).unwrap();
+    let mut measure = |epochs| {
+        let before = model.counters();
+        model.fit(x.view(), y.view(), options(epochs)).unwrap();
+        model.counters().since(&before).dispatches
+    };
+    let (one, three) = (measure(1), measure(3));
+    let steps = 2 * (ROWS / BATCH) as u64;
+    assert_eq!((three - one) % steps, 0, "{} dispatches in {steps} steps", three - one);
+    (three - one) / steps
+}
+
+/// A layered step of L Dense layers is 3L + 1 dispatches: L forward products (the first
+/// reading the shuffled rows through the permutation, no gather), the head's one kernel
+/// (loss, gradient through the output activation, metrics; targets and weights read through
+/// the permutation), L weight-gradient products (bias gradient as the ones row), L − 1 dx
+/// products (the hidden activation's derivative in their epilogue), one optimizer dispatch.
+pub fn layered_steps_of_dense_layers_take_3l_plus_1_dispatches() {
+    let relu = (10, Activation::Relu);
+    let two = layered_step_dispatches(&[relu], false);
+    assert!(
+        two <= 7,
+        "a two-layer step takes {two} dispatches (issue 12: at most 7)"
+    );
+    assert_eq!(two, 7, "two layers");
+    assert_eq!(layered_step_dispatches(&[relu], true), 7, "two layers, sample weights");
+    let three = layered_step_dispatches(&[(16, Activation::Tanh), (8, Activation::Elu { alpha: 1.0 })], false);
+    assert_eq!(three, 10, "three layers");
 }

@@ -77,6 +77,7 @@ pub fn every_loss_and_its_gradient_match_cpu() {
                         weights: w,
                         row_loss,
                         grad: Some(grad),
+                        target_rows: None,
                     })
                     .unwrap();
                     vec![b.read(row_loss).unwrap(), b.read(grad).unwrap()]
@@ -139,6 +140,7 @@ pub fn metric_accumulators_match_cpu() {
                         weights: None,
                         row_loss,
                         grad: None,
+                        target_rows: None,
                     })
                     .unwrap();
                     let acc = b.zeros(1, metric_slot::COUNT).unwrap();
@@ -150,6 +152,7 @@ pub fn metric_accumulators_match_cpu() {
                             target: t,
                             row_loss,
                             acc,
+                            target_rows: None,
                         })
                         .unwrap();
                     }
@@ -183,6 +186,7 @@ pub fn non_finite_losses_are_counted_on_the_device() {
             weights: None,
             row_loss,
             grad: None,
+            target_rows: None,
         })
         .unwrap();
         let acc = b.zeros(1, metric_slot::COUNT).unwrap();
@@ -192,6 +196,7 @@ pub fn non_finite_losses_are_counted_on_the_device() {
             target: t,
             row_loss,
             acc,
+            target_rows: None,
         })
         .unwrap();
         vec![b.read(acc).unwrap()]

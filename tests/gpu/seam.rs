@@ -3,8 +3,8 @@
 
 use wgtrain::Error;
 use wgtrain::backend::{
-    ActivationBackwardOp, Backend, CpuBackend, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulOp, MetricsOp,
-    OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, Tensor, metric_slot,
+    ActivationBackwardOp, Backend, CpuBackend, DropoutBackwardOp, DropoutOp, GatherRowsOp, IndexedRows, LossOp,
+    MatmulOp, MetricsOp, OptimizerStepOp, SoftmaxBackwardOp, SoftmaxOp, Tensor, metric_slot,
 };
 use wgtrain::nn::{Activation, Loss, Optimizer};
 
@@ -121,6 +121,24 @@ fn refuses_foreign_tensor(be: &mut dyn Backend, foreign: Tensor) {
         "optimizer_step",
     );
     expect_foreign(be.gather_rows(&GatherRowsOp::new(foreign, idx, 0, out)), "gather_rows");
+    // The index an operand is read through, and the derivative's z.
+    let through = IndexedRows::new(foreign, 0, 2);
+    expect_foreign(
+        be.matmul(&MatmulOp::new(mine, mine, out).a_rows_through(through)),
+        "matmul",
+    );
+    expect_foreign(
+        be.matmul(&MatmulOp::new(mine, mine, out).derivative((Activation::Relu, foreign))),
+        "matmul",
+    );
+    expect_foreign(
+        be.loss(&LossOp::new(Loss::MeanSquaredError, col, col, out.view(0, 2, 1).unwrap()).target_rows(through)),
+        "loss",
+    );
+    expect_foreign(
+        be.accumulate_metrics(&MetricsOp::new(col, col, col, acc).target_rows(through)),
+        "accumulate_metrics",
+    );
     // Nothing of this backend was touched (no foreign storage number was taken for its own).
     assert_eq!(be.read(mine).unwrap(), own.to_vec());
     assert_eq!(be.read(out).unwrap(), vec![0.0; 4]);
@@ -199,6 +217,39 @@ fn mistake_messages(be: &mut dyn Backend) -> Vec<String> {
         be.optimizer_step(&OptimizerStepOp::new(&sgd.with_learning_rate(-1.0), 1, sq, sq2)),
         be.gather_rows(&GatherRowsOp::new(sq, idx, 1, sq2)),
         be.gather_rows(&GatherRowsOp::new(a, idx, 0, sq2)),
+        // Operands read through an index, and the derivative epilogue.
+        be.matmul(&MatmulOp::new(a, b, out).a_rows_through(IndexedRows::new(idx, 1, 2))),
+        be.matmul(&MatmulOp::new(sq, a, out).a_rows_through(IndexedRows::new(idx, 0, 2))),
+        be.matmul(&MatmulOp::new(sq, sq2, out.view(0, 2, 2).unwrap()).a_rows_through(IndexedRows::new(out, 0, 2))),
+        be.matmul(
+            &MatmulOp::new(sq, sq2, out.view(0, 2, 2).unwrap())
+                .epilogue(Some(col), Activation::Linear, None)
+                .derivative((Activation::Relu, a)),
+        ),
+        be.matmul(&MatmulOp::new(sq, sq2, out.view(0, 2, 2).unwrap()).derivative((Activation::Softmax, sq))),
+        be.matmul(&MatmulOp::new(sq, sq2, out.view(0, 2, 2).unwrap()).derivative((Activation::Relu, a))),
+        be.loss(
+            &LossOp::new(Loss::MeanSquaredError, col, b, acc.view(0, 1, 2).unwrap())
+                .target_rows(IndexedRows::new(idx, 1, 2)),
+        ),
+        be.loss(
+            &LossOp::new(Loss::MeanSquaredError, col, b, acc.view(0, 1, 2).unwrap())
+                .target_rows(IndexedRows::new(idx, 0, 1)),
+        ),
+        be.loss(
+            &LossOp::new(
+                Loss::MeanSquaredError,
+                col,
+                a.view(0, 3, 1).unwrap(),
+                acc.view(0, 1, 2).unwrap(),
+            )
+            .weights(sq)
+            .target_rows(IndexedRows::new(idx, 0, 2)),
+        ),
+        be.accumulate_metrics(
+            &MetricsOp::new(col, a.view(0, 3, 1).unwrap(), sq2.view(0, 2, 1).unwrap(), acc)
+                .target_rows(IndexedRows::new(idx, 1, 2)),
+        ),
     ];
     let mut messages = Vec::new();
     for (i, r) in results.into_iter().enumerate() {
@@ -289,6 +340,7 @@ fn mismatched_shapes_are_shape_errors(be: &mut dyn Backend) {
             weights: None,
             row_loss,
             grad: None,
+            target_rows: None,
         }),
         "loss",
         ["[4, 2]", "[4, 3]"],

@@ -147,6 +147,7 @@ pub fn losses(device: TestDevice) {
             weights: None,
             row_loss,
             grad: Some(grad),
+            target_rows: None,
         })
         .unwrap();
         let mean: f32 = b.read(row_loss).unwrap().iter().sum::<f32>() / pred.rows() as f32;

@@ -451,6 +451,7 @@ fn run_loss(cpu: &mut CpuBackend, case: &LossCase, pred: &[f32], with_grad: bool
         weights: w,
         row_loss,
         grad,
+        target_rows: None,
     })
     .unwrap();
     let rows = cpu.read(row_loss).unwrap();

@@ -11,6 +11,7 @@
 //! what makes that a proof at the point where it matters, for every dispatch, in one place.
 
 use super::MAX_BINDINGS;
+use super::matmul_variants::Specialization;
 use super::params::*;
 use super::prelude::*;
 use crate::backend::ops::metric_slot;
@@ -45,6 +46,13 @@ impl Reach {
 pub(crate) trait Extents {
     /// The ranges of a dispatch of `groups` workgroups.
     fn reach(&self, groups: (u32, u32, u32)) -> Reach;
+
+    /// Whether a kernel built with `specialization` indexes as these parameters say (the
+    /// matrix product's transpose form and indexed rows are pipeline constants as well as
+    /// uniform fields; the reach is computed from the fields).
+    fn agrees(&self, _specialization: &Specialization) -> bool {
+        true
+    }
 }
 
 /// `off .. off + count`, or nothing when the count is zero.
@@ -71,20 +79,37 @@ fn union(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 impl Extents for MatmulParams {
     fn reach(&self, groups: (u32, u32, u32)) -> Reach {
         let (m, n, k) = (u64::from(self.m), u64::from(self.n), u64::from(self.k));
+        let a_rows = u64::from(self.a_rows);
         let partial = self.flags & MATMUL_FLAG_PARTIAL != 0;
+        let indexed = self.a_indexed != 0;
         // The K tiles run only where some layer's slice starts below K.
         let k_runs = k > 0 && u64::from(self.k_base) < k;
         let out_len = if partial { u64::from(groups.2) * m * n } else { m * n };
+        // A's stored rows: op(A)'s rows (K of them when transposed), or with A_INDEXED the
+        // rows the index may name, of which a_src_rows exist (the kernel reads no other).
+        let stride = if self.trans_a != 0 { a_rows } else { k };
+        let own_rows = if self.trans_a != 0 { k } else { a_rows };
+        let stored_rows = if indexed { u64::from(self.a_src_rows) } else { own_rows };
         // The variants' branch-free loads read vec4 0 where a lane is out of range (every
         // buffer holds at least that one 16-byte unit).
         let first_vec4 = Some(4);
+        let a_reaches = k_runs && a_rows > 0;
         Reach::of(&[
-            union(first_vec4, when(k_runs, span(self.a_off, u64::from(self.a_rows) * k))),
+            union(first_vec4, when(a_reaches, span(self.a_off, stored_rows * stride))),
             union(first_vec4, when(k_runs, span(self.b_off, k * n))),
             when(self.flags & MATMUL_FLAG_BIAS != 0, span(self.bias_off, n)),
             span(self.out_off, out_len),
-            when(self.flags & MATMUL_FLAG_Z != 0, span(self.z_off, m * n)),
+            when(
+                self.flags & (MATMUL_FLAG_Z | MATMUL_FLAG_DERIV) != 0,
+                span(self.z_off, m * n),
+            ),
+            // The index is read at index_off + each own row (element 0 where a lane is out).
+            when(indexed, union(Some(1), when(a_reaches, span(self.index_off, own_rows)))),
         ])
+    }
+
+    fn agrees(&self, specialization: &Specialization) -> bool {
+        (self.trans_a != 0, self.a_indexed != 0) == (specialization.trans_a, specialization.a_indexed)
     }
 }
 
@@ -100,7 +125,10 @@ impl Extents for MatmulReduceParams {
                 span(self.bias_off, u64::from(self.n).max(1)),
             ),
             span(self.out_off, len),
-            when(self.flags & MATMUL_FLAG_Z != 0, span(self.z_off, len)),
+            when(
+                self.flags & (MATMUL_FLAG_Z | MATMUL_FLAG_DERIV) != 0,
+                span(self.z_off, len),
+            ),
         ])
     }
 }
@@ -130,14 +158,19 @@ impl Extents for LossParams {
     fn reach(&self, groups: (u32, u32, u32)) -> Reach {
         let (rows, cols) = (u64::from(self.rows), u64::from(self.cols));
         let has = |flag: u32| self.flags & flag != 0;
-        let (loss, metrics) = (has(LOSS_FLAG_LOSS), has(LOSS_FLAG_METRICS));
+        let (loss, metrics, indexed) = (has(LOSS_FLAG_LOSS), has(LOSS_FLAG_METRICS), has(LOSS_FLAG_INDEXED));
+        let derivative = has(LOSS_FLAG_DERIVATIVE);
         // The sparse kinds read one class index per row (the prelude's LOSS_SPARSE_CCE*).
         let sparse_loss = [false, true]
             .map(|from_logits| Loss::SparseCategoricalCrossentropy { from_logits }.code())
             .contains(&self.kind);
         let sparse_accuracy = self.accuracy == crate::nn::Accuracy::SparseCategorical.code();
-        let by_row = span(self.target_off, rows);
-        let by_element = rows_span(self.target_off, rows, cols);
+        // Targets and weights are read only at stored rows below target_rows: the batch's own
+        // rows, or with LOSS_FLAG_INDEXED whichever rows the index names.
+        let target_rows = u64::from(self.target_rows);
+        let stored = if indexed { target_rows } else { rows.min(target_rows) };
+        let by_row = span(self.target_off, stored);
+        let by_element = span(self.target_off, stored * cols);
         let targets = union(
             when(loss, if sparse_loss { by_row } else { by_element }),
             when(metrics, if sparse_accuracy { by_row } else { by_element }),
@@ -150,12 +183,22 @@ impl Extents for LossParams {
         } else {
             span(self.acc_off, metric_slot::USED as u64)
         };
-        Reach::of(&[
+        // What the metrics see: aux, or pred when aux carries z (LOSS_FLAG_DERIVATIVE).
+        let pred = union(
             when(loss, rows_span(self.pred_off, rows, cols)),
-            when(metrics, rows_span(self.output_off, rows, cols)),
+            when(metrics && derivative, rows_span(self.pred_off, rows, cols)),
+        );
+        let aux = union(
+            when(metrics && !derivative, rows_span(self.output_off, rows, cols)),
+            when(grad && derivative, span(self.z_off, rows * cols)),
+        );
+        let reads_targets = loss || metrics;
+        Reach::of(&[
+            pred,
+            aux,
             targets,
-            when(loss && has(LOSS_FLAG_WEIGHTS), span(self.weight_off, rows)),
-            when(grad && has(LOSS_FLAG_DERIVATIVE), span(self.z_off, rows * cols)),
+            when(loss && has(LOSS_FLAG_WEIGHTS), span(self.weight_off, stored)),
+            when(indexed && reads_targets, span(self.index_off, rows)),
             span(self.row_loss_off, rows),
             when(grad, span(self.grad_off, rows * cols)),
             // The slot sums are reduced and added even over no rows.
@@ -284,15 +327,15 @@ mod tests {
     fn a_product_that_fits_its_buffers_passes() {
         let p = matmul(3, 5, 7);
         let reach = p.reach((1, 1, 1));
-        assert_eq!(reach.ends(), &[Some(15), Some(35), Some(7), Some(21), Some(21)]);
-        check(Kernel::Matmul, &reach, &[16, 36, 8, 24, 24]).unwrap();
+        assert_eq!(reach.ends(), &[Some(15), Some(35), Some(7), Some(21), Some(21), None]);
+        check(Kernel::Matmul, &reach, &[16, 36, 8, 24, 24, 4]).unwrap();
     }
 
     #[test]
     fn a_range_one_past_its_buffer_is_refused() {
         let mut p = matmul(3, 5, 7);
         p.a_off = 2; // a [3, 5] view at element 2 of a 16-element buffer ends at 17
-        match check(Kernel::Matmul, &p.reach((1, 1, 1)), &[16, 36, 8, 24, 24]) {
+        match check(Kernel::Matmul, &p.reach((1, 1, 1)), &[16, 36, 8, 24, 24, 4]) {
             Err(Error::KernelRange {
                 kernel: "matmul",
                 binding: "a",
@@ -311,7 +354,7 @@ mod tests {
             a_rows: 0,
             ..matmul(1, 100, 9)
         };
-        check(Kernel::Matmul, &p.reach((1, 1, 1)), &[4, 900, 4, 12, 4]).unwrap();
+        check(Kernel::Matmul, &p.reach((1, 1, 1)), &[4, 900, 4, 12, 4, 4]).unwrap();
         let adam = OptimizerParams {
             n: 10,
             kind: OPT_ADAM,
@@ -332,6 +375,36 @@ mod tests {
     }
 
     #[test]
+    fn an_indexed_product_reaches_the_source_rows_and_the_index() {
+        // x·W with x's 3 rows read through indices from a 10-row source of K = 5.
+        let p = MatmulParams {
+            a_indexed: 1,
+            a_src_rows: 10,
+            index_off: 7,
+            ..matmul(3, 5, 2)
+        };
+        let reach = p.reach((1, 1, 1));
+        assert_eq!((reach.ends()[0], reach.ends()[5]), (Some(50), Some(10)));
+        check(Kernel::Matmul, &reach, &[52, 12, 4, 8, 8, 12]).unwrap();
+        assert!(check(Kernel::Matmul, &reach, &[52, 12, 4, 8, 8, 8]).is_err());
+        // xᵀ·dz: the index runs along K (the batch) instead.
+        let t = MatmulParams {
+            trans_a: 1,
+            ..matmul(5, 3, 2)
+        };
+        let t = MatmulParams {
+            a_indexed: 1,
+            a_src_rows: 10,
+            index_off: 7,
+            ..t
+        };
+        assert_eq!(
+            (t.reach((1, 1, 1)).ends()[0], t.reach((1, 1, 1)).ends()[5]),
+            (Some(50), Some(10))
+        );
+    }
+
+    #[test]
     fn split_partials_reach_every_layer_of_the_dispatch() {
         let p = MatmulParams {
             flags: MATMUL_FLAG_PARTIAL,
@@ -340,8 +413,8 @@ mod tests {
         };
         let reach = p.reach((1, 1, 3));
         assert_eq!(reach.ends()[3], Some(4 + 3 * 2 * 3));
-        assert!(check(Kernel::Matmul, &reach, &[16384, 24576, 4, 20, 4]).is_err());
-        check(Kernel::Matmul, &reach, &[16384, 24576, 4, 24, 4]).unwrap();
+        assert!(check(Kernel::Matmul, &reach, &[16384, 24576, 4, 20, 4, 4]).is_err());
+        check(Kernel::Matmul, &reach, &[16384, 24576, 4, 24, 4, 4]).unwrap();
     }
 
     #[test]
@@ -426,6 +499,7 @@ mod tests {
             flags: LOSS_FLAG_LOSS | LOSS_FLAG_METRICS | LOSS_FLAG_GRAD,
             accuracy: crate::nn::Accuracy::SparseCategorical.code(),
             rows_per_group: 256,
+            target_rows: 5,
             ..Zeroable::zeroed()
         };
         assert_eq!(p.reach((1, 1, 1)).ends()[2], Some(5));

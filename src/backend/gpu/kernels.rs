@@ -257,18 +257,24 @@ macro_rules! kernel_table {
 /// The audit of `shaders/matmul_common.wgsl`, which every matrix-product variant's argument
 /// rests on (its source is part of each variant's audited hash).
 ///
-/// op(A) reads A at `a_off + i·K + k` (stored [a_rows, K]) or `a_off + k·a_rows + i` (stored
-/// [K, a_rows]) only when i < a_rows (<= M) and k < k_end <= K, so below `a_off + a_rows·K`;
-/// otherwise the branch-free loads read element 0, which every buffer holds (the backend pads
+/// op(A) reads A at `a_off + r·K + k` (stored [rows, K]) or `a_off + r·a_rows + i` (stored
+/// [K, a_rows]) only when i < a_rows (<= M) and k < k_end <= K, where the stored row r is i
+/// (or k when transposed) itself, below `a_rows` (or K), or with A_INDEXED `indices[index_off
+/// + that] − row_base` — data, so read only when r < a_src_rows, and the index read only at
+/// `index_off + i` (i < a_rows) or `index_off + k` (k < K), else at element 0; so A is read
+/// below `a_off + rows·K` or `a_off + rows·a_rows` with rows = a_rows or K, or a_src_rows
+/// when indexed; otherwise the branch-free loads read element 0, which every buffer holds (the backend pads
 /// each to whole 16-byte units). A vec4 load reads the vec4 holding its first element, `e >> 2`,
 /// chosen by the same guard, so it lies in the buffer whenever that element does, whatever the
 /// specialization constants claim about alignment; a scalar load reads lane `e & 3` of vec4
 /// `e >> 2`. op(B) likewise below `b_off + K·N` (j < N, k < k_end). The index arithmetic of an
 /// unselected side may wrap; it is never used. The epilogue writes out and z at `off + i·N + j`
-/// after i < M, j < N, reads bias at `bias_off + j` with MATMUL_FLAG_BIAS, and writes a partial
+/// after i < M, j < N (z also read there with MATMUL_FLAG_DERIV), reads bias at
+/// `bias_off + j` with MATMUL_FLAG_BIAS, and writes a partial
 /// layer at `out_off + layer·M·N + i·N + j` (the layer below the dispatch's `groups.z`).
 pub const MATMUL_COMMON_AUDIT: &str = "matmul_common.wgsl: loads guarded by i < a_rows, j < N, k < k_end <= K \
-    (else element 0); vec4 loads at the vec4 of a guarded first element; epilogue guarded by i < M, j < N.";
+    and an indexed row by r < a_src_rows (else element 0); vec4 loads at the vec4 of a guarded first element; \
+    epilogue guarded by i < M, j < N.";
 
 // The trust arguments below are audits of each shader (`trust.rs` says what they rest on):
 // "extent" means the end of a binding's range as `extents.rs` computes it from the same
@@ -281,36 +287,36 @@ kernel_table! {
     /// out = act(op(A)·op(B) + bias), keeping z, over one K slice per workgroup layer: the
     /// shared-memory tiled variant.
     Matmul = "matmul", MatmulParams, libraries: [ACTIVATIONS, MATMUL_COMMON],
-        [read "a", read "b", read "bias", read_write "out", read_write "z"],
-        trust: Trust::Proven { audited: 0xd56428c105743abf, argument: "The loads and the epilogue of matmul_common.wgsl \
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
+        trust: Trust::Proven { audited: 0xe8ca522f1ee3af62, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT). Workgroup tiles: kk·64 + i + q and (kk + q)·64 + i with kk < 16 (t / 16, or \
             (t % 4)·4 + q), q < 4, i < 64 (t / 4, or (t % 16)·4 + q), t < 256: below 1024; the product reads \
-            kk·64 + lid·4 + q, lid < 16: below 1024. Layer = wid.z." };
+            kk·64 + lid·4 + q, lid < 16: below 1024. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product, register-blocked without shared memory.
     MatmulBlocked = "matmul_blocked", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
-        [read "a", read "b", read "bias", read_write "out", read_write "z"],
-        trust: Trust::Proven { audited: 0x9dbb3b94cb5a3f9c, argument: "The loads and the epilogue of matmul_common.wgsl \
-            (MATMUL_COMMON_AUDIT) only; no workgroup or indexed private arrays. Layer = wid.z." };
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
+        trust: Trust::Proven { audited: 0x2708a6cb2a7c5e96, argument: "The loads and the epilogue of matmul_common.wgsl \
+            (MATMUL_COMMON_AUDIT) only; no workgroup or indexed private arrays. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product with K split across a workgroup's invocations (few outputs, long K).
     MatmulSkinny = "matmul_skinny", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
-        [read "a", read "b", read "bias", read_write "out", read_write "z"],
-        trust: Trust::Proven { audited: 0x7fefe9257d623bdd, argument: "The loads and the epilogue of matmul_common.wgsl \
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
+        trust: Trust::Proven { audited: 0xf0e33eb9082ea48b, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT). Workgroup partial[256 vec4]: t·4 + q with t < 64, q < 4; the tree adds \
-            (t + stride)·4 + q with t < stride <= 32; partial[t] with t < 4. Layer = wid.z." };
+            (t + stride)·4 + q with t < stride <= 32; partial[t] with t < 4. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product sharing A through subgroup shuffles.
     MatmulSubgroup = "matmul_subgroup", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON], needs SUBGROUP,
-        [read "a", read "b", read "bias", read_write "out", read_write "z"],
-        trust: Trust::Proven { audited: 0x1d120fbb286172da, argument: "The loads and the epilogue of matmul_common.wgsl \
-            (MATMUL_COMMON_AUDIT) only; subgroup shuffles move values, never index memory. Layer = wid.z." };
+        [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
+        trust: Trust::Proven { audited: 0x7fc46e978605c0d8, argument: "The loads and the epilogue of matmul_common.wgsl \
+            (MATMUL_COMMON_AUDIT) only; subgroup shuffles move values, never index memory. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// Adds a split-K product's partial sums and applies the epilogue.
     MatmulReduce = "matmul_reduce", MatmulReduceParams, libraries: [ACTIVATIONS],
         [read "partial", read "bias", read_write "out", read_write "z"],
-        trust: Trust::Proven { audited: 0x56c8a5e6bdc9c572, argument: "Every access is after e < len: partial at partial_off + \
+        trust: Trust::Proven { audited: 0xaf15f17a6ff25788, argument: "Every access is after e < len: partial at partial_off + \
             w·len + e with w < layers; bias at bias_off + e % n with MATMUL_FLAG_BIAS; out, z at off + e \
-            (z with MATMUL_FLAG_Z)." };
+            (z written with MATMUL_FLAG_Z, read with MATMUL_FLAG_DERIV)." };
     /// dz = dy ⊙ act′(z).
     ActivationBackward = "activation_backward", ActivationBackwardParams, libraries: [ACTIVATIONS],
         [read "dy", read "z", read_write "dz"],
@@ -324,18 +330,21 @@ kernel_table! {
     /// The loss head: per-row losses, their gradient (times the output derivative) and the
     /// metric sums, in one pass.
     Loss = "loss", LossParams, libraries: [ACTIVATIONS],
-        [read "pred", read "output", read "targets", read "weights", read "z",
+        [read "pred", read "aux", read "targets", read "weights", read "indices",
          read_write "row_loss", read_write "grad", read_write "acc"],
-        trust: Trust::Proven { audited: 0x91da563a6ab5fde5, argument: "Rows are below min(first + rows_per_group, rows). With \
-            LOSS_FLAG_LOSS: pred at pred_off + row·cols + j (j < cols; the logit kinds also read j = 0), \
-            targets at target_off + row (sparse kinds: the class index is compared, never used as an index) \
-            or target_off + row·cols + j, weights at weight_off + row with LOSS_FLAG_WEIGHTS, grad (and z with \
-            LOSS_FLAG_DERIVATIVE) at off + row·cols + j with LOSS_FLAG_GRAD. row_loss at row_loss_off + row, \
-            read or written. With LOSS_FLAG_METRICS: output at output_off + row·cols + j, targets at \
-            target_off + row (ACC_SPARSE_CATEGORICAL) or target_off + row·cols + j (any other accuracy, \
-            ACC_NONE included); acc at acc_off + lid < METRIC_SLOTS_USED, or acc_off + wid.x·METRIC_COUNT + \
-            lid with LOSS_FLAG_PARTIAL (wid.x < the dispatch's groups). Private s[q] and workgroup \
-            partial[q·256 + lid (+ stride)] with q < METRIC_SLOTS_USED, lid < stride <= 128 or lid < 256." };
+        trust: Trust::Proven { audited: 0x57dd95529f15a245, argument: "Rows are below min(first + rows_per_group, rows). A \
+            target or weight row r is the row itself or, with LOSS_FLAG_INDEXED, indices[index_off + row] − \
+            row_base (indices below index_off + rows); either way targets and weights are read only when r < \
+            target_rows: targets at target_off + r·width + j (width 1 for the sparse kinds and the sparse \
+            accuracy, whose class index is compared, never used as an index; else cols, j < cols), weights at \
+            weight_off + r with LOSS_FLAG_WEIGHTS. With LOSS_FLAG_LOSS: pred at pred_off + row·cols + j (the \
+            logit kinds also read j = 0), grad at grad_off + row·cols + j with LOSS_FLAG_GRAD, and then aux \
+            at z_off + the same with LOSS_FLAG_DERIVATIVE. row_loss at row_loss_off + row, read or written. \
+            With LOSS_FLAG_METRICS: what they see at output_off + row·cols + j of aux, or of pred at \
+            pred_off + with LOSS_FLAG_DERIVATIVE; acc at acc_off + lid < METRIC_SLOTS_USED, or acc_off + \
+            wid.x·METRIC_COUNT + lid with LOSS_FLAG_PARTIAL (wid.x < the dispatch's groups). Private s[q] and \
+            workgroup partial[q·256 + lid (+ stride)] with q < METRIC_SLOTS_USED, lid < stride <= 128 or \
+            lid < 256." };
     /// Adds per-workgroup partial sums to their accumulator.
     SumPartials = "sum_partials", SumPartialsParams, libraries: [],
         [read "src", read_write "dst"],

@@ -105,17 +105,20 @@ pub struct Specialization {
     pub a_vec4: bool,
     /// B's offset and contiguous stride are multiples of 4.
     pub b_vec4: bool,
+    /// A's stored rows are read through an index.
+    pub a_indexed: bool,
 }
 
 impl Specialization {
     /// The constants as wgpu takes them.
-    pub fn constants(&self) -> [(&'static str, f64); 4] {
+    pub fn constants(&self) -> [(&'static str, f64); 5] {
         let f = |b: bool| if b { 1.0 } else { 0.0 };
         [
             ("TRANS_A", f(self.trans_a)),
             ("TRANS_B", f(self.trans_b)),
             ("A_VEC4", f(self.a_vec4)),
             ("B_VEC4", f(self.b_vec4)),
+            ("A_INDEXED", f(self.a_indexed)),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod bounds;
 pub mod context;
 mod extents;
 pub mod kernels;
+mod matmul_choices;
 mod matmul_tuning;
 pub mod matmul_variants;
 mod ops;
@@ -35,7 +36,7 @@ pub use context::{
 };
 use extents::Extents;
 use kernels::Kernel;
-pub use matmul_tuning::TuningSummary;
+pub use matmul_choices::TuningSummary;
 #[doc(hidden)]
 pub use matmul_tuning::reset_for_tests as matmul_tuning_reset_for_tests;
 use matmul_variants::Specialization;
@@ -105,7 +106,7 @@ pub struct GpuBackend {
     scratch: Option<Tensor>,
     counters: Counters,
     /// Which matmul variant runs per shape class (`matmul_tuning.rs`).
-    tuning: matmul_tuning::Tuning,
+    tuning: matmul_choices::Tuning,
     /// The matmul kernels' pipelines, one per specialization used.
     specialized: HashMap<(Kernel, Specialization), wgpu::ComputePipeline>,
 }
@@ -143,7 +144,7 @@ impl GpuBackend {
     /// ```
     pub fn from_context_with(ctx: GpuContext, checks: ShaderChecks) -> Result<Self> {
         let (pipelines, pipeline_cache) = build_pipelines(&ctx, checks)?;
-        let tuning = matmul_tuning::Tuning::new(&ctx, &pipelines)?;
+        let tuning = matmul_choices::Tuning::new(&ctx, &pipelines)?;
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment
@@ -379,7 +380,19 @@ impl GpuBackend {
             key[i] = s.unwrap_or(self.dummies[i]);
             lens[i] = extents::capacity(self.buffer(key[i])?.size());
         }
-        // Every range the kernel may index lies inside the buffer bound there (trust.rs).
+        // Every range the kernel may index lies inside the buffer bound there (trust.rs),
+        // and a specialized kernel indexes as its uniform says.
+        if let Some(s) = &specialization
+            && !params.agrees(s)
+        {
+            return Err(Error::InvalidArgument {
+                what: "kernel specialization",
+                detail: format!(
+                    "{} built with {s:?} was dispatched with other transpose or index flags",
+                    kernel.name()
+                ),
+            });
+        }
         extents::check(kernel, &params.reach(groups), &lens[..storages.len()])?;
         if self.uniform_bytes.len() + self.uniform_align > self.uniform_capacity {
             self.flush_inner()?;

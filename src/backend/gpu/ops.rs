@@ -137,9 +137,11 @@ impl BackendImpl for GpuBackend {
             a: Some((op.a, op.trans_a)),
             b: (op.b, op.trans_b),
             bias: op.bias,
-            activation: op.activation,
+            activation: op.derivative.map_or(op.activation, |(a, _)| a),
             out: op.out,
             z: op.z,
+            a_index: op.a_index,
+            deriv_z: op.derivative.map(|(_, z)| z),
         })
     }
 
@@ -178,6 +180,8 @@ impl BackendImpl for GpuBackend {
                 activation: Activation::Linear,
                 out: db,
                 z: None,
+                a_index: None,
+                deriv_z: None,
             })?;
         }
         Ok(())
@@ -331,6 +335,15 @@ impl GpuBackend {
             (None, Some(m)) => (m.pred.rows, m.pred.cols),
             (None, None) => return Ok(()),
         };
+        // The kernel's aux binding holds z for the derivative, or what the metrics see: with
+        // a derivative the metrics read pred, so metrics of another tensor go in a pass of
+        // their own (the engine's steps never need that: a derivative means output = pred).
+        if let (Some(l), Some(m), Some(_)) = (loss, metrics, derivative)
+            && m.pred != l.pred
+        {
+            self.record_head(loss, None, derivative)?;
+            return self.record_head(None, metrics, None);
+        }
         let split = bounds::metrics_split(rows, cols)?;
         let partial = metrics.is_some() && split.groups > 1;
         let scratch = if partial {
@@ -345,6 +358,7 @@ impl GpuBackend {
         };
         let row_loss = loss.map_or_else(|| metrics.map(|m| m.row_loss), |l| Some(l.row_loss));
         let target = loss.map_or_else(|| metrics.map(|m| m.target), |l| Some(l.target));
+        let target_rows = loss.map_or_else(|| metrics.and_then(|m| m.target_rows), |l| l.target_rows);
         let (activation, z) = match derivative {
             Some((a, z)) => (a, Some(z)),
             None => (Activation::Linear, None),
@@ -359,7 +373,8 @@ impl GpuBackend {
                 | flag(loss.and_then(|l| l.grad).is_some(), LOSS_FLAG_GRAD)
                 | flag(z.is_some(), LOSS_FLAG_DERIVATIVE)
                 | flag(metrics.is_some(), LOSS_FLAG_METRICS)
-                | flag(partial, LOSS_FLAG_PARTIAL),
+                | flag(partial, LOSS_FLAG_PARTIAL)
+                | flag(target_rows.is_some(), LOSS_FLAG_INDEXED),
             pred_off: opt_off(loss.map(|l| l.pred))?,
             output_off: opt_off(metrics.map(|m| m.pred))?,
             target_off: opt_off(target)?,
@@ -373,14 +388,21 @@ impl GpuBackend {
             act: activation.code(),
             alpha: activation.alpha(),
             rows_per_group: split.rows_per_group,
-            ..Zeroable::zeroed()
+            index_off: match &target_rows {
+                Some(i) => u32_of("first index", off(&i.indices)? as usize + i.first)?,
+                None => 0,
+            },
+            row_base: u32_of("chunk's first row", target_rows.map_or(0, |i| i.row_base))?,
+            target_rows: u32_of("target rows", target.map_or(0, |t| t.rows))?,
         };
+        // aux: z for the derivative (the metrics then read pred), else the metrics' output.
+        let aux = z.or(metrics.map(|m| m.pred));
         let storages = [
             loss.map(|l| l.pred.storage),
-            metrics.map(|m| m.pred.storage),
+            aux.map(|t| t.storage),
             target.map(|t| t.storage),
             loss.and_then(|l| l.weights).map(|t| t.storage),
-            z.map(|t| t.storage),
+            target_rows.map(|i| i.indices.storage),
             row_loss.map(|t| t.storage),
             loss.and_then(|l| l.grad).map(|t| t.storage),
             acc.map(|t| t.storage),

@@ -134,6 +134,10 @@ params! {
         a_rows: u32,
         k_chunk: u32,
         k_base: u32,
+        a_indexed: u32,
+        index_off: u32,
+        row_base: u32,
+        a_src_rows: u32,
     }
 
     /// `shaders/matmul_reduce.wgsl`.
@@ -203,9 +207,9 @@ params! {
         act: u32,
         alpha: f32,
         rows_per_group: u32,
-        _pad0: u32,
-        _pad1: u32,
-        _pad2: u32,
+        index_off: u32,
+        row_base: u32,
+        target_rows: u32,
     }
 
     /// `shaders/optimizer_step.wgsl`.

@@ -30,6 +30,8 @@ codes! {
     MATMUL_FLAG_PARTIAL = 4;
     /// matmul_reduce: add the raw sums already in out (an earlier round).
     MATMUL_FLAG_ACCUMULATE = 8;
+    /// matmul, matmul_reduce: the derivative epilogue, out = sum ⊙ act′(z) with z read.
+    MATMUL_FLAG_DERIV = 16;
     /// loss: per-row weights are bound.
     LOSS_FLAG_WEIGHTS = 1;
     /// loss: write the gradient.
@@ -42,6 +44,8 @@ codes! {
     LOSS_FLAG_PARTIAL = 16;
     /// loss: multiply the gradient by the output activation's derivative.
     LOSS_FLAG_DERIVATIVE = 32;
+    /// loss: targets and weights are read through the index binding (the epoch's permutation).
+    LOSS_FLAG_INDEXED = 64;
     /// dropout: draw the mask and apply it.
     DROPOUT_FORWARD = 0;
     /// dropout: apply the stored mask (the gradient).

@@ -5,15 +5,17 @@
 //! hold every layer). The bias gradient is the same product with a ones row. The kernel is
 //! the variant chosen for the product's shape class (`matmul_variants.rs`); every variant
 //! takes the same uniform and bindings, so only the kernel and the workgroup grid differ.
+//! A's stored rows may come through an index (binding 6), and the epilogue may be the
+//! derivative one (out = sum ⊙ act′(z), z read), in the direct kernel and in the reduce alike.
 
 use bytemuck::Zeroable;
 
 use super::matmul_variants::{MatmulVariant, Specialization};
 use super::params::{MatmulParams, MatmulReduceParams};
-use super::prelude::{MATMUL_FLAG_ACCUMULATE, MATMUL_FLAG_BIAS, MATMUL_FLAG_PARTIAL, MATMUL_FLAG_Z};
+use super::prelude::{MATMUL_FLAG_ACCUMULATE, MATMUL_FLAG_BIAS, MATMUL_FLAG_DERIV, MATMUL_FLAG_PARTIAL, MATMUL_FLAG_Z};
 use super::{GpuBackend, bounds};
 use crate::Result;
-use crate::backend::Tensor;
+use crate::backend::{IndexedRows, Tensor};
 use crate::nn::Activation;
 
 /// One product as the kernel sees it: op(A) is [rows, k] with its first `a_rows` rows from A
@@ -30,7 +32,37 @@ pub(super) struct Product {
     pub bias: Option<Tensor>,
     pub activation: Activation,
     pub out: Tensor,
+    /// Receives the pre-activation.
     pub z: Option<Tensor>,
+    /// A's stored rows read through an index.
+    pub a_index: Option<IndexedRows>,
+    /// The derivative epilogue's z (read; `activation` is the derivative's then).
+    pub deriv_z: Option<Tensor>,
+}
+
+impl Product {
+    /// The pipeline constants the product's kernel takes: its form, whether each operand's
+    /// offset and contiguous stride allow vec4 loads, and whether A goes through an index.
+    pub(super) fn specialization(&self) -> Result<Specialization> {
+        let (a, trans_a) = match self.a {
+            Some((a, t)) => (Some(a), t),
+            None => (None, false),
+        };
+        let (b, trans_b) = self.b;
+        let a_stride = if trans_a { self.a_rows } else { self.k };
+        let b_stride = if trans_b { self.k } else { self.n };
+        let a_vec4 = match a {
+            Some(a) => (super::ops::off(&a)? as usize | a_stride).is_multiple_of(4),
+            None => false,
+        };
+        Ok(Specialization {
+            trans_a,
+            trans_b,
+            a_vec4,
+            b_vec4: (super::ops::off(&b)? as usize | b_stride).is_multiple_of(4),
+            a_indexed: self.a_index.is_some(),
+        })
+    }
 }
 
 impl GpuBackend {
@@ -44,7 +76,11 @@ impl GpuBackend {
     pub(super) fn record_product_as(&mut self, p: &Product, variant: MatmulVariant) -> Result<()> {
         let split = bounds::matmul_split(p.rows, p.k, p.n, self.max_scratch_len())?;
         let flag = |on: bool, bit: u32| if on { bit } else { 0 };
-        let epilogue_flags = flag(p.bias.is_some(), MATMUL_FLAG_BIAS) | flag(p.z.is_some(), MATMUL_FLAG_Z);
+        let epilogue_flags = flag(p.bias.is_some(), MATMUL_FLAG_BIAS)
+            | flag(p.z.is_some(), MATMUL_FLAG_Z)
+            | flag(p.deriv_z.is_some(), MATMUL_FLAG_DERIV);
+        // z is written (MATMUL_FLAG_Z) or read (MATMUL_FLAG_DERIV) through the same binding.
+        let z = p.z.or(p.deriv_z);
         let (a, trans_a) = match p.a {
             Some((a, t)) => (Some(a), t),
             None => (None, false),
@@ -60,34 +96,35 @@ impl GpuBackend {
             b_off: super::ops::off(&b)?,
             bias_off: p.bias.as_ref().map_or(Ok(0), super::ops::off)?,
             out_off: super::ops::off(&p.out)?,
-            z_off: p.z.as_ref().map_or(Ok(0), super::ops::off)?,
+            z_off: z.as_ref().map_or(Ok(0), super::ops::off)?,
             flags: epilogue_flags,
             act: p.activation.code(),
             alpha: p.activation.alpha(),
             a_rows: p.a_rows as u32,
             k_chunk: split.k_chunk,
             k_base: 0,
+            a_indexed: u32::from(p.a_index.is_some()),
+            index_off: match &p.a_index {
+                Some(i) => super::ops::u32_of("first index", super::ops::off(&i.indices)? as usize + i.first)?,
+                None => 0,
+            },
+            row_base: super::ops::u32_of("chunk's first row", p.a_index.map_or(0, |i| i.row_base))?,
+            a_src_rows: super::ops::u32_of("rows of A", a.map_or(0, |a| a.rows))?,
         };
         let kernel = variant.kernel();
-        // vec4 loads need the offset and the contiguous stride to be multiples of 4.
-        let a_stride = if trans_a { p.a_rows } else { p.k };
-        let b_stride = if trans_b { p.k } else { p.n };
-        let specialization = Some(Specialization {
-            trans_a,
-            trans_b,
-            a_vec4: a.is_some() && (base.a_off as usize | a_stride).is_multiple_of(4),
-            b_vec4: (base.b_off as usize | b_stride).is_multiple_of(4),
-        });
+        let specialization = Some(p.specialization()?);
         let (tile_rows, tile_cols) = variant.tile();
         let tiles = (p.n.div_ceil(tile_cols) as u32, p.rows.div_ceil(tile_rows) as u32);
         let a_storage = a.map(|a| a.storage);
+        let index_storage = p.a_index.map(|i| i.indices.storage);
         if split.direct() {
             let storages = [
                 a_storage,
                 Some(b.storage),
                 p.bias.map(|t| t.storage),
                 Some(p.out.storage),
-                p.z.map(|t| t.storage),
+                z.map(|t| t.storage),
+                index_storage,
             ];
             return self.dispatch_kernel(kernel, specialization, &base, &storages, (tiles.0, tiles.1, 1));
         }
@@ -104,7 +141,14 @@ impl GpuBackend {
                 z_off: 0,
                 ..base
             };
-            let storages = [a_storage, Some(b.storage), None, Some(scratch.storage), None];
+            let storages = [
+                a_storage,
+                Some(b.storage),
+                None,
+                Some(scratch.storage),
+                None,
+                index_storage,
+            ];
             self.dispatch_kernel(kernel, specialization, &partial, &storages, (tiles.0, tiles.1, layers))?;
             let last = round + 1 == split.rounds;
             let reduce = MatmulReduceParams {
@@ -125,7 +169,7 @@ impl GpuBackend {
                 Some(scratch.storage),
                 p.bias.map(|t| t.storage),
                 Some(p.out.storage),
-                p.z.map(|t| t.storage),
+                z.map(|t| t.storage),
             ];
             let groups = self.linear_groups(len);
             self.dispatch(&reduce, &storages, groups)?;

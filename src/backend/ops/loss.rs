@@ -1,8 +1,9 @@
 //! The loss descriptor: per-row losses and the gradient of the batch-mean loss.
 //!
-//! Shape letters: B rows (the batch), C outputs per row.
+//! Shape letters: B rows (the batch), C outputs per row, S rows of a resident data chunk
+//! (targets read through the epoch's permutation, [`LossOp::target_rows`]).
 
-use super::{distinct_storages, expect_len, expect_shape};
+use super::{IndexedRows, distinct_storages, expect_len, expect_shape};
 use crate::backend::tensor::Tensor;
 use crate::nn::Loss;
 use crate::{Error, Result};
@@ -35,6 +36,10 @@ pub struct LossOp {
     pub row_loss: Tensor,
     /// Receives d(mean loss)/d pred, [B, C].
     pub grad: Option<Tensor>,
+    /// Targets (and weights) are read through an index: `target` is then [S, C] (or [S, 1])
+    /// and `weights` has S elements, and batch row i reads their row
+    /// `indices[first + i] − row_base` (an index outside reads a zero target of weight 0).
+    pub target_rows: Option<IndexedRows>,
 }
 
 impl LossOp {
@@ -50,7 +55,14 @@ impl LossOp {
             weights: None,
             row_loss,
             grad: None,
+            target_rows: None,
         }
+    }
+
+    /// Reads the targets and weights through `rows` (B of them), or directly with None.
+    pub fn target_rows(mut self, rows: impl Into<Option<IndexedRows>>) -> Self {
+        self.target_rows = rows.into();
+        self
     }
 
     /// Sets (or clears, with None) the per-row sample weights.
@@ -73,6 +85,7 @@ impl LossOp {
             self.weights,
             Some(self.row_loss),
             self.grad,
+            self.target_rows.map(|i| i.indices),
         ]
         .into_iter()
         .flatten()
@@ -89,18 +102,43 @@ impl LossOp {
             });
         }
         let target_cols = if self.loss.sparse_targets() { 1 } else { c };
-        expect_shape(OP, "target", &self.target, b, target_cols)?;
+        let stored = stored_target_rows(OP, self.target_rows, &self.target, b)?;
+        expect_shape(OP, "target", &self.target, stored, target_cols)?;
         expect_len(OP, "row_loss", &self.row_loss, b, "one per row of pred")?;
         if let Some(w) = &self.weights {
-            expect_len(OP, "weights", w, b, "one per row of pred")?;
+            expect_len(OP, "weights", w, stored, "one per row of target")?;
         }
         if let Some(g) = &self.grad {
             expect_shape(OP, "grad", g, b, c)?;
         }
         distinct_storages(
             OP,
-            &[Some(self.pred), Some(self.target), self.weights],
+            &[
+                Some(self.pred),
+                Some(self.target),
+                self.weights,
+                self.target_rows.map(|i| i.indices),
+            ],
             &[Some(self.row_loss), self.grad],
         )
     }
+}
+
+/// The rows the target tensor must hold: B, or with an index (checked: B rows of it) any
+/// number S, its own.
+pub(crate) fn stored_target_rows(
+    op: &'static str,
+    rows: Option<IndexedRows>,
+    target: &Tensor,
+    b: usize,
+) -> Result<usize> {
+    let Some(rows) = rows else { return Ok(b) };
+    rows.check(op)?;
+    if rows.rows != b {
+        return Err(Error::Shape {
+            op,
+            detail: format!("the target index reads {} rows but pred has {b}", rows.rows),
+        });
+    }
+    Ok(target.rows)
 }

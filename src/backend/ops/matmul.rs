@@ -5,8 +5,14 @@
 //! ones, so out (and z) are [M + 1, N] and out's last row is the column sums of op(B): a
 //! layer's bias gradient db = Σ_rows dz computed with its weight gradient, [dW; db] =
 //! [x | 1]ᵀ·dz, into the kernel and the bias that follow each other in the flat buffer.
+//!
+//! Two options serve the layered executor's step: A's stored rows read through an index
+//! ([`MatmulOp::a_rows_through`]: the first layer reads the shuffled batch straight from the
+//! resident data, x·W for the forward pass and xᵀ·dz, where the stored rows are K, for dW),
+//! and a derivative epilogue ([`MatmulOp::derivative`]: dz = (dy·Wᵀ) ⊙ act′(z) of the layer
+//! before, so no separate activation-backward pass).
 
-use super::distinct_storages;
+use super::{IndexedRows, distinct_storages, expect_shape};
 use crate::backend::tensor::Tensor;
 use crate::nn::Activation;
 use crate::{Error, Result};
@@ -43,6 +49,12 @@ pub struct MatmulOp {
     pub out: Tensor,
     /// op(A) gains a last row of ones (see the module's header).
     pub ones_row: bool,
+    /// A's stored rows are read through an index: A is then the tensor they come from (the
+    /// resident data chunk) and the stored A is [`IndexedRows::rows`] × A's columns.
+    pub a_index: Option<IndexedRows>,
+    /// The derivative epilogue: out = (op(A)·op(B)) ⊙ act′(z) with z [M, N] read (no bias,
+    /// activation, z output or ones row with it).
+    pub derivative: Option<(Activation, Tensor)>,
 }
 
 /// The dimensions of a checked product: op(A) is [m, k], op(B) is [k, n] (the result has
@@ -73,6 +85,43 @@ impl MatmulOp {
             z: None,
             out,
             ones_row: false,
+            a_index: None,
+            derivative: None,
+        }
+    }
+
+    /// Reads A's stored rows through `rows` (see [`IndexedRows`]): op(A)'s rows when A is not
+    /// transposed, the inner dimension K when it is.
+    pub fn a_rows_through(mut self, rows: impl Into<Option<IndexedRows>>) -> Self {
+        self.a_index = rows.into();
+        self
+    }
+
+    /// Multiplies the product by `activation`′(z) elementwise (a layer's dz from the gradient
+    /// of its output), or clears that with None.
+    ///
+    /// ```
+    /// use wgtrain::backend::{Backend, CpuBackend, MatmulOp};
+    /// use wgtrain::nn::Activation;
+    /// let mut cpu = CpuBackend::new();
+    /// let dy = cpu.upload(1, 1, &[2.]).unwrap();
+    /// let w = cpu.upload(2, 1, &[1., 3.]).unwrap(); // dx = dy·Wᵀ = [2, 6]
+    /// let z = cpu.upload(1, 2, &[-1., 1.]).unwrap();
+    /// let dz = cpu.zeros(1, 2).unwrap();
+    /// let op = MatmulOp::new(dy, w, dz).transposed(false, true).derivative((Activation::Relu, z));
+    /// cpu.matmul(&op).unwrap();
+    /// assert_eq!(cpu.read(dz).unwrap(), vec![0., 6.]);
+    /// ```
+    pub fn derivative(mut self, derivative: impl Into<Option<(Activation, Tensor)>>) -> Self {
+        self.derivative = derivative.into();
+        self
+    }
+
+    /// A's stored shape as the product reads it: the index's rows when A is read through one.
+    pub fn a_stored(&self) -> (usize, usize) {
+        match self.a_index {
+            Some(index) => (index.rows, self.a.cols),
+            None => (self.a.rows, self.a.cols),
         }
     }
 
@@ -109,17 +158,29 @@ impl MatmulOp {
 
     /// Every tensor the operation names.
     pub(crate) fn tensors(&self) -> impl Iterator<Item = Tensor> {
-        [Some(self.a), Some(self.b), self.bias, Some(self.out), self.z]
-            .into_iter()
-            .flatten()
+        [
+            Some(self.a),
+            Some(self.b),
+            self.bias,
+            Some(self.out),
+            self.z,
+            self.a_index.map(|i| i.indices),
+            self.derivative.map(|(_, z)| z),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// Checks the shapes, the activation and the storages; returns the dimensions.
     pub fn check(&self) -> Result<MatmulDims> {
+        if let Some(index) = &self.a_index {
+            index.check(Self::NAME)?;
+        }
+        let (a_rows, a_cols) = self.a_stored();
         let (m, k) = if self.trans_a {
-            (self.a.cols, self.a.rows)
+            (a_cols, a_rows)
         } else {
-            (self.a.rows, self.a.cols)
+            (a_rows, a_cols)
         };
         let (k2, n) = if self.trans_b {
             (self.b.cols, self.b.rows)
@@ -130,8 +191,8 @@ impl MatmulOp {
         if k != k2 {
             return shape_err(format!(
                 "inner dimensions differ: op(A) is [{m}, {k}] and op(B) is [{k2}, {n}] (A {}, B {})",
-                describe(&self.a, self.trans_a),
-                describe(&self.b, self.trans_b)
+                describe(self.a_stored(), self.trans_a),
+                describe((self.b.rows, self.b.cols), self.trans_b)
             ));
         }
         let rows = m + usize::from(self.ones_row);
@@ -164,15 +225,37 @@ impl MatmulOp {
                 detail: "softmax is row-wise: run the product linear, then `softmax`".into(),
             });
         }
+        if let Some((activation, z)) = self.derivative {
+            let plain = self.bias.is_none() && self.activation == Activation::Linear && self.z.is_none();
+            if !plain || self.ones_row {
+                return Err(Error::InvalidArgument {
+                    what: "matmul derivative",
+                    detail: "a derivative epilogue takes no bias, activation, z output or ones row".into(),
+                });
+            }
+            if !activation.is_elementwise() {
+                return Err(Error::InvalidArgument {
+                    what: "matmul derivative",
+                    detail: "softmax is row-wise: its gradient is softmax_backward".into(),
+                });
+            }
+            expect_shape(Self::NAME, "the derivative's z", &z, m, n)?;
+        }
         distinct_storages(
             Self::NAME,
-            &[Some(self.a), Some(self.b), self.bias],
+            &[
+                Some(self.a),
+                Some(self.b),
+                self.bias,
+                self.a_index.map(|i| i.indices),
+                self.derivative.map(|(_, z)| z),
+            ],
             &[Some(self.out), self.z],
         )?;
         Ok(MatmulDims { m, k, n })
     }
 }
 
-fn describe(t: &Tensor, trans: bool) -> String {
-    format!("[{}, {}]{}", t.rows, t.cols, if trans { " transposed" } else { "" })
+fn describe(stored: (usize, usize), trans: bool) -> String {
+    format!("[{}, {}]{}", stored.0, stored.1, if trans { " transposed" } else { "" })
 }

@@ -4,7 +4,8 @@
 //!
 //! Shape letters: B rows (the batch), C outputs per row.
 
-use super::{distinct_storages, expect_len, expect_shape};
+use super::loss::stored_target_rows;
+use super::{IndexedRows, distinct_storages, expect_len, expect_shape};
 use crate::Result;
 use crate::backend::tensor::Tensor;
 use crate::nn::Accuracy;
@@ -123,6 +124,8 @@ pub struct MetricsOp {
     pub row_loss: Tensor,
     /// The accumulator, `metric_slot::COUNT` elements, added to (not overwritten).
     pub acc: Tensor,
+    /// Targets read through an index, as [`LossOp::target_rows`](super::LossOp::target_rows).
+    pub target_rows: Option<IndexedRows>,
 }
 
 impl MetricsOp {
@@ -138,7 +141,14 @@ impl MetricsOp {
             target,
             row_loss,
             acc,
+            target_rows: None,
         }
+    }
+
+    /// Reads the targets through `rows` (B of them), or directly with None.
+    pub fn target_rows(mut self, rows: impl Into<Option<IndexedRows>>) -> Self {
+        self.target_rows = rows.into();
+        self
     }
 
     /// Sets (or clears, with None) the accuracy counted.
@@ -149,7 +159,9 @@ impl MetricsOp {
 
     /// Every tensor the operation names.
     pub(crate) fn tensors(&self) -> impl Iterator<Item = Tensor> {
-        [self.pred, self.target, self.row_loss, self.acc].into_iter()
+        [self.pred, self.target, self.row_loss, self.acc]
+            .into_iter()
+            .chain(self.target_rows.map(|i| i.indices))
     }
 
     /// Checks the shapes and the storages.
@@ -157,7 +169,8 @@ impl MetricsOp {
         const OP: &str = MetricsOp::NAME;
         let (b, c) = (self.pred.rows, self.pred.cols);
         let sparse = self.accuracy == Some(Accuracy::SparseCategorical);
-        expect_shape(OP, "target", &self.target, b, if sparse { 1 } else { c })?;
+        let stored = stored_target_rows(OP, self.target_rows, &self.target, b)?;
+        expect_shape(OP, "target", &self.target, stored, if sparse { 1 } else { c })?;
         expect_len(OP, "row_loss", &self.row_loss, b, "one per row of pred")?;
         expect_len(
             OP,
@@ -168,7 +181,12 @@ impl MetricsOp {
         )?;
         distinct_storages(
             OP,
-            &[Some(self.pred), Some(self.target), Some(self.row_loss)],
+            &[
+                Some(self.pred),
+                Some(self.target),
+                Some(self.row_loss),
+                self.target_rows.map(|i| i.indices),
+            ],
             &[Some(self.acc)],
         )
     }

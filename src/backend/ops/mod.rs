@@ -7,6 +7,7 @@
 
 mod elementwise;
 mod gather;
+mod indexed;
 mod loss;
 mod matmul;
 mod metrics;
@@ -15,6 +16,7 @@ mod score;
 
 pub use elementwise::{ActivationBackwardOp, DropoutBackwardOp, DropoutOp, SoftmaxBackwardOp, SoftmaxOp};
 pub use gather::GatherRowsOp;
+pub use indexed::IndexedRows;
 pub use loss::LossOp;
 pub use matmul::{MatmulDims, MatmulOp};
 pub use metrics::{MetricSlot, MetricsOp, metric_slot};

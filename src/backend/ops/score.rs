@@ -1,6 +1,7 @@
 //! The loss head's whole step as one descriptor: the loss and its gradient, the gradient taken
 //! on through the output layer's activation (dz rather than dy), and the batch's metric sums.
-//! A backend may run it as one kernel (the GPU does); its meaning is [`LossOp`], then
+//! A backend may run it as one kernel (the GPU does, except that metrics of an output other
+//! than pred next to a derivative take a second pass); its meaning is [`LossOp`], then
 //! dz = grad ⊙ act′(z) in place, then [`MetricsOp`] on `output`.
 //!
 //! Shape letters: B rows (the batch), C outputs per row.
@@ -73,7 +74,9 @@ impl ScoreOp {
 
     /// The metrics part, as its own descriptor.
     pub fn metrics(&self) -> MetricsOp {
-        MetricsOp::new(self.output, self.loss.target, self.loss.row_loss, self.acc).accuracy(self.accuracy)
+        MetricsOp::new(self.output, self.loss.target, self.loss.row_loss, self.acc)
+            .accuracy(self.accuracy)
+            .target_rows(self.loss.target_rows)
     }
 
     /// Every tensor the operation names.
@@ -113,6 +116,7 @@ impl ScoreOp {
                 Some(self.loss.target),
                 self.loss.weights,
                 self.derivative.map(|(_, z)| z),
+                self.loss.target_rows.map(|i| i.indices),
             ],
             &[Some(self.loss.row_loss), self.loss.grad, Some(self.acc)],
         )

@@ -1,16 +1,25 @@
 //! The layered executor: one dispatch per operation over a static plan (DESIGN.md §3). The
 //! plan holds every buffer a step needs at one batch size — the gathered batch (x, targets,
 //! sample weights) and each layer's and the head's buffers — allocated once, checked against
-//! the device's limits first, owned by a guard. A step is: gather the shuffled rows, the
-//! layers' forward passes, loss + gradient + metric accumulation in the head, the layers'
-//! backward passes in reverse, one optimizer dispatch over all parameters. A short last batch
-//! uses the first r rows of every buffer.
+//! the device's limits first, owned by a guard. A step is: the layers' forward passes, loss +
+//! gradient + output-activation derivative + metric accumulation in the head (one kernel),
+//! the layers' backward passes in reverse, one optimizer dispatch over all parameters. A
+//! short last batch uses the first r rows of every buffer.
+//!
+//! Nothing is gathered when the data set is one resident chunk and the first layer reads its
+//! input through an index: its x·W and xᵀ·dz products read the shuffled rows through the
+//! epoch's permutation, and the head reads the targets and weights through it too. A hidden
+//! layer's activation derivative rides on the next layer's dx product (a matmul epilogue).
+//! So a step of Dense layers is 3L + 1 dispatches for L layers: L forward products, the head,
+//! L weight-gradient products (the bias gradient in the same product, as a ones row), L − 1
+//! dx products, the optimizer — 7 for two layers. Data split into chunks (larger than one
+//! storage binding) is gathered first, one gather per chunk and tensor.
 
 use super::{EpochControl, Executor, RunContext};
-use crate::backend::{BackendKind, GatherRowsOp, OptimizerStepOp, Tensor};
+use crate::backend::{BackendKind, GatherRowsOp, IndexedRows, OptimizerStepOp, Tensor};
 use crate::model::head::Targets;
 use crate::model::layer::StepContext;
-use crate::model::network::Network;
+use crate::model::network::{Input, Network};
 use crate::model::owned::OwnedTensors;
 use crate::model::resident::DeviceData;
 use crate::{Error, Result};
@@ -18,7 +27,8 @@ use crate::{Error, Result};
 /// The plan at one batch size.
 struct Plan {
     batch: usize,
-    /// Gathered rows of one batch: features [B, in], targets [B, t], sample weights [B, 1].
+    /// Gathered rows of one batch: features [B, in], targets [B, t], sample weights [B, 1]
+    /// (used where the data is split into chunks or the first layer reads no index).
     x: Tensor,
     y: Tensor,
     weights: Tensor,
@@ -136,25 +146,40 @@ impl Executor for LayeredExecutor {
         let plan = self.plan()?;
         let (batch, px, py, pw) = (plan.batch, plan.x, plan.y, plan.weights);
         let single = data.chunks.len() == 1;
+        // One resident chunk, read through the permutation where it is used: no gather.
+        let indexed = single && run.network.reads_indexed_input();
         let mut steps_in_submit = 0;
         for first in (0..data.rows).step_by(batch) {
             let r = batch.min(data.rows - first);
-            let (x, y, w) = (px.rows_range(0, r)?, py.rows_range(0, r)?, pw.rows_range(0, r)?);
-            for c in &data.chunks {
-                let gather = |src, out| GatherRowsOp::new(src, data.order, first, out).chunk(c.row_base, single);
-                run.backend.gather_rows(&gather(c.x, x))?;
-                run.backend.gather_rows(&gather(c.y, y))?;
-                if let Some(cw) = c.weights {
-                    run.backend.gather_rows(&gather(cw, w))?;
+            let (input, targets) = if indexed {
+                let c = &data.chunks[0];
+                let rows = IndexedRows::new(data.order, first, r).row_base(c.row_base);
+                let targets = Targets {
+                    values: c.y,
+                    weights: c.weights,
+                    rows: Some(rows),
+                };
+                (Input::Indexed { data: c.x, rows }, targets)
+            } else {
+                let (x, y, w) = (px.rows_range(0, r)?, py.rows_range(0, r)?, pw.rows_range(0, r)?);
+                for c in &data.chunks {
+                    let gather = |src, out| GatherRowsOp::new(src, data.order, first, out).chunk(c.row_base, single);
+                    run.backend.gather_rows(&gather(c.x, x))?;
+                    run.backend.gather_rows(&gather(c.y, y))?;
+                    if let Some(cw) = c.weights {
+                        run.backend.gather_rows(&gather(cw, w))?;
+                    }
                 }
-            }
-            let targets = Targets {
-                values: y,
-                weights: data.chunks[0].weights.map(|_| w),
+                let targets = Targets {
+                    values: y,
+                    weights: data.chunks[0].weights.map(|_| w),
+                    rows: None,
+                };
+                (Input::Rows(x), targets)
             };
             let step = *run.step + 1;
             let (mut ctx, network) = step_context(run, r, Some(step as u32));
-            network.step(&mut ctx, x, targets, acc)?;
+            network.step(&mut ctx, input, targets, acc)?;
             run.backend
                 .optimizer_step(&OptimizerStepOp::new(run.optimizer, step, run.params, run.grads).slots(run.slots))?;
             *run.step = step;
@@ -179,9 +204,10 @@ impl Executor for LayeredExecutor {
             let targets = Targets {
                 values: chunk.y.rows_range(first - chunk.row_base, r)?,
                 weights: None,
+                rows: None,
             };
             let (mut ctx, network) = step_context(run, r, None);
-            network.step(&mut ctx, x, targets, acc)?;
+            network.step(&mut ctx, Input::Rows(x), targets, acc)?;
         }
         Ok(())
     }

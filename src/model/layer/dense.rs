@@ -4,10 +4,17 @@
 //! [x | 1]ᵀ·dz in one product (the bias gradient as the ones row's column sums, written just
 //! after the kernel's gradient where the flat buffer keeps the bias) and dx = dz·Wᵀ, through
 //! the matmul's transpose flags.
+//!
+//! Two folds save dispatches in a training step. A first layer reads the shuffled batch
+//! straight from the resident data through the epoch's permutation (`forward_indexed`: x·W
+//! and xᵀ·dz read x's rows through the index, so nothing is gathered). And the dx product
+//! takes the gradient on through the previous Dense layer's activation
+//! (dz_prev = (dz·Wᵀ) ⊙ act′(z_prev), the matmul's derivative epilogue), so that layer runs no
+//! activation-backward pass of its own.
 
 use super::{LayerPosition, LayerSpec, LayerStep, StepContext, WeightsLayout, not_ready};
 use crate::Result;
-use crate::backend::{ActivationBackwardOp, MatmulOp, SoftmaxBackwardOp, SoftmaxOp, Tensor};
+use crate::backend::{ActivationBackwardOp, IndexedRows, MatmulOp, SoftmaxBackwardOp, SoftmaxOp, Tensor};
 use crate::nn::Activation;
 use crate::nn::init::Initializer;
 use crate::rng::SeededRng;
@@ -112,6 +119,7 @@ impl LayerSpec for Dense {
             buffers: None,
             input: None,
             dz_given: false,
+            input_derivative: None,
         })
     }
 }
@@ -136,10 +144,14 @@ struct DenseLayer {
     first: bool,
     /// The plan buffers and dx [B, in] (absent for the first layer).
     buffers: Option<(Buffers, Option<Tensor>)>,
-    /// The input of the last forward pass (for dW = xᵀ·dz).
-    input: Option<Tensor>,
-    /// The loss head folded the activation derivative in: the next backward gets dz.
+    /// The input of the last forward pass (for dW = xᵀ·dz), and the index its rows were read
+    /// through (a first layer reading the resident data).
+    input: Option<(Tensor, Option<IndexedRows>)>,
+    /// The loss head (or the next layer) folded the activation derivative in: the next
+    /// backward gets dz.
     dz_given: bool,
+    /// The previous layer's activation and z, for the next backward's dx product.
+    input_derivative: Option<(Activation, Tensor)>,
 }
 
 impl DenseLayer {
@@ -208,30 +220,23 @@ impl LayerStep for DenseLayer {
     }
 
     fn forward(&mut self, ctx: &mut StepContext, x: Tensor) -> Result<Tensor> {
-        let (buffers, _) = self.buffers()?;
-        let (w, b) = (self.kernel(ctx.params)?, self.bias(ctx.params)?);
-        self.input = Some(x);
-        match buffers {
-            Buffers::Linear { y } => {
-                let y = ctx.batch_rows(y)?;
-                ctx.backend
-                    .matmul(&MatmulOp::new(x, w, y).epilogue(b, Activation::Linear, None))?;
-                Ok(y)
-            }
-            Buffers::Elementwise { z, y, .. } => {
-                let (z, y) = (ctx.batch_rows(z)?, ctx.batch_rows(y)?);
-                ctx.backend
-                    .matmul(&MatmulOp::new(x, w, y).epilogue(b, self.computed, Some(z)))?;
-                Ok(y)
-            }
-            Buffers::Softmax { z, y, .. } => {
-                let (z, y) = (ctx.batch_rows(z)?, ctx.batch_rows(y)?);
-                ctx.backend
-                    .matmul(&MatmulOp::new(x, w, z).epilogue(b, Activation::Linear, None))?;
-                ctx.backend.softmax(&SoftmaxOp::new(z, y))?;
-                Ok(y)
-            }
-        }
+        self.forward_rows(ctx, x, None)
+    }
+
+    fn reads_indexed_input(&self) -> bool {
+        self.first
+    }
+
+    fn forward_indexed(&mut self, ctx: &mut StepContext, data: Tensor, rows: IndexedRows) -> Result<Tensor> {
+        self.forward_rows(ctx, data, Some(rows))
+    }
+
+    fn takes_input_derivative(&self) -> bool {
+        !self.first
+    }
+
+    fn set_input_derivative(&mut self, derivative: (Activation, Tensor)) {
+        self.input_derivative = Some(derivative);
     }
 
     fn fold_output_derivative(&mut self, ctx: &StepContext) -> Result<Option<(Activation, Tensor)>> {
@@ -246,8 +251,9 @@ impl LayerStep for DenseLayer {
 
     fn backward(&mut self, ctx: &mut StepContext, dy: Tensor) -> Result<Option<Tensor>> {
         let dz_given = std::mem::take(&mut self.dz_given);
+        let input_derivative = self.input_derivative.take();
         let (buffers, dx) = self.buffers()?;
-        let x = self
+        let (x, x_rows) = self
             .input
             .ok_or_else(|| not_ready("Dense", "backward ran before a forward pass"))?;
         let w = self.kernel(ctx.params)?;
@@ -276,15 +282,48 @@ impl LayerStep for DenseLayer {
         ctx.backend.matmul(
             &MatmulOp::new(x, dz, dwb)
                 .transposed(true, false)
-                .ones_row(self.layout.bias),
+                .ones_row(self.layout.bias)
+                .a_rows_through(x_rows),
         )?;
         match dx {
             Some(dx) => {
                 let dx = ctx.batch_rows(dx)?;
-                ctx.backend.matmul(&MatmulOp::new(dz, w, dx).transposed(false, true))?;
+                ctx.backend.matmul(
+                    &MatmulOp::new(dz, w, dx)
+                        .transposed(false, true)
+                        .derivative(input_derivative),
+                )?;
                 Ok(Some(dx))
             }
             None => Ok(None),
+        }
+    }
+}
+
+impl DenseLayer {
+    /// The forward pass of `x`, or of the rows of `x` that `rows` selects.
+    fn forward_rows(&mut self, ctx: &mut StepContext, x: Tensor, rows: Option<IndexedRows>) -> Result<Tensor> {
+        let (buffers, _) = self.buffers()?;
+        let (w, b) = (self.kernel(ctx.params)?, self.bias(ctx.params)?);
+        self.input = Some((x, rows));
+        let product = |out| MatmulOp::new(x, w, out).a_rows_through(rows);
+        match buffers {
+            Buffers::Linear { y } => {
+                let y = ctx.batch_rows(y)?;
+                ctx.backend.matmul(&product(y).epilogue(b, Activation::Linear, None))?;
+                Ok(y)
+            }
+            Buffers::Elementwise { z, y, .. } => {
+                let (z, y) = (ctx.batch_rows(z)?, ctx.batch_rows(y)?);
+                ctx.backend.matmul(&product(y).epilogue(b, self.computed, Some(z)))?;
+                Ok(y)
+            }
+            Buffers::Softmax { z, y, .. } => {
+                let (z, y) = (ctx.batch_rows(z)?, ctx.batch_rows(y)?);
+                ctx.backend.matmul(&product(z).epilogue(b, Activation::Linear, None))?;
+                ctx.backend.softmax(&SoftmaxOp::new(z, y))?;
+                Ok(y)
+            }
         }
     }
 }

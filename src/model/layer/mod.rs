@@ -15,7 +15,7 @@ mod dropout;
 pub use dense::Dense;
 pub use dropout::Dropout;
 
-use crate::backend::{Backend, Tensor};
+use crate::backend::{Backend, IndexedRows, Tensor};
 use crate::nn::Activation;
 use crate::rng::SeededRng;
 use crate::{Error, Result};
@@ -210,9 +210,37 @@ pub trait LayerStep: Send {
     /// Records the forward pass of `x` ([r, input width]) and returns the output.
     fn forward(&mut self, ctx: &mut StepContext, x: Tensor) -> Result<Tensor>;
 
-    /// Offers the loss head this layer's output activation and its pre-activation [r, units]
-    /// (for the rows of `ctx`), so the head can return dz = dy ⊙ act′(z) directly; when it
-    /// returns `Some`, the layer's next `backward` receives dz in place of dy. Layers whose
+    /// Whether [`forward_indexed`](Self::forward_indexed) can read the input's rows through an
+    /// index (a first layer reading the shuffled batch straight from the resident data, so
+    /// the executor gathers nothing). False by default.
+    fn reads_indexed_input(&self) -> bool {
+        false
+    }
+
+    /// Records the forward pass of the rows of `data` that `rows` selects (`rows.rows` of
+    /// them, = the rows of `ctx`); only called where
+    /// [`reads_indexed_input`](Self::reads_indexed_input) is true.
+    fn forward_indexed(&mut self, _ctx: &mut StepContext, _data: Tensor, _rows: IndexedRows) -> Result<Tensor> {
+        Err(not_ready(&self.describe(), "reads no input through an index"))
+    }
+
+    /// Whether the layer's dx product can take the gradient on through the previous layer's
+    /// activation ([`set_input_derivative`](Self::set_input_derivative)). False by default.
+    fn takes_input_derivative(&self) -> bool {
+        false
+    }
+
+    /// For the next `backward` only: its dx becomes dx ⊙ act′(z) for the previous layer's
+    /// activation and pre-activation (what that layer's
+    /// [`fold_output_derivative`](Self::fold_output_derivative) offered), so the previous
+    /// layer receives its dz directly. Only called where
+    /// [`takes_input_derivative`](Self::takes_input_derivative) is true.
+    fn set_input_derivative(&mut self, _derivative: (Activation, Tensor)) {}
+
+    /// Offers the loss head (or the next layer's dx product) this layer's output activation
+    /// and its pre-activation [r, units] (for the rows of `ctx`), so it can return
+    /// dz = dy ⊙ act′(z) directly; when it returns `Some`, the layer's next `backward`
+    /// receives dz in place of dy. Layers whose
     /// output is not an element-wise activation of a kept z return `None` (the default).
     fn fold_output_derivative(&mut self, _ctx: &StepContext) -> Result<Option<(Activation, Tensor)>> {
         Ok(None)
