@@ -11,12 +11,15 @@
 //! classes take the built-in guess for the rest of the process (not written to the file, so a
 //! later run measures them within its own budget). The
 //! measurement uses its own tensors, and the backend's counters are restored afterwards, so
-//! tuning never shows up in a step's dispatch or allocation counts.
+//! tuning never shows up in a step's dispatch or allocation counts. On the web (wasm32) nothing
+//! is measured (a measurement blocks on read-backs): every class takes the built-in guess.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use web_time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +85,11 @@ impl Tuning {
     /// environment asks for, and the choices of earlier runs (from the file).
     pub(super) fn new(ctx: &GpuContext, pipelines: &[Option<Pipeline>]) -> Result<Self> {
         let selection = Selection::from_env()?;
+        // A measurement blocks on read-backs, which a web page cannot do: the built-in guess.
+        let selection = match selection {
+            Selection::Tune if cfg!(target_arch = "wasm32") => Selection::Default,
+            other => other,
+        };
         let info = &ctx.summary;
         let available = usable(info, |v| pipelines[v.kernel().index()].is_some());
         let tuning = Tuning {
