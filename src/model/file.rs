@@ -322,10 +322,10 @@ impl ModelFile {
 
     /// [`ModelFile::compile`] with an execution choice (which executor runs the steps).
     pub fn compile_with(&self, device: Device, execution: Execution) -> Result<Model> {
-        let model = self
-            .architecture
-            .clone()
-            .compile_with(self.loss, self.optimizer, &self.metrics, device, execution)?;
+        let model =
+            self.architecture
+                .clone()
+                .compile_with(self.loss, self.optimizer, &self.metrics, device, execution)?;
         self.restore(model)
     }
 

@@ -32,7 +32,12 @@ impl Model {
         result
     }
 
-    async fn evaluate_once(&mut self, x: ArrayView2<'_, f32>, y: ArrayView2<'_, f32>, batch_size: usize) -> Result<Logs> {
+    async fn evaluate_once(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: ArrayView2<'_, f32>,
+        batch_size: usize,
+    ) -> Result<Logs> {
         let checked = self.check_data(x, y, "evaluation data")?;
         self.prepare(batch_size.clamp(1, checked.rows))?;
         let batch = self.executor.batch().unwrap_or(1);

@@ -244,7 +244,10 @@ impl GpuBackend {
         });
         #[cfg(not(target_arch = "wasm32"))]
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(context::convert_error(e, &format!("allocating {bytes} bytes for {what}")));
+            return Err(context::convert_error(
+                e,
+                &format!("allocating {bytes} bytes for {what}"),
+            ));
         }
         self.check_fault()?;
         self.counters.buffer_allocations += 1;

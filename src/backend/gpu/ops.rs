@@ -9,9 +9,8 @@ use super::product::Product;
 use super::{GpuBackend, bounds};
 use crate::backend::program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use crate::backend::{
-    BackendFuture,
-    ActivationBackwardOp, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp,
-    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    ActivationBackwardOp, BackendFuture, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
+    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
     metric_slot,
 };
 use crate::nn::schedule::log2_decay_rate;
