@@ -181,7 +181,8 @@ pub trait Backend: Send {
     /// Submits the recorded work (a no-op on the CPU).
     fn flush(&mut self) -> Result<()>;
 
-    /// Submits the recorded work and waits until the device has finished it (for timing).
+    /// Submits the recorded work and waits until the device has finished it (for timing). In a
+    /// browser, which cannot be waited for synchronously, it submits only.
     fn synchronize(&mut self) -> Result<()>;
 
     /// Work counters since the backend was created.
