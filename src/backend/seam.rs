@@ -114,7 +114,9 @@ pub trait Backend: Send {
     /// Overwrites the elements of `dst` with the bit patterns of `data` (u32 indices).
     fn write_u32(&mut self, dst: Tensor, data: &[u32]) -> Result<()>;
 
-    /// Reads the elements of `src` back to the host (on the GPU: flushes and waits).
+    /// Reads the elements of `src` back to the host (on the GPU: flushes and waits; in a
+    /// browser, which cannot wait, the GPU's is [`Error::BlockingOnWeb`]: await
+    /// [`Backend::read_async`]).
     fn read(&mut self, src: Tensor) -> Result<Vec<f32>>;
 
     /// Reads the elements of `src` back to the host, awaiting the device instead of blocking:

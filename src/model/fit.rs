@@ -121,7 +121,9 @@ impl Model {
     }
 
     /// [`Model::fit`], awaiting each epoch's read-back instead of blocking: the same steps,
-    /// kernels and results. Callbacks run between epochs as in `fit`.
+    /// kernels and results. Callbacks run between epochs as in `fit`. The future is `Send`.
+    /// On native the wait happens inside `device.poll` on the thread that polls the future;
+    /// in a browser the future yields to the event loop until the read-back arrives.
     ///
     /// ```
     /// use ndarray::array;
@@ -222,19 +224,19 @@ impl Model {
         if options.terminate_on_nan {
             callbacks.insert(0, Box::new(TerminateOnNaN));
         }
-        let result = self
-            .train_resident(&train, val.as_ref(), &options, &mut callbacks)
-            .await;
+        let result = self.train_resident(&train, val.as_ref(), options, &mut callbacks).await;
         self.release.drain(self.backend.as_mut());
         result
     }
 
-    /// Uploads the data sets (guards free them however this ends) and runs the epochs.
+    /// Uploads the data sets (guards free them however this ends) and runs the epochs. The
+    /// options come by value (their callbacks already taken out): a future holding no
+    /// reference to them stays `Send`.
     async fn train_resident(
         &mut self,
         train: &HostData<'_>,
         val: Option<&Checked>,
-        options: &FitOptions,
+        options: FitOptions,
         callbacks: &mut [Box<dyn Callback>],
     ) -> Result<History> {
         let batch = self.executor.batch().unwrap_or(1);
@@ -284,7 +286,7 @@ impl Model {
         batch: usize,
         data: &DeviceData,
         val: Option<&DeviceData>,
-        options: &FitOptions,
+        options: FitOptions,
         callbacks: &mut [Box<dyn Callback>],
         history: &mut History,
     ) -> Result<()> {

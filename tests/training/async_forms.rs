@@ -186,3 +186,51 @@ pub fn read_async_equals_read_and_checks_the_same(d: TestDevice) {
     backend.fill(t, 2.5).unwrap();
     assert_eq!(pollster::block_on(backend.read_async(t)).unwrap(), vec![2.5; 4]);
 }
+
+/// Drives `future` on a thread of its own (it must be `Send`, as a native application's
+/// executor may move it) and returns its output.
+fn on_another_thread<F: std::future::Future + Send>(future: F) -> F::Output
+where
+    F::Output: Send,
+{
+    std::thread::scope(|s| s.spawn(|| pollster::block_on(future)).join().unwrap())
+}
+
+pub fn async_forms_are_send_and_run_on_another_thread(d: TestDevice) {
+    let (x, y) = data(48);
+    let options = || FitOptions::new(3, 8).seed(2);
+    let compile = Sequential::new(3)
+        .add(Dense::new(8, Activation::Tanh))
+        .add(Dense::new(1, Activation::Sigmoid))
+        .seed(3)
+        .compile_with_async(
+            Loss::BinaryCrossentropy { from_logits: false },
+            Optimizer::adam(),
+            &[Metric::Accuracy],
+            d.device(),
+            Execution::Layered,
+        );
+    let mut awaited = on_another_thread(compile).unwrap();
+    let mut blocking = model(d, Execution::Layered);
+
+    let history = on_another_thread(awaited.fit_async(x.view(), y.view(), options())).unwrap();
+    let expected = blocking.fit(x.view(), y.view(), options()).unwrap();
+    assert_eq!(
+        bits(history.get("loss").unwrap()),
+        bits(expected.get("loss").unwrap()),
+        "{d:?}"
+    );
+    let logs = on_another_thread(awaited.evaluate_async(x.view(), y.view(), 16)).unwrap();
+    assert_eq!(logs, blocking.evaluate(x.view(), y.view(), 16).unwrap(), "{d:?}");
+    let predictions = on_another_thread(awaited.predict_async(x.view(), 16)).unwrap();
+    assert_eq!(
+        bits(predictions.as_slice().unwrap()),
+        bits(blocking.predict(x.view(), 16).unwrap().as_slice().unwrap())
+    );
+    let file = on_another_thread(awaited.to_file_async(None)).unwrap();
+    assert_eq!(
+        file_numbers(file),
+        file_numbers(blocking.to_file(None).unwrap()),
+        "{d:?}"
+    );
+}

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         async_forms::async_forms_equal_the_blocking_ones_bit_for_bit,
         async_forms::a_model_compiled_asynchronously_trains_as_one_compiled_blocking,
         async_forms::read_async_equals_read_and_checks_the_same,
+        async_forms::async_forms_are_send_and_run_on_another_thread,
     );
     let t = register!(t, per_device:
         callbacks::evaluating_inside_a_callback_leaves_training_unchanged,
