@@ -82,8 +82,8 @@ fn matmul(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
 
     let i = row0 + lid.y * 4u;
     let j = col0 + lid.x * 4u;
-    finish4(wid.z, i, j, acc0);
-    finish4(wid.z, i + 1u, j, acc1);
-    finish4(wid.z, i + 2u, j, acc2);
-    finish4(wid.z, i + 3u, j, acc3);
+    var block = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+    for (var r = 0u; r < 4u; r++) {
+        finish4(wid.z, i + r, j, block[r]);
+    }
 }

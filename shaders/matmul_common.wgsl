@@ -186,10 +186,9 @@ fn finish(layer: u32, i: u32, j: u32, sum: f32) {
     }
 }
 
-// The epilogue of out[i, j .. j+4].
+// The epilogue of out[i, j .. j+4] (a loop, so its code appears once).
 fn finish4(layer: u32, i: u32, j: u32, sums: vec4<f32>) {
-    finish(layer, i, j, sums.x);
-    finish(layer, i, j + 1u, sums.y);
-    finish(layer, i, j + 2u, sums.z);
-    finish(layer, i, j + 3u, sums.w);
+    for (var q = 0u; q < 4u; q++) {
+        finish(layer, i, j + q, sums[q]);
+    }
 }

@@ -87,12 +87,10 @@ fn matmul_subgroup(
         c70 += quad_fma(a7, b00, b10, b20, b30); c71 += quad_fma(a7, b01, b11, b21, b31);
     }
 
-    finish4(wid.z, rows, j, c00); finish4(wid.z, rows, j + 4u, c01);
-    finish4(wid.z, rows + 1u, j, c10); finish4(wid.z, rows + 1u, j + 4u, c11);
-    finish4(wid.z, rows + 2u, j, c20); finish4(wid.z, rows + 2u, j + 4u, c21);
-    finish4(wid.z, rows + 3u, j, c30); finish4(wid.z, rows + 3u, j + 4u, c31);
-    finish4(wid.z, rows + 4u, j, c40); finish4(wid.z, rows + 4u, j + 4u, c41);
-    finish4(wid.z, rows + 5u, j, c50); finish4(wid.z, rows + 5u, j + 4u, c51);
-    finish4(wid.z, rows + 6u, j, c60); finish4(wid.z, rows + 6u, j + 4u, c61);
-    finish4(wid.z, rows + 7u, j, c70); finish4(wid.z, rows + 7u, j + 4u, c71);
+    // The epilogue loops over the block: one copy of its code instead of 64, which keeps
+    // the compile short on drivers that inline every call.
+    var block = array<vec4<f32>, 16>(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
+    for (var e = 0u; e < 16u; e++) {
+        finish4(wid.z, rows + e / 2u, j + (e % 2u) * 4u, block[e]);
+    }
 }

@@ -306,6 +306,34 @@ fn info_lists_adapters_and_estimates_memory() {
 }
 
 #[test]
+fn info_shows_the_matmul_variants_and_their_tuning_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = |matmul: &str| {
+        Command::new(env!("CARGO_BIN_EXE_wgtrain"))
+            .arg("info")
+            .env("WGTRAIN_PIPELINE_CACHE", dir.path())
+            .env("WGTRAIN_MATMUL", matmul)
+            .output()
+            .unwrap()
+    };
+    let o = info("auto");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    if out.contains("No GPU adapter found") {
+        assert!(std::env::var("WGTRAIN_REQUIRE_GPU").is_err(), "no adapter: {out}");
+        return;
+    }
+    assert!(out.contains("matmul variants: tiled, blocked, skinny"), "{out}");
+    assert!(out.contains("measured per shape class on first use"), "{out}");
+    assert!(
+        out.contains("(none yet)") && out.contains(&dir.path().display().to_string()),
+        "{out}"
+    );
+    let forced = stdout(&info("blocked"));
+    assert!(forced.contains("blocked forced by WGTRAIN_MATMUL"), "{forced}");
+}
+
+#[test]
 fn without_an_adapter_auto_falls_back_and_gpu_explains_how_to_get_one() {
     // Metal does not exist on Linux: wgpu then sees no adapter at all.
     let run = |backend: &str| {

@@ -78,13 +78,21 @@ pub(crate) trait LoopBound {
     fn loop_bound(&self) -> u64;
 }
 
-/// Loop iterations of one matmul invocation summing `k_chunk` of K.
+/// Loop iterations of one matmul invocation summing `k_chunk` of K, in whichever variant
+/// (`matmul_variants.rs`; the sum of the variants' counts, so it bounds each):
 ///
-/// Per 16-wide K tile: the tile loop itself, up to four scalar loads and four stores for each
-/// operand, and the 16-step inner product; plus clearing the 4 accumulators and the 4 × 4
-/// epilogue.
+/// - tiled: per 16-wide K tile, the tile loop and the 16-step inner product; the epilogue's 4
+///   rows of 4;
+/// - blocked and subgroup: one iteration per k quad; the epilogue's 16 quads of 4;
+/// - skinny: one iteration per 64 k quads, six halving steps, one quad of 4.
+///
+/// The loads have no loops (`matmul_common.wgsl`).
 pub fn matmul_loop_bound(k_chunk: u32) -> u64 {
-    u64::from(k_chunk).div_ceil(16) * (1 + 4 + 4 + 4 + 4 + 16) + 4 + 4 * (1 + 4)
+    let k = u64::from(k_chunk);
+    let tiled = k.div_ceil(16) * (1 + 16) + 4 * (1 + 4);
+    let blocked = k.div_ceil(4) + 16 * (1 + 4);
+    let skinny = k.div_ceil(256) + 6 + 4;
+    tiled + blocked + skinny
 }
 
 /// Loop iterations of one invocation of the loss head's kernel over `rows_per_group` rows of

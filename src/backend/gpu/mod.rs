@@ -11,6 +11,7 @@
 pub mod bounds;
 pub mod context;
 pub mod kernels;
+mod matmul_choices;
 mod matmul_tuning;
 pub mod matmul_variants;
 mod ops;
@@ -32,7 +33,7 @@ pub use context::{
     chosen_adapter_async, list_adapters, list_adapters_async,
 };
 use kernels::Kernel;
-pub use matmul_tuning::TuningSummary;
+pub use matmul_choices::TuningSummary;
 #[doc(hidden)]
 pub use matmul_tuning::reset_for_tests as matmul_tuning_reset_for_tests;
 use matmul_variants::Specialization;
@@ -99,7 +100,7 @@ pub struct GpuBackend {
     scratch: Option<Tensor>,
     counters: Counters,
     /// Which matmul variant runs per shape class (`matmul_tuning.rs`).
-    tuning: matmul_tuning::Tuning,
+    tuning: matmul_choices::Tuning,
     /// The matmul kernels' pipelines, one per specialization used.
     specialized: HashMap<(Kernel, Specialization), wgpu::ComputePipeline>,
 }
@@ -129,7 +130,7 @@ impl GpuBackend {
     /// kernel the device cannot run is [`Error::Shader`].
     pub fn from_context(ctx: GpuContext) -> Result<Self> {
         let (pipelines, pipeline_cache) = build_pipelines(&ctx)?;
-        let tuning = matmul_tuning::Tuning::new(&ctx, &pipelines)?;
+        let tuning = matmul_choices::Tuning::new(&ctx, &pipelines)?;
         let uniform_align = ctx
             .limits
             .min_uniform_buffer_offset_alignment

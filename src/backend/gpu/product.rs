@@ -40,6 +40,31 @@ pub(super) struct Product {
     pub deriv_z: Option<Tensor>,
 }
 
+impl Product {
+    /// The pipeline constants the product's kernel takes: its form, whether each operand's
+    /// offset and contiguous stride allow vec4 loads, and whether A goes through an index.
+    pub(super) fn specialization(&self) -> Result<Specialization> {
+        let (a, trans_a) = match self.a {
+            Some((a, t)) => (Some(a), t),
+            None => (None, false),
+        };
+        let (b, trans_b) = self.b;
+        let a_stride = if trans_a { self.a_rows } else { self.k };
+        let b_stride = if trans_b { self.k } else { self.n };
+        let a_vec4 = match a {
+            Some(a) => (super::ops::off(&a)? as usize | a_stride).is_multiple_of(4),
+            None => false,
+        };
+        Ok(Specialization {
+            trans_a,
+            trans_b,
+            a_vec4,
+            b_vec4: (super::ops::off(&b)? as usize | b_stride).is_multiple_of(4),
+            a_indexed: self.a_index.is_some(),
+        })
+    }
+}
+
 impl GpuBackend {
     /// Records `p` with the variant chosen for its shape class.
     pub(super) fn record_product(&mut self, p: &Product) -> Result<()> {
@@ -87,16 +112,7 @@ impl GpuBackend {
             a_src_rows: super::ops::u32_of("rows of A", a.map_or(0, |a| a.rows))?,
         };
         let kernel = variant.kernel();
-        // vec4 loads need the offset and the contiguous stride to be multiples of 4.
-        let a_stride = if trans_a { p.a_rows } else { p.k };
-        let b_stride = if trans_b { p.k } else { p.n };
-        let specialization = Some(Specialization {
-            trans_a,
-            trans_b,
-            a_vec4: a.is_some() && (base.a_off as usize | a_stride).is_multiple_of(4),
-            a_indexed: p.a_index.is_some(),
-            b_vec4: (base.b_off as usize | b_stride).is_multiple_of(4),
-        });
+        let specialization = Some(p.specialization()?);
         let (tile_rows, tile_cols) = variant.tile();
         let tiles = (p.n.div_ceil(tile_cols) as u32, p.rows.div_ceil(tile_rows) as u32);
         let a_storage = a.map(|a| a.storage);

@@ -1,0 +1,247 @@
+//! The matmul tuning's memory: the choices made per adapter, held for the process (so every
+//! backend on the adapter agrees and results are reproducible within a run) and in a file
+//! beside the pipeline cache (`matmul-tuning-<adapter key>.json`), so a second run measures
+//! nothing. The key covers the adapter, its driver, the wgtrain version and the variants'
+//! sources: a new driver or a changed kernel tunes afresh. Choices taken by the built-in guess
+//! are not written, so a later run measures them. [`TuningSummary`] reads the file without a
+//! device, for `wgtrain info`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::matmul_variants::{ChoiceSource, MatmulChoice, MatmulVariant, Selection, ShapeClass};
+use super::pipeline_cache::{FNV_START, cache_dir, fnv1a};
+use super::{AdapterSummary, GpuContext, Pipeline};
+use crate::Result;
+
+/// Format version of the tuning file.
+const FILE_VERSION: u32 = 1;
+
+/// The choices made in this process, per adapter key.
+pub(super) static CHOICES: Mutex<Option<HashMap<String, HashMap<ShapeClass, MatmulChoice>>>> = Mutex::new(None);
+
+/// Forgets the process's choices (for tests of the tuning file, through
+/// `matmul_tuning::reset_for_tests`).
+pub(super) fn forget_choices() {
+    *CHOICES.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// The tuning file.
+#[derive(Serialize, Deserialize)]
+struct TuningFile {
+    version: u32,
+    adapter: String,
+    choices: Vec<MatmulChoice>,
+}
+
+/// The backend's side of the tuning.
+pub(super) struct Tuning {
+    pub(super) selection: Selection,
+    pub(super) available: Vec<MatmulVariant>,
+    pub(super) software: bool,
+    pub(super) key: String,
+    pub(super) adapter: String,
+    /// Classes this backend has used, in first-use order.
+    pub(super) used: Vec<ShapeClass>,
+    /// A variant forced through `GpuBackend::force_matmul_variant`.
+    pub(super) forced: Option<MatmulVariant>,
+}
+
+impl Tuning {
+    /// The tuning of a new backend: the variants its pipelines hold, the selection the
+    /// environment asks for, and the choices of earlier runs (from the file).
+    pub(super) fn new(ctx: &GpuContext, pipelines: &[Option<Pipeline>]) -> Result<Self> {
+        let selection = Selection::from_env()?;
+        // A measurement blocks on read-backs, which a web page cannot do: the built-in guess.
+        let selection = match selection {
+            Selection::Tune if cfg!(target_arch = "wasm32") => Selection::Default,
+            other => other,
+        };
+        let info = &ctx.summary;
+        let available = usable(info, |v| pipelines[v.kernel().index()].is_some());
+        let tuning = Tuning {
+            selection,
+            available,
+            software: info.software,
+            key: adapter_key(info),
+            adapter: info.name.clone(),
+            used: Vec::new(),
+            forced: None,
+        };
+        if selection == Selection::Tune {
+            tuning.load();
+        }
+        Ok(tuning)
+    }
+
+    /// The variants this device can run.
+    pub(super) fn available(&self) -> &[MatmulVariant] {
+        &self.available
+    }
+
+    pub(super) fn file(&self) -> Option<PathBuf> {
+        Some(cache_dir()?.join(format!("matmul-tuning-{}.json", self.key)))
+    }
+
+    /// Merges the file's choices into the process table (choices made in this process win).
+    fn load(&self) {
+        let Some(path) = self.file() else { return };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        let Ok(file) = serde_json::from_str::<TuningFile>(&text) else {
+            return;
+        };
+        if file.version != FILE_VERSION {
+            return;
+        }
+        let mut table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+        let choices = table
+            .get_or_insert_with(HashMap::new)
+            .entry(self.key.clone())
+            .or_default();
+        for mut choice in file.choices {
+            if self.available.contains(&choice.variant) {
+                choice.source = ChoiceSource::Cached;
+                choices.entry(choice.class).or_insert(choice);
+            }
+        }
+    }
+
+    /// Writes the process table's choices for this adapter (atomically: a temporary file,
+    /// then a rename). A failure only loses the cache.
+    pub(super) fn save(&self) {
+        let Some(path) = self.file() else { return };
+        let choices: Vec<MatmulChoice> = {
+            let table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+            let mut all: Vec<_> = table
+                .as_ref()
+                .and_then(|t| t.get(&self.key))
+                .map(|c| {
+                    c.values()
+                        .filter(|c| c.source != ChoiceSource::Default)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            all.sort_by_key(|c| c.class);
+            all
+        };
+        let file = TuningFile {
+            version: FILE_VERSION,
+            adapter: self.adapter.clone(),
+            choices,
+        };
+        let Ok(text) = serde_json::to_string_pretty(&file) else {
+            return;
+        };
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let tmp = dir.join(format!(".matmul-tuning-{}-{}.tmp", self.key, std::process::id()));
+        if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+
+    pub(super) fn known(&self, class: &ShapeClass) -> Option<MatmulChoice> {
+        let table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+        table.as_ref()?.get(&self.key)?.get(class).cloned()
+    }
+
+    pub(super) fn remember(&self, choice: MatmulChoice) {
+        let mut table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
+        table
+            .get_or_insert_with(HashMap::new)
+            .entry(self.key.clone())
+            .or_default()
+            .insert(choice.class, choice);
+    }
+}
+
+/// The variants of `built` the adapter can run: the subgroup kernel's groups of 8 need
+/// subgroups of at least 8 lanes.
+fn usable(info: &AdapterSummary, built: impl Fn(MatmulVariant) -> bool) -> Vec<MatmulVariant> {
+    MatmulVariant::ALL
+        .into_iter()
+        .filter(|&v| built(v) && (v != MatmulVariant::Subgroup || info.subgroup_sizes.0 >= 8))
+        .collect()
+}
+
+/// The tuning file's key: the adapter, its driver, the wgtrain version and the variants'
+/// sources.
+fn adapter_key(info: &AdapterSummary) -> String {
+    let sources = MatmulVariant::ALL.iter().fold(FNV_START, |h, v| {
+        fnv1a(h, v.kernel().spec().module_source().text().as_bytes())
+    });
+    let mut h = sources;
+    for part in [&info.name, &info.backend, &info.device_type, &info.driver] {
+        h = fnv1a(h, part.as_bytes());
+    }
+    format!("{:016x}", fnv1a(h, env!("CARGO_PKG_VERSION").as_bytes()))
+}
+
+/// What `wgtrain info` says about an adapter's matmul variants, found without opening a
+/// device: the variants it can run, the selection the environment asks for, the tuning file
+/// and the choices in it.
+#[derive(Clone, Debug)]
+pub struct TuningSummary {
+    /// The variants the adapter can run.
+    pub available: Vec<MatmulVariant>,
+    /// `WGTRAIN_MATMUL`'s selection (an invalid value is reported as an error by a backend).
+    pub selection: Option<Selection>,
+    /// The tuning file of this adapter.
+    pub file: Option<PathBuf>,
+    /// The choices the file holds (empty when there is none yet).
+    pub choices: Vec<MatmulChoice>,
+}
+
+impl TuningSummary {
+    /// The summary of `adapter`.
+    pub fn of(adapter: &AdapterSummary) -> Self {
+        let has_subgroups = adapter.features.contains(&"subgroups");
+        let available = usable(adapter, |v| v != MatmulVariant::Subgroup || has_subgroups);
+        let file = cache_dir().map(|d| d.join(format!("matmul-tuning-{}.json", adapter_key(adapter))));
+        let choices = file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| serde_json::from_str::<TuningFile>(&t).ok())
+            .filter(|f| f.version == FILE_VERSION)
+            .map(|f| f.choices)
+            .unwrap_or_default();
+        TuningSummary {
+            available,
+            selection: Selection::from_env().ok(),
+            file,
+            choices,
+        }
+    }
+}
+
+impl std::fmt::Display for TuningSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.available.iter().map(|v| v.name()).collect();
+        let how = match self.selection {
+            Some(Selection::Tune) => "measured per shape class on first use (at most 1 s), then cached".to_string(),
+            Some(Selection::Default) => "the built-in guess (WGTRAIN_MATMUL=default)".to_string(),
+            Some(Selection::Force(v)) => format!("{v} forced by WGTRAIN_MATMUL"),
+            None => "WGTRAIN_MATMUL is invalid: a backend will refuse to open".to_string(),
+        };
+        writeln!(f, "matmul variants: {} — {how}", names.join(", "))?;
+        match &self.file {
+            Some(path) if self.choices.is_empty() => write!(f, "  tuning file {} (none yet)", path.display()),
+            Some(path) => {
+                write!(f, "  tuning file {}:", path.display())?;
+                for choice in &self.choices {
+                    write!(f, "\n    {choice}")?;
+                }
+                Ok(())
+            }
+            None => write!(f, "  no cache directory: tuning is not kept between runs"),
+        }
+    }
+}
