@@ -48,6 +48,17 @@ pub enum Error {
     /// Reading results back from the GPU failed.
     #[error("reading a buffer back from the GPU failed: {0}")]
     ReadBack(String),
+    /// A synchronous call that would wait for the GPU, made where waiting is impossible: in a
+    /// browser the GPU answers only once control returns to the event loop, so the call's
+    /// `_async` form must be awaited instead.
+    #[error(
+        "`{op}` waits for the GPU, which a web page cannot do synchronously (the browser answers \
+         only when control returns to its event loop): await `{op}_async` instead"
+    )]
+    BlockingOnWeb {
+        /// The synchronous call that was refused.
+        op: &'static str,
+    },
     /// A buffer larger than the adapter allows.
     #[error(
         "{what} needs {requested} bytes but the adapter's limit `{limit}` is {max} bytes; \

@@ -56,6 +56,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// [`write_atomic`] with a plain I/O error.
 pub fn write_atomic_io(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // A web page has no file system (and no process id for a temporary name): say so before
+    // anything tries.
+    if cfg!(target_arch = "wasm32") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "a web page has no file system: keep the bytes instead (ModelFile::to_bytes)",
+        ));
+    }
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => return Err(std::io::Error::other("it is a directory, not a file")),
         Ok(m) if !m.is_file() || is_process_stream(path) => return write_in_place(path, bytes),

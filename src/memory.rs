@@ -6,7 +6,8 @@
 //! `memory.current` at every level from this process's cgroup up; cgroup v1
 //! `memory.limit_in_bytes` and `memory.usage_in_bytes`), the system's `MemAvailable`, and the
 //! address-space limit (`RLIMIT_AS`) less the process's current size (`VmSize`). Each source
-//! that cannot be read is left out; with none readable there is no bound.
+//! that cannot be read is left out; with none readable there is no bound (always so in a web
+//! page, wasm32, where a failed allocation is the browser's to report).
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,10 @@ pub struct MemoryBound {
 /// The smallest of the bounds this process can read (see the module header); `None` when
 /// none can be read.
 pub fn available() -> Option<MemoryBound> {
+    // A web page has none of these files (the browser's own limit is not readable).
+    if cfg!(target_arch = "wasm32") {
+        return None;
+    }
     let mut bounds = Vec::new();
     let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
     bounds.extend(cgroup_v2(&cgroups, Path::new("/sys/fs/cgroup")));

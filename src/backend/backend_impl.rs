@@ -3,6 +3,7 @@
 //! live, fit together and respect the storage rules), so an implementation holds no checks
 //! but its device's own limits. Callers use [`Backend`](super::Backend), never these methods.
 
+use super::BackendFuture;
 use super::program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use super::{
     ActivationBackwardOp, BackendId, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp, MatmulDims,
@@ -44,6 +45,12 @@ pub trait BackendImpl: Send {
 
     /// Reads `src` back.
     fn read_impl(&mut self, src: Tensor) -> Result<Vec<f32>>;
+
+    /// Reads `src` back, awaiting the device; this default (a backend that never waits, the
+    /// CPU) is ready at once with `read_impl`'s values.
+    fn read_async_impl(&mut self, src: Tensor) -> BackendFuture<'_, Vec<f32>> {
+        Box::pin(std::future::ready(self.read_impl(src)))
+    }
 
     /// Releases `storage` (already freed: nothing to do).
     fn free_impl(&mut self, storage: StorageId);

@@ -12,7 +12,8 @@
 //! Gradients carry a `d` prefix (dx, dw, db). Operations write into tensors the caller
 //! allocated, so a training plan allocates everything once and a step allocates nothing.
 //! On the GPU, operations are recorded and submitted in batches: `flush` submits, `read`
-//! flushes and waits.
+//! flushes and waits. Read-backs also come as futures ([`Backend::read_async`]) that await the
+//! device instead of blocking, which is what a browser needs; the blocking forms wrap them.
 
 mod backend_impl;
 pub mod cpu;
@@ -33,7 +34,7 @@ pub use ops::{
     MetricSlot, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, metric_slot,
 };
 pub use program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
-pub use seam::Backend;
+pub use seam::{Backend, BackendFuture};
 pub use tensor::{BackendId, StorageId, Tensor};
 
 /// Which implementation a backend is.
@@ -43,6 +44,16 @@ pub enum BackendKind {
     Cpu,
     /// The wgpu backend.
     Gpu,
+}
+
+/// Refuses a synchronous call that would wait for `backend`'s device where waiting is
+/// impossible (a GPU backend in a browser, whose answers arrive only through the event loop);
+/// everywhere else the call may block.
+pub(crate) fn may_block(backend: &dyn Backend, op: &'static str) -> crate::Result<()> {
+    if cfg!(target_arch = "wasm32") && backend.kind() == BackendKind::Gpu {
+        return Err(crate::Error::BlockingOnWeb { op });
+    }
+    Ok(())
 }
 
 /// Work counters, so tests and benchmarks can prove what a training step costs.

@@ -13,6 +13,12 @@ use super::{
 };
 use crate::{Error, Result};
 
+/// The future of one of the seam's asynchronous methods: boxed, so that [`Backend`] stays
+/// object-safe (a model holds a `Box<dyn Backend>`), and `Send`, so that it may move to another
+/// thread on native (wgpu's browser types are `Send` through its
+/// `fragile-send-sync-non-atomic-wasm` feature).
+pub type BackendFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'a>>;
+
 /// Every tensor must come from `backend` (a foreign one would name one of its storages) and be
 /// live.
 fn check_operands<B: BackendImpl + ?Sized>(
@@ -108,8 +114,24 @@ pub trait Backend: Send {
     /// Overwrites the elements of `dst` with the bit patterns of `data` (u32 indices).
     fn write_u32(&mut self, dst: Tensor, data: &[u32]) -> Result<()>;
 
-    /// Reads the elements of `src` back to the host (on the GPU: flushes and waits).
+    /// Reads the elements of `src` back to the host (on the GPU: flushes and waits; in a
+    /// browser, which cannot wait, the GPU's is [`Error::BlockingOnWeb`]: await
+    /// [`Backend::read_async`]).
     fn read(&mut self, src: Tensor) -> Result<Vec<f32>>;
+
+    /// Reads the elements of `src` back to the host, awaiting the device instead of blocking:
+    /// on the GPU the copy is submitted at once and the future completes when its mapping does
+    /// (on native it drives `device.poll` until then; in a browser the page's event loop
+    /// delivers it). On the CPU the future is ready at once. [`Backend::read`] is this future
+    /// driven to completion, with the same values.
+    ///
+    /// ```
+    /// use wgtrain::backend::{Backend, CpuBackend};
+    /// let mut cpu = CpuBackend::new();
+    /// let t = cpu.upload(1, 2, &[1., 2.]).unwrap();
+    /// assert_eq!(pollster::block_on(cpu.read_async(t)).unwrap(), vec![1., 2.]);
+    /// ```
+    fn read_async(&mut self, src: Tensor) -> BackendFuture<'_, Vec<f32>>;
 
     /// Releases the storage `t` lives in; every view of it becomes invalid. Freeing a storage
     /// twice does nothing; freeing a tensor of another backend is an error.
@@ -161,7 +183,8 @@ pub trait Backend: Send {
     /// Submits the recorded work (a no-op on the CPU).
     fn flush(&mut self) -> Result<()>;
 
-    /// Submits the recorded work and waits until the device has finished it (for timing).
+    /// Submits the recorded work and waits until the device has finished it (for timing). In a
+    /// browser, which cannot be waited for synchronously, it submits only.
     fn synchronize(&mut self) -> Result<()>;
 
     /// Work counters since the backend was created.
@@ -246,6 +269,13 @@ impl<B: BackendImpl + ?Sized> Backend for B {
     fn read(&mut self, src: Tensor) -> Result<Vec<f32>> {
         check_operands(self, "read", [src])?;
         self.read_impl(src)
+    }
+
+    fn read_async(&mut self, src: Tensor) -> BackendFuture<'_, Vec<f32>> {
+        match check_operands(self, "read", [src]) {
+            Ok(()) => self.read_async_impl(src),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 
     fn free(&mut self, t: Tensor) -> Result<()> {

@@ -118,8 +118,15 @@ pub fn load_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset, Da
     build(table, opts)
 }
 
-/// As [`load_csv`], from any reader (standard input, a network stream, bytes in memory);
-/// `name` stands for the file in errors.
+/// As [`load_csv`], from any reader (standard input, a network stream, bytes in memory: what
+/// a web page has, with no file path); `name` stands for the file in errors.
+///
+/// ```
+/// use wgtrain::data::{CsvOptions, load_csv_reader};
+/// let bytes: &[u8] = b"a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n";
+/// let data = load_csv_reader(bytes, "upload.csv", &CsvOptions::new().label_name("label")).unwrap();
+/// assert_eq!(data.n_features(), 2);
+/// ```
 pub fn load_csv_reader<R: Read>(reader: R, name: &str, opts: &CsvOptions) -> Result<Dataset, DataError> {
     opts.validate()?;
     let table = read_training(reader, name, None, opts)?;

@@ -25,6 +25,7 @@ use super::file_validate::{check_classes, check_counts, check_finite, check_opti
 use super::metrics::Metric;
 use super::model::{LayerWeights, Model};
 use super::sequential::{Device, Sequential};
+use crate::backend::may_block;
 use crate::data::{DataError, Preprocessing};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
@@ -321,10 +322,31 @@ impl ModelFile {
 
     /// [`ModelFile::compile`] with an execution choice (which executor runs the steps).
     pub fn compile_with(&self, device: Device, execution: Execution) -> Result<Model> {
-        let mut model =
+        let model =
             self.architecture
                 .clone()
                 .compile_with(self.loss, self.optimizer, &self.metrics, device, execution)?;
+        self.restore(model)
+    }
+
+    /// [`ModelFile::compile`], awaiting the GPU device instead of blocking (the form a browser
+    /// needs).
+    pub async fn compile_async(&self, device: Device) -> Result<Model> {
+        self.compile_with_async(device, Execution::Auto).await
+    }
+
+    /// [`ModelFile::compile_with`], awaiting the GPU device instead of blocking.
+    pub async fn compile_with_async(&self, device: Device, execution: Execution) -> Result<Model> {
+        let model = self
+            .architecture
+            .clone()
+            .compile_with_async(self.loss, self.optimizer, &self.metrics, device, execution)
+            .await?;
+        self.restore(model)
+    }
+
+    /// Puts the stored weights, optimizer state and counts into a freshly compiled model.
+    fn restore(&self, mut model: Model) -> Result<Model> {
         model.set_weights(&self.weights)?;
         if let Some(state) = &self.optimizer_state {
             model.set_optimizer_state(self.step, state)?;
@@ -453,11 +475,29 @@ impl Model {
     /// be read (lost, out of memory), the host copy of the last good epoch's weights is used
     /// and the optimizer state is left out.
     pub fn to_file(&mut self, preprocessing: Option<&Preprocessing>) -> Result<ModelFile> {
-        let (weights, optimizer_state) = match self.weights() {
-            Ok(w) => (w, Some(self.optimizer_state()?)),
+        may_block(self.backend.as_ref(), "to_file")?;
+        pollster::block_on(self.to_file_async(preprocessing))
+    }
+
+    /// [`Model::to_file`], awaiting the read-backs instead of blocking (what a web page saves
+    /// through: `model.to_file_async(None).await?.to_bytes()`, the same safetensors bytes that
+    /// [`ModelFile::from_bytes`] and the command read).
+    pub async fn to_file_async(&mut self, preprocessing: Option<&Preprocessing>) -> Result<ModelFile> {
+        let (weights, optimizer_state) = match self.weights_async().await {
+            Ok(w) => (w, Some(self.optimizer_state_async().await?)),
             Err(_) => (self.last_good_weights(), None),
         };
-        Ok(ModelFile {
+        Ok(self.file_of(weights, optimizer_state, preprocessing))
+    }
+
+    /// The file of this model with the given weights and optimizer state.
+    fn file_of(
+        &self,
+        weights: Vec<LayerWeights>,
+        optimizer_state: Option<Vec<Vec<f32>>>,
+        preprocessing: Option<&Preprocessing>,
+    ) -> ModelFile {
+        ModelFile {
             architecture: self.architecture.clone(),
             loss: self.loss,
             optimizer: self.optimizer,
@@ -468,7 +508,7 @@ impl Model {
             optimizer_state,
             preprocessing: preprocessing.cloned(),
             integrity: Integrity::Verified,
-        })
+        }
     }
 
     /// Saves weights, optimizer state and (optionally) preprocessing to one safetensors file,

@@ -1,6 +1,7 @@
 //! `fit`: checks and splits the data, keeps it resident on the device, writes one permutation
 //! per epoch, lets the executor record the epoch's steps, reads metrics and weights back once
-//! per epoch and runs the callbacks.
+//! per epoch and runs the callbacks. The loop is asynchronous (`fit_async` awaits the
+//! read-back, so a browser's event loop keeps running); `fit` drives it to its end.
 
 use ndarray::ArrayView2;
 
@@ -10,7 +11,7 @@ use super::fit_options::FitOptions;
 use super::metrics::{History, Logs, logs_from};
 use super::model::Model;
 use super::resident::{DeviceData, HostData};
-use crate::backend::metric_slot;
+use crate::backend::{may_block, metric_slot};
 use crate::nn::Loss;
 use crate::rng::SeededRng;
 use crate::{Error, Result};
@@ -111,8 +112,38 @@ impl Model {
         }
     }
 
-    /// Trains the model (Keras's `fit`). Returns every epoch's logs.
-    pub fn fit(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, mut options: FitOptions) -> Result<History> {
+    /// Trains the model (Keras's `fit`). Returns every epoch's logs. Blocks on each epoch's
+    /// read-back; in a browser a GPU model refuses ([`Error::BlockingOnWeb`]): await
+    /// [`Model::fit_async`] there.
+    pub fn fit(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, options: FitOptions) -> Result<History> {
+        may_block(self.backend.as_ref(), "fit")?;
+        pollster::block_on(self.fit_async(x, y, options))
+    }
+
+    /// [`Model::fit`], awaiting each epoch's read-back instead of blocking: the same steps,
+    /// kernels and results. Callbacks run between epochs as in `fit`. The future is `Send`.
+    /// On native the wait happens inside `device.poll` on the thread that polls the future;
+    /// in a browser the future yields to the event loop until the read-back arrives.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use wgtrain::model::{Dense, Device, FitOptions, Sequential};
+    /// use wgtrain::nn::{Activation, Loss, Optimizer};
+    /// let mut model = Sequential::new(1)
+    ///     .add(Dense::new(1, Activation::Linear))
+    ///     .compile(Loss::MeanSquaredError, Optimizer::sgd(), &[], Device::Cpu)
+    ///     .unwrap();
+    /// let (x, y) = (array![[0.0f32], [1.0]], array![[1.0f32], [3.0]]);
+    /// let options = FitOptions { epochs: 3, batch_size: 2, ..FitOptions::default() };
+    /// let history = pollster::block_on(model.fit_async(x.view(), y.view(), options)).unwrap();
+    /// assert_eq!(history.get("loss").unwrap().len(), 3);
+    /// ```
+    pub async fn fit_async(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: ArrayView2<'_, f32>,
+        mut options: FitOptions,
+    ) -> Result<History> {
         if options.batch_size == 0 {
             return Err(Error::InvalidArgument {
                 what: "batch_size",
@@ -193,17 +224,19 @@ impl Model {
         if options.terminate_on_nan {
             callbacks.insert(0, Box::new(TerminateOnNaN));
         }
-        let result = self.train_resident(&train, val.as_ref(), &options, &mut callbacks);
+        let result = self.train_resident(&train, val.as_ref(), options, &mut callbacks).await;
         self.release.drain(self.backend.as_mut());
         result
     }
 
-    /// Uploads the data sets (guards free them however this ends) and runs the epochs.
-    fn train_resident(
+    /// Uploads the data sets (guards free them however this ends) and runs the epochs. The
+    /// options come by value (their callbacks already taken out): a future holding no
+    /// reference to them stays `Send`.
+    async fn train_resident(
         &mut self,
-        train: &HostData,
+        train: &HostData<'_>,
         val: Option<&Checked>,
-        options: &FitOptions,
+        options: FitOptions,
         callbacks: &mut [Box<dyn Callback>],
     ) -> Result<History> {
         let batch = self.executor.batch().unwrap_or(1);
@@ -227,7 +260,9 @@ impl Model {
             cb.on_train_begin(self, &keys)?;
         }
         let mut history = History::default();
-        let run = self.epochs(batch, &data, val_data.as_ref(), options, callbacks, &mut history);
+        let run = self
+            .epochs(batch, &data, val_data.as_ref(), options, callbacks, &mut history)
+            .await;
         let end = callbacks.iter_mut().try_for_each(|cb| cb.on_train_end(self, &history));
         run.and(end).map(|_| history)
     }
@@ -246,12 +281,12 @@ impl Model {
         keys
     }
 
-    fn epochs(
+    async fn epochs(
         &mut self,
         batch: usize,
         data: &DeviceData,
         val: Option<&DeviceData>,
-        options: &FitOptions,
+        options: FitOptions,
         callbacks: &mut [Box<dyn Callback>],
         history: &mut History,
     ) -> Result<()> {
@@ -282,7 +317,7 @@ impl Model {
                 run.backend.fill(val_acc, 0.0)?;
                 executor.evaluate(&mut run, v, val_acc)?;
             }
-            let logs = self.read_epoch(val.is_some())?;
+            let logs = self.read_epoch(val.is_some()).await?;
             self.epochs_trained += 1;
             history.push(&logs);
             let mut stop = !completed;
@@ -300,13 +335,13 @@ impl Model {
 
     /// The epoch's one read-back: training metrics, validation metrics and the weights (the
     /// host keeps finite weights as the last good ones, so a lost device still leaves them).
-    fn read_epoch(&mut self, with_val: bool) -> Result<Logs> {
+    async fn read_epoch(&mut self, with_val: bool) -> Result<Logs> {
         let n = metric_slot::COUNT;
         self.backend.copy(self.acc, self.epoch_out.view(0, 1, n)?)?;
         self.backend.copy(self.val_acc, self.epoch_out.view(n, 1, n)?)?;
         self.backend
             .copy(self.params, self.epoch_out.view(2 * n, 1, self.params.len())?)?;
-        let out = self.backend.read(self.epoch_out)?;
+        let out = self.backend.read_async(self.epoch_out).await?;
         let (acc, rest) = out.split_at(n);
         let (val_acc, weights) = rest.split_at(n);
         self.executor.check_epoch(acc)?;

@@ -1,5 +1,6 @@
 //! `evaluate` and `predict`: forward passes over data resident on the device (or streamed
-//! through it a chunk at a time), with one read-back per call.
+//! through it a chunk at a time), with one read-back per call. Both are asynchronous at heart
+//! (the `_async` forms await the read-back); the blocking forms drive them to their end.
 
 use ndarray::{Array2, ArrayView2};
 
@@ -7,18 +8,36 @@ use super::metrics::{Logs, logs_from};
 use super::model::Model;
 use super::owned::OwnedTensors;
 use super::resident::{DeviceData, HostData, chunk_rows};
+use crate::backend::may_block;
 use crate::{Error, Result};
 
 impl Model {
-    /// Loss and metrics on (x, y) (Keras's `evaluate`), by name.
+    /// Loss and metrics on (x, y) (Keras's `evaluate`), by name. Blocks on the read-back; in a
+    /// browser a GPU model refuses ([`Error::BlockingOnWeb`]): await [`Model::evaluate_async`].
     pub fn evaluate(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
-        let result = self.evaluate_once(x, y, batch_size);
+        may_block(self.backend.as_ref(), "evaluate")?;
+        pollster::block_on(self.evaluate_async(x, y, batch_size))
+    }
+
+    /// [`Model::evaluate`], awaiting the read-back instead of blocking (the same values).
+    pub async fn evaluate_async(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: ArrayView2<'_, f32>,
+        batch_size: usize,
+    ) -> Result<Logs> {
+        let result = self.evaluate_once(x, y, batch_size).await;
         // The resident data set's guard has dropped however that ended: free it now.
         self.release.drain(self.backend.as_mut());
         result
     }
 
-    fn evaluate_once(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>, batch_size: usize) -> Result<Logs> {
+    async fn evaluate_once(
+        &mut self,
+        x: ArrayView2<'_, f32>,
+        y: ArrayView2<'_, f32>,
+        batch_size: usize,
+    ) -> Result<Logs> {
         let checked = self.check_data(x, y, "evaluation data")?;
         self.prepare(batch_size.clamp(1, checked.rows))?;
         let batch = self.executor.batch().unwrap_or(1);
@@ -35,7 +54,7 @@ impl Model {
         self.backend.fill(acc, 0.0)?;
         let (executor, mut run) = self.run_parts();
         executor.evaluate(&mut run, &data, acc)?;
-        let values = self.backend.read(acc)?;
+        let values = self.backend.read_async(acc).await?;
         drop(data);
         let mut logs = Logs::new();
         logs_from(&values, &self.metrics, "", &mut logs);
@@ -43,15 +62,23 @@ impl Model {
     }
 
     /// The model's outputs for x (Keras's `predict`): probabilities for sigmoid and softmax
-    /// outputs, raw values otherwise. Read back once per chunk of rows that fits a binding.
+    /// outputs, raw values otherwise. Read back once per chunk of rows that fits a binding;
+    /// blocks on each read-back (in a browser a GPU model refuses: await
+    /// [`Model::predict_async`]).
     pub fn predict(&mut self, x: ArrayView2<f32>, batch_size: usize) -> Result<Array2<f32>> {
-        let result = self.predict_once(x, batch_size);
+        may_block(self.backend.as_ref(), "predict")?;
+        pollster::block_on(self.predict_async(x, batch_size))
+    }
+
+    /// [`Model::predict`], awaiting each read-back instead of blocking (the same values).
+    pub async fn predict_async(&mut self, x: ArrayView2<'_, f32>, batch_size: usize) -> Result<Array2<f32>> {
+        let result = self.predict_once(x, batch_size).await;
         // Staging tensors' guards have dropped however that ended: free them now.
         self.release.drain(self.backend.as_mut());
         result
     }
 
-    fn predict_once(&mut self, x: ArrayView2<f32>, batch_size: usize) -> Result<Array2<f32>> {
+    async fn predict_once(&mut self, x: ArrayView2<'_, f32>, batch_size: usize) -> Result<Array2<f32>> {
         let (in_w, out_w) = (self.architecture.input_width, self.architecture.output_width());
         if x.ncols() != in_w {
             return Err(Error::Shape {
@@ -77,7 +104,7 @@ impl Model {
             let output = owned.zeros(self.backend.as_mut(), n, out_w)?;
             let (executor, mut run) = self.run_parts();
             executor.predict(&mut run, input, output)?;
-            values.extend(self.backend.read(output)?);
+            values.extend(self.backend.read_async(output).await?);
         }
         Ok(Array2::from_shape_vec((rows, out_w), values).expect("rows × outputs values"))
     }

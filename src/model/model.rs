@@ -270,9 +270,16 @@ impl Model {
         self.network.weights_layouts()
     }
 
-    /// Each Dense layer's (kernel [inputs × units, row-major], bias) read from the device.
+    /// Each Dense layer's (kernel [inputs × units, row-major], bias) read from the device
+    /// (blocking; in a browser a GPU model refuses: await [`Model::weights_async`]).
     pub fn weights(&mut self) -> Result<Vec<LayerWeights>> {
         let all = self.backend.read(self.params)?;
+        Ok(self.split_layers(&all))
+    }
+
+    /// [`Model::weights`], awaiting the read-back instead of blocking.
+    pub async fn weights_async(&mut self) -> Result<Vec<LayerWeights>> {
+        let all = self.backend.read_async(self.params).await?;
         Ok(self.split_layers(&all))
     }
 
@@ -374,6 +381,15 @@ impl Model {
     pub fn optimizer_state(&mut self) -> Result<Vec<Vec<f32>>> {
         let slots = self.slots.clone();
         slots.iter().map(|s| self.backend.read(*s)).collect()
+    }
+
+    /// [`Model::optimizer_state`], awaiting the read-backs instead of blocking.
+    pub async fn optimizer_state_async(&mut self) -> Result<Vec<Vec<f32>>> {
+        let mut state = Vec::with_capacity(self.slots.len());
+        for slot in self.slots.clone() {
+            state.push(self.backend.read_async(slot).await?);
+        }
+        Ok(state)
     }
 
     /// Replaces the optimizer state and step count (to continue training from a file).

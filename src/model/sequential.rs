@@ -8,7 +8,7 @@ use super::layer::{Dense, Layer};
 use super::metrics::Metric;
 use super::model::{Model, describe, fixed_bytes};
 use super::network::Network;
-use crate::backend::gpu::{ADAPTER_ENV, AdapterChoice, chosen_adapter};
+use crate::backend::gpu::{ADAPTER_ENV, AdapterChoice, AdapterSummary, chosen_adapter, chosen_adapter_async};
 use crate::backend::{Backend, CpuBackend, GpuBackend, ProgramLimits};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
@@ -36,14 +36,41 @@ impl Device {
     }
 
     /// Opens the backend, with the reason when `Auto` fell back to the CPU (the library never
-    /// prints: the caller decides whether to show it).
+    /// prints: the caller decides whether to show it). Blocks until a GPU device is open
+    /// (native); in a browser, which cannot block, `Gpu` is [`Error::BlockingOnWeb`] and `Auto`
+    /// takes the CPU backend with a notice: await [`Device::open_with_notice_async`] there.
     pub fn open_with_notice(&self) -> Result<(Box<dyn Backend>, Option<String>)> {
+        if cfg!(target_arch = "wasm32") {
+            return match self {
+                Device::Gpu(_) => Err(Error::BlockingOnWeb {
+                    op: "Device::open_with_notice",
+                }),
+                _ => Ok((
+                    Box::new(CpuBackend::new()),
+                    matches!(self, Device::Auto).then(|| {
+                        "a web page cannot open a GPU synchronously (await Device::open_with_notice_async); \
+                         training on the CPU backend"
+                            .to_string()
+                    }),
+                )),
+            };
+        }
+        pollster::block_on(self.open_with_notice_async())
+    }
+
+    /// [`Device::open`], awaiting the GPU device instead of blocking (the form a browser needs).
+    pub async fn open_async(&self) -> Result<Box<dyn Backend>> {
+        Ok(self.open_with_notice_async().await?.0)
+    }
+
+    /// [`Device::open_with_notice`], awaiting the adapter and the device instead of blocking.
+    pub async fn open_with_notice_async(&self) -> Result<(Box<dyn Backend>, Option<String>)> {
         match self {
             Device::Cpu => Ok((Box::new(CpuBackend::new()), None)),
-            Device::Gpu(choice) => Ok((Box::new(GpuBackend::with_adapter(choice)?), None)),
-            Device::Auto => match Device::resolve_auto() {
+            Device::Gpu(choice) => Ok((Box::new(GpuBackend::with_adapter_async(choice).await?), None)),
+            Device::Auto => match Device::resolve_auto_async().await {
                 (Device::Cpu, notice) => Ok((Box::new(CpuBackend::new()), notice)),
-                _ => match GpuBackend::new() {
+                _ => match GpuBackend::new_async().await {
                     Ok(gpu) => Ok((Box::new(gpu), None)),
                     Err(e) => Ok((
                         Box::new(CpuBackend::new()),
@@ -58,8 +85,18 @@ impl Device {
     /// reason when the best adapter is a software one (and `WGTRAIN_ADAPTER` is not set),
     /// else `Device::Gpu` (whose opening may still fail: `Auto` then falls back to the CPU).
     pub fn resolve_auto() -> (Device, Option<String>) {
+        Device::auto_from(chosen_adapter(&AdapterChoice::Auto))
+    }
+
+    /// [`Device::resolve_auto`], awaiting the adapter list instead of blocking.
+    pub async fn resolve_auto_async() -> (Device, Option<String>) {
+        Device::auto_from(chosen_adapter_async(&AdapterChoice::Auto).await)
+    }
+
+    /// `Auto`'s decision given the adapter it would take.
+    fn auto_from(adapter: Option<AdapterSummary>) -> (Device, Option<String>) {
         let forced = std::env::var_os(ADAPTER_ENV).is_some_and(|v| !v.is_empty());
-        match chosen_adapter(&AdapterChoice::Auto) {
+        match adapter {
             Some(a) if a.software && !forced => (
                 Device::Cpu,
                 Some(format!(
@@ -206,7 +243,47 @@ impl Sequential {
         // Checked before the device opens: a bad model is reported without touching a GPU.
         self.validate(loss)?;
         optimizer.validate()?;
-        let (backend, notice) = device.open_with_notice()?;
+        let opened = device.open_with_notice()?;
+        self.compile_opened(loss, optimizer, metrics, opened, execution)
+    }
+
+    /// [`Sequential::compile`], awaiting the GPU device instead of blocking (the form a
+    /// browser needs; the model is the same).
+    pub async fn compile_async(
+        self,
+        loss: Loss,
+        optimizer: Optimizer,
+        metrics: &[Metric],
+        device: Device,
+    ) -> Result<Model> {
+        self.compile_with_async(loss, optimizer, metrics, device, Execution::Auto)
+            .await
+    }
+
+    /// [`Sequential::compile_with`], awaiting the GPU device instead of blocking.
+    pub async fn compile_with_async(
+        self,
+        loss: Loss,
+        optimizer: Optimizer,
+        metrics: &[Metric],
+        device: Device,
+        execution: Execution,
+    ) -> Result<Model> {
+        self.validate(loss)?;
+        optimizer.validate()?;
+        let opened = device.open_with_notice_async().await?;
+        self.compile_opened(loss, optimizer, metrics, opened, execution)
+    }
+
+    /// Compiles onto a device just opened, keeping its notice.
+    fn compile_opened(
+        self,
+        loss: Loss,
+        optimizer: Optimizer,
+        metrics: &[Metric],
+        (backend, notice): (Box<dyn Backend>, Option<String>),
+        execution: Execution,
+    ) -> Result<Model> {
         let mut model = self.compile_on_with(loss, optimizer, metrics, backend, execution)?;
         model.device_notice = notice;
         Ok(model)

@@ -1,6 +1,6 @@
 //! The model-level tests, one binary (one link instead of four), run by the per-device
 //! harness (`tests/common/harness.rs`): whole training on both backends, learning-rate
-//! schedules, injected faults, and model files.
+//! schedules, injected faults, model files, and the asynchronous forms against the blocking ones.
 //!
 //! Each test is registered below by kind: `per_device` tests are written once and run as a
 //! `::cpu` and a `::gpu` variant; `gpu` tests compare the GPU against the CPU or inject GPU
@@ -10,6 +10,7 @@
 // Every test must be registered in `main`: an unregistered one is dead code, refused here.
 #![deny(dead_code)]
 
+mod async_forms;
 mod callbacks;
 #[path = "../common/mod.rs"]
 mod common;
@@ -26,6 +27,12 @@ use common::harness::Tests;
 fn main() -> ExitCode {
     let t = Tests::new();
     let t = register!(t, per_device: schedules::schedules_equal_keras_golden_values);
+    let t = register!(t, per_device:
+        async_forms::async_forms_equal_the_blocking_ones_bit_for_bit,
+        async_forms::a_model_compiled_asynchronously_trains_as_one_compiled_blocking,
+        async_forms::read_async_equals_read_and_checks_the_same,
+        async_forms::async_forms_are_send_and_run_on_another_thread,
+    );
     let t = register!(t, per_device:
         callbacks::evaluating_inside_a_callback_leaves_training_unchanged,
         callbacks::a_diverged_epoch_rolls_back_weights_optimizer_state_and_steps,

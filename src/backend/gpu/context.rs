@@ -2,6 +2,10 @@
 //! adapter's own limits (not wgpu's conservative defaults, whose 128 MiB binding limit would
 //! refuse real data sets), and every wgpu failure — no adapter, refused device, validation
 //! error, out of memory, device lost — becomes a variant of [`crate::Error`].
+//!
+//! Finding adapters and opening a device are asynchronous in wgpu; the `_async` functions
+//! await them (what a browser needs), and the blocking ones drive those futures with
+//! `pollster` on native.
 
 use std::sync::{Arc, Mutex};
 
@@ -199,10 +203,25 @@ fn summarize(index: usize, adapter: &wgpu::Adapter) -> AdapterSummary {
 }
 
 /// The adapter `choice` picks (after `WGTRAIN_ADAPTER`), without opening a device; `None`
-/// when none matches.
+/// when none matches. Blocks (native only; in a browser it finds none: await
+/// [`chosen_adapter_async`]).
 pub fn chosen_adapter(choice: &AdapterChoice) -> Option<AdapterSummary> {
-    let adapters = enumerate(&new_instance());
+    block_on_native(chosen_adapter_async(choice))?
+}
+
+/// [`chosen_adapter`], awaiting the adapter list instead of blocking.
+pub async fn chosen_adapter_async(choice: &AdapterChoice) -> Option<AdapterSummary> {
+    let adapters = enumerate(&new_instance()).await;
     pick(&adapters, &choice.resolved()).map(|(i, a)| summarize(i, a))
+}
+
+/// Drives `future` to its end on native; `None` in a browser, which cannot block (its answers
+/// arrive through the event loop only once the caller returns).
+fn block_on_native<F: std::future::Future>(future: F) -> Option<F::Output> {
+    if cfg!(target_arch = "wasm32") {
+        return None;
+    }
+    Some(pollster::block_on(future))
 }
 
 /// The adapter a resolved choice picks: `Auto` ranks discrete over integrated over virtual
@@ -224,13 +243,21 @@ fn pick<'a>(adapters: &'a [wgpu::Adapter], choice: &AdapterChoice) -> Option<(us
     }
 }
 
-fn enumerate(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
-    pollster::block_on(instance.enumerate_adapters(backends()))
+async fn enumerate(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    instance.enumerate_adapters(backends()).await
 }
 
-/// Every adapter wgpu can see, with its limits and features.
+/// Every adapter wgpu can see, with its limits and features. Blocks (native only; in a
+/// browser the list is empty: await [`list_adapters_async`]).
 pub fn list_adapters() -> Vec<AdapterSummary> {
+    block_on_native(list_adapters_async()).unwrap_or_default()
+}
+
+/// [`list_adapters`], awaiting the adapters instead of blocking (in a browser: the one adapter
+/// the page is granted, if any).
+pub async fn list_adapters_async() -> Vec<AdapterSummary> {
     enumerate(&new_instance())
+        .await
         .iter()
         .enumerate()
         .map(|(i, a)| summarize(i, a))
@@ -270,16 +297,29 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Opens a device on the chosen adapter.
+    /// Opens a device on the chosen adapter, blocking until it is open (native only: in a
+    /// browser this is [`Error::BlockingOnWeb`]; await [`GpuContext::new_async`]).
     pub fn new(choice: &AdapterChoice) -> Result<Self> {
         Self::with_limits(choice, None)
     }
 
+    /// Opens a device on the chosen adapter, awaiting the adapter and the device.
+    pub async fn new_async(choice: &AdapterChoice) -> Result<Self> {
+        Self::with_limits_async(choice, None).await
+    }
+
     /// Opens a device, optionally with limits lower than the adapter's (for testing how
-    /// wgtrain behaves on a small device).
+    /// wgtrain behaves on a small device); blocks as [`GpuContext::new`] does.
     pub fn with_limits(choice: &AdapterChoice, limits: Option<wgpu::Limits>) -> Result<Self> {
+        block_on_native(Self::with_limits_async(choice, limits)).unwrap_or(Err(Error::BlockingOnWeb {
+            op: "GpuContext::with_limits",
+        }))
+    }
+
+    /// [`GpuContext::with_limits`], awaiting the adapter and the device instead of blocking.
+    pub async fn with_limits_async(choice: &AdapterChoice, limits: Option<wgpu::Limits>) -> Result<Self> {
         let instance = new_instance();
-        let adapters = enumerate(&instance);
+        let adapters = enumerate(&instance).await;
         let choice = choice.resolved();
         let picked = pick(&adapters, &choice);
         let Some((index, adapter)) = picked else {
@@ -327,8 +367,10 @@ impl GpuContext {
             required_limits: required_limits.clone(),
             ..Default::default()
         };
-        let (device, queue) =
-            pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| Error::DeviceRequest {
+        let (device, queue) = adapter
+            .request_device(&descriptor)
+            .await
+            .map_err(|e| Error::DeviceRequest {
                 adapter: summary.name.clone(),
                 reason: e.to_string(),
             })?;

@@ -55,6 +55,11 @@ impl Tuning {
     /// environment asks for, and the choices of earlier runs (from the file).
     pub(super) fn new(ctx: &GpuContext, pipelines: &[Option<Pipeline>]) -> Result<Self> {
         let selection = Selection::from_env()?;
+        // A measurement blocks on read-backs, which a web page cannot do: the built-in guess.
+        let selection = match selection {
+            Selection::Tune if cfg!(target_arch = "wasm32") => Selection::Default,
+            other => other,
+        };
         let info = &ctx.summary;
         let available = usable(info, |v| pipelines[v.kernel().index()].is_some());
         let tuning = Tuning {

@@ -8,11 +8,15 @@
 //! classes take the built-in guess for the rest of the process (not written to the file, so a
 //! later run measures them within its own budget). The
 //! measurement uses its own tensors, and the backend's counters are restored afterwards, so
-//! tuning never shows up in a step's dispatch or allocation counts.
+//! tuning never shows up in a step's dispatch or allocation counts. On the web (wasm32) nothing
+//! is measured (a measurement blocks on read-backs): every class takes the built-in guess
+//! (`matmul_choices.rs`).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use web_time::Instant;
 
 use super::GpuBackend;
 use super::matmul_choices::{CHOICES, forget_choices};

@@ -23,16 +23,16 @@ mod pipelines;
 pub mod prelude;
 mod product;
 mod programs;
+mod readback;
 pub mod trust;
 pub mod validate;
 
 use std::collections::HashMap;
 
 use bounds::LoopBound;
-use context::convert_error;
 pub use context::{
     ADAPTER_ENV, AdapterChoice, AdapterSummary, BACKEND_ENV, GpuContext, backend_env_problem, chosen_adapter,
-    list_adapters,
+    chosen_adapter_async, list_adapters, list_adapters_async,
 };
 use extents::Extents;
 use kernels::Kernel;
@@ -91,7 +91,10 @@ pub struct GpuBackend {
     /// The compute pass dispatches are recorded into; it stays open across dispatches (wgpu
     /// orders them inside it) and is ended before any copy or submit on the encoder.
     pass: Option<wgpu::ComputePass<'static>>,
+    /// The read-back buffer (`readback.rs`), and whether a read left it mapped or awaiting its
+    /// mapping (a read future dropped before it completed): the next read then takes a new one.
     staging: Option<wgpu::Buffer>,
+    staging_busy: bool,
     /// Generated programs built on this device, and their bind groups.
     programs: Vec<programs::ProgramPipeline>,
     program_bind_groups: HashMap<(u32, Vec<StorageId>), wgpu::BindGroup>,
@@ -122,6 +125,16 @@ impl GpuBackend {
     pub fn with_adapter(choice: &AdapterChoice) -> Result<Self> {
         let checks = ShaderChecks::from_env()?;
         Self::from_context_with(GpuContext::new(choice)?, checks)
+    }
+
+    /// [`GpuBackend::new`], awaiting the device instead of blocking (the form a browser needs).
+    pub async fn new_async() -> Result<Self> {
+        Self::with_adapter_async(&AdapterChoice::Auto).await
+    }
+
+    /// [`GpuBackend::with_adapter`], awaiting the device instead of blocking.
+    pub async fn with_adapter_async(choice: &AdapterChoice) -> Result<Self> {
+        Self::from_context(GpuContext::new_async(choice).await?)
     }
 
     /// A backend on an already opened device, its kernels built as `WGTRAIN_CHECKED_SHADERS`
@@ -174,6 +187,7 @@ impl GpuBackend {
             encoder: None,
             pass: None,
             staging: None,
+            staging_busy: false,
             programs: Vec::new(),
             program_bind_groups: HashMap::new(),
             pipeline_cache,
@@ -259,6 +273,10 @@ impl GpuBackend {
                 requested: len as u64,
             });
         }
+        // Natively an out-of-memory scope makes a refused allocation this call's error. A
+        // browser answers a scope only through its event loop, which a synchronous call cannot
+        // wait for: there the failure reaches the device's error callback and the next check.
+        #[cfg(not(target_arch = "wasm32"))]
         let scope = self.ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(what),
@@ -266,8 +284,12 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(convert_error(e, &format!("allocating {bytes} bytes for {what}")));
+            return Err(context::convert_error(
+                e,
+                &format!("allocating {bytes} bytes for {what}"),
+            ));
         }
         self.check_fault()?;
         self.counters.buffer_allocations += 1;
@@ -527,51 +549,5 @@ impl GpuBackend {
         }
         self.uniform_bytes.clear();
         self.check_fault()
-    }
-
-    /// Reads `len` f32 starting at byte `offset` of storage `id`.
-    fn read_bytes(&mut self, id: StorageId, offset: u64, bytes: u64) -> Result<Vec<u8>> {
-        if bytes == 0 {
-            return Ok(Vec::new());
-        }
-        let need_new = self.staging.as_ref().is_none_or(|s| s.size() < bytes);
-        if need_new {
-            let size = bytes.next_power_of_two().max(256);
-            self.staging = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("wgtrain read-back"),
-                size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }));
-            self.counters.buffer_allocations += 1;
-        }
-        let source = self.buffer(id)?.clone();
-        let staging = self.staging.clone().expect("staging exists");
-        self.encoder()
-            .copy_buffer_to_buffer(&source, offset, &staging, 0, bytes);
-        self.flush_inner()?;
-
-        let slice = staging.slice(0..bytes);
-        let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            sender.send(result).ok();
-        });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::ReadBack(e.to_string()))?;
-        self.check_fault()?;
-        match pollster::block_on(receiver.receive()) {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(Error::ReadBack(e.to_string())),
-            None => return Err(Error::ReadBack("the map callback never ran".into())),
-        }
-        let data = slice
-            .get_mapped_range()
-            .map_err(|e| Error::ReadBack(e.to_string()))?
-            .to_vec();
-        staging.unmap();
-        self.counters.readbacks += 1;
-        Ok(data)
     }
 }

@@ -9,8 +9,8 @@ use super::product::Product;
 use super::{GpuBackend, bounds};
 use crate::backend::program::{ProgramId, ProgramLimits, ProgramRun, ProgramSpec};
 use crate::backend::{
-    ActivationBackwardOp, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp, LossOp,
-    MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
+    ActivationBackwardOp, BackendFuture, BackendId, BackendImpl, Counters, DropoutBackwardOp, DropoutOp, GatherRowsOp,
+    LossOp, MatmulDims, MatmulOp, MetricsOp, OptimizerStepOp, ScoreOp, SoftmaxBackwardOp, SoftmaxOp, StorageId, Tensor,
     metric_slot,
 };
 use crate::nn::schedule::log2_decay_rate;
@@ -83,8 +83,11 @@ impl BackendImpl for GpuBackend {
     }
 
     fn read_impl(&mut self, src: Tensor) -> Result<Vec<f32>> {
-        let bytes = self.read_bytes(src.storage, src.offset as u64 * 4, src.len() as u64 * 4)?;
-        Ok(bytemuck::pod_collect_to_vec(&bytes))
+        self.read_tensor_blocking(src)
+    }
+
+    fn read_async_impl(&mut self, src: Tensor) -> BackendFuture<'_, Vec<f32>> {
+        self.read_tensor_async(src)
     }
 
     fn free_impl(&mut self, storage: StorageId) {

@@ -13,6 +13,7 @@
 //!   error while building with it, an unwritable directory) falls back to building without
 //!   the cache and is only recorded in [`last_status`].
 //! - Writes are atomic: a temporary file in the same directory, then a rename.
+//! - On the web (wasm32) there is no cache: [`CacheStatus::Unsupported`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -172,6 +173,12 @@ pub(crate) fn catching<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> (T, O
 /// Opens the cache for `device` when it is enabled and supported, loading the file if a
 /// valid one exists. Records the status when it returns None.
 pub(crate) fn open(device: &wgpu::Device, kernels_fingerprint: u64) -> Option<OpenCache> {
+    // A web page has no cache directory, and WebGPU no pipeline cache (nor could a build wait
+    // for the error scopes that check one).
+    if cfg!(target_arch = "wasm32") {
+        record(CacheStatus::Unsupported);
+        return None;
+    }
     if !is_enabled() {
         record(CacheStatus::Disabled);
         return None;
