@@ -6,7 +6,7 @@
 //! are not written, so a later run measures them. [`TuningSummary`] reads the file without a
 //! device, for `wgtrain info`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -19,6 +19,9 @@ use crate::Result;
 
 /// Format version of the tuning file.
 const FILE_VERSION: u32 = 1;
+
+/// Held while the file is written (read, merged, renamed into place).
+static SAVING: Mutex<()> = Mutex::new(());
 
 /// The choices made in this process, per adapter key.
 pub(super) static CHOICES: Mutex<Option<HashMap<String, HashMap<ShapeClass, MatmulChoice>>>> = Mutex::new(None);
@@ -88,16 +91,9 @@ impl Tuning {
 
     /// Merges the file's choices into the process table (choices made in this process win).
     fn load(&self) {
-        let Some(path) = self.file() else { return };
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        let Some(file) = self.file().and_then(|path| read_file(&path)) else {
             return;
         };
-        let Ok(file) = serde_json::from_str::<TuningFile>(&text) else {
-            return;
-        };
-        if file.version != FILE_VERSION {
-            return;
-        }
         let mut table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
         let choices = table
             .get_or_insert_with(HashMap::new)
@@ -115,25 +111,25 @@ impl Tuning {
     /// then a rename). A failure only loses the cache.
     pub(super) fn save(&self) {
         let Some(path) = self.file() else { return };
-        let choices: Vec<MatmulChoice> = {
+        // One save at a time in the process; the file's entries are merged, not replaced, so
+        // a class another backend or process wrote meanwhile stays.
+        let _saving = SAVING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut merged: BTreeMap<ShapeClass, MatmulChoice> = read_file(&path)
+            .map(|f| f.choices.into_iter().map(|c| (c.class, c)).collect())
+            .unwrap_or_default();
+        {
             let table = CHOICES.lock().unwrap_or_else(|p| p.into_inner());
-            let mut all: Vec<_> = table
-                .as_ref()
-                .and_then(|t| t.get(&self.key))
-                .map(|c| {
-                    c.values()
-                        .filter(|c| c.source != ChoiceSource::Default)
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            all.sort_by_key(|c| c.class);
-            all
-        };
+            let ours = table.as_ref().and_then(|t| t.get(&self.key));
+            for choice in ours.into_iter().flat_map(|c| c.values()) {
+                if choice.source != ChoiceSource::Default {
+                    merged.insert(choice.class, choice.clone());
+                }
+            }
+        }
         let file = TuningFile {
             version: FILE_VERSION,
             adapter: self.adapter.clone(),
-            choices,
+            choices: merged.into_values().collect(),
         };
         let Ok(text) = serde_json::to_string_pretty(&file) else {
             return;
@@ -161,6 +157,14 @@ impl Tuning {
             .or_default()
             .insert(choice.class, choice);
     }
+}
+
+/// The tuning file at `path`, when it exists, parses and has this format version.
+fn read_file(path: &std::path::Path) -> Option<TuningFile> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str::<TuningFile>(&text)
+        .ok()
+        .filter(|f| f.version == FILE_VERSION)
 }
 
 /// The variants of `built` the adapter can run: the subgroup kernel's groups of 8 need
@@ -207,10 +211,8 @@ impl TuningSummary {
         let available = usable(adapter, |v| v != MatmulVariant::Subgroup || has_subgroups);
         let file = cache_dir().map(|d| d.join(format!("matmul-tuning-{}.json", adapter_key(adapter))));
         let choices = file
-            .as_ref()
-            .and_then(|f| std::fs::read_to_string(f).ok())
-            .and_then(|t| serde_json::from_str::<TuningFile>(&t).ok())
-            .filter(|f| f.version == FILE_VERSION)
+            .as_deref()
+            .and_then(read_file)
             .map(|f| f.choices)
             .unwrap_or_default();
         TuningSummary {
