@@ -466,13 +466,14 @@ mod tests {
         let out = gpu.zeros(2, 2).unwrap();
         // Six values padded to 16-byte units hold 8; a [2, 3] view at element 6 ends at 12.
         let past = Tensor { offset: 6, ..a };
+        // Whichever matmul variant the autotune picked for the shape refuses it.
         match gpu.matmul(&MatmulOp::new(past, b, out)) {
             Err(Error::KernelRange {
-                kernel: "matmul",
+                kernel,
                 binding: "a",
                 end: 12,
                 len: 8,
-            }) => {}
+            }) if kernel.starts_with("matmul") => {}
             other => panic!("expected a KernelRange error, got {other:?}"),
         }
         let idx = gpu.upload_u32(&[0, 1]).unwrap();
