@@ -32,9 +32,14 @@ use crate::{Error, Result};
 /// The most time all tuning in one process may take.
 pub const TUNE_BUDGET: Duration = Duration::from_secs(1);
 
-/// The tuning shape's caps: rows and columns of the product, and its K.
-const TUNE_MN: usize = 128;
+/// The tuning shape's caps: rows and columns of the product (512: an operand footprint past
+/// the caches, as the large products of the class have; a shape that fits in cache ranks the
+/// variants differently), its K, and the multiply-adds of one run (K shrinks for wide
+/// outputs, down to `TUNE_MIN_K`).
+const TUNE_MN: usize = 512;
 const TUNE_K: usize = 2048;
+const TUNE_MIN_K: usize = 256;
+const TUNE_MACS: usize = 1 << 26;
 
 /// Sampled entries checked against the host per candidate.
 const CHECKED_ENTRIES: usize = 64;
@@ -76,7 +81,8 @@ struct Trial {
 
 impl Trial {
     fn of(p: &Product, trans_a: bool, trans_b: bool) -> Self {
-        let (m, k, n) = (p.rows.clamp(1, TUNE_MN), p.k.clamp(1, TUNE_K), p.n.clamp(1, TUNE_MN));
+        let (m, n) = (p.rows.clamp(1, TUNE_MN), p.n.clamp(1, TUNE_MN));
+        let k = p.k.clamp(1, (TUNE_MACS / (m * n)).clamp(TUNE_MIN_K, TUNE_K));
         Trial {
             m,
             k,
