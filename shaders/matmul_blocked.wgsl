@@ -57,45 +57,15 @@ fn matmul_blocked(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
             a6 = vec4<f32>(h0.z, h1.z, h2.z, h3.z);
             a7 = vec4<f32>(h0.w, h1.w, h2.w, h3.w);
         }
-        // b<q><c> = op(B)[k + q, j + 4c .. j + 4c + 4].
-        var b00: vec4<f32>; var b01: vec4<f32>; var b10: vec4<f32>; var b11: vec4<f32>;
-        var b20: vec4<f32>; var b21: vec4<f32>; var b30: vec4<f32>; var b31: vec4<f32>;
-        if (!TRANS_B) {
-            b00 = b_along_n(k, j, k_end);
-            b01 = b_along_n(k, j + 4u, k_end);
-            b10 = b_along_n(k + 1u, j, k_end);
-            b11 = b_along_n(k + 1u, j + 4u, k_end);
-            b20 = b_along_n(k + 2u, j, k_end);
-            b21 = b_along_n(k + 2u, j + 4u, k_end);
-            b30 = b_along_n(k + 3u, j, k_end);
-            b31 = b_along_n(k + 3u, j + 4u, k_end);
-        } else {
-            // Stored transposed: load along K and transpose in registers.
-            let t0 = b_along_k(k, j, k_end);
-            let t1 = b_along_k(k, j + 1u, k_end);
-            let t2 = b_along_k(k, j + 2u, k_end);
-            let t3 = b_along_k(k, j + 3u, k_end);
-            let t4 = b_along_k(k, j + 4u, k_end);
-            let t5 = b_along_k(k, j + 5u, k_end);
-            let t6 = b_along_k(k, j + 6u, k_end);
-            let t7 = b_along_k(k, j + 7u, k_end);
-            b00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
-            b01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
-            b10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
-            b11 = vec4<f32>(t4.y, t5.y, t6.y, t7.y);
-            b20 = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
-            b21 = vec4<f32>(t4.z, t5.z, t6.z, t7.z);
-            b30 = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
-            b31 = vec4<f32>(t4.w, t5.w, t6.w, t7.w);
-        }
-        c00 += quad_fma(a0, b00, b10, b20, b30); c01 += quad_fma(a0, b01, b11, b21, b31);
-        c10 += quad_fma(a1, b00, b10, b20, b30); c11 += quad_fma(a1, b01, b11, b21, b31);
-        c20 += quad_fma(a2, b00, b10, b20, b30); c21 += quad_fma(a2, b01, b11, b21, b31);
-        c30 += quad_fma(a3, b00, b10, b20, b30); c31 += quad_fma(a3, b01, b11, b21, b31);
-        c40 += quad_fma(a4, b00, b10, b20, b30); c41 += quad_fma(a4, b01, b11, b21, b31);
-        c50 += quad_fma(a5, b00, b10, b20, b30); c51 += quad_fma(a5, b01, b11, b21, b31);
-        c60 += quad_fma(a6, b00, b10, b20, b30); c61 += quad_fma(a6, b01, b11, b21, b31);
-        c70 += quad_fma(a7, b00, b10, b20, b30); c71 += quad_fma(a7, b01, b11, b21, b31);
+        let bq = b_quads8(k, j, k_end);
+        c00 += quad_fma(a0, bq.b00, bq.b10, bq.b20, bq.b30); c01 += quad_fma(a0, bq.b01, bq.b11, bq.b21, bq.b31);
+        c10 += quad_fma(a1, bq.b00, bq.b10, bq.b20, bq.b30); c11 += quad_fma(a1, bq.b01, bq.b11, bq.b21, bq.b31);
+        c20 += quad_fma(a2, bq.b00, bq.b10, bq.b20, bq.b30); c21 += quad_fma(a2, bq.b01, bq.b11, bq.b21, bq.b31);
+        c30 += quad_fma(a3, bq.b00, bq.b10, bq.b20, bq.b30); c31 += quad_fma(a3, bq.b01, bq.b11, bq.b21, bq.b31);
+        c40 += quad_fma(a4, bq.b00, bq.b10, bq.b20, bq.b30); c41 += quad_fma(a4, bq.b01, bq.b11, bq.b21, bq.b31);
+        c50 += quad_fma(a5, bq.b00, bq.b10, bq.b20, bq.b30); c51 += quad_fma(a5, bq.b01, bq.b11, bq.b21, bq.b31);
+        c60 += quad_fma(a6, bq.b00, bq.b10, bq.b20, bq.b30); c61 += quad_fma(a6, bq.b01, bq.b11, bq.b21, bq.b31);
+        c70 += quad_fma(a7, bq.b00, bq.b10, bq.b20, bq.b30); c71 += quad_fma(a7, bq.b01, bq.b11, bq.b21, bq.b31);
     }
 
     // The epilogue loops over the block: one copy of its code instead of 64, which keeps

@@ -156,6 +156,48 @@ fn b_along_k(k: u32, j: u32, k_end: u32) -> vec4<f32> {
     return vec4<f32>(op_b(k, j, k_end), op_b(k + 1u, j, k_end), op_b(k + 2u, j, k_end), op_b(k + 3u, j, k_end));
 }
 
+// op(B)[k + q, j + 4c .. j + 4c + 4] for q < 4, c < 2 as b<q><c>: the B side of one k quad
+// of an 8-column block (the blocked and subgroup kernels).
+struct BQuads8 {
+    b00: vec4<f32>, b01: vec4<f32>,
+    b10: vec4<f32>, b11: vec4<f32>,
+    b20: vec4<f32>, b21: vec4<f32>,
+    b30: vec4<f32>, b31: vec4<f32>,
+}
+
+fn b_quads8(k: u32, j: u32, k_end: u32) -> BQuads8 {
+    var q: BQuads8;
+    if (!TRANS_B) {
+        q.b00 = b_along_n(k, j, k_end);
+        q.b01 = b_along_n(k, j + 4u, k_end);
+        q.b10 = b_along_n(k + 1u, j, k_end);
+        q.b11 = b_along_n(k + 1u, j + 4u, k_end);
+        q.b20 = b_along_n(k + 2u, j, k_end);
+        q.b21 = b_along_n(k + 2u, j + 4u, k_end);
+        q.b30 = b_along_n(k + 3u, j, k_end);
+        q.b31 = b_along_n(k + 3u, j + 4u, k_end);
+    } else {
+        // Stored transposed: load along K and transpose in registers.
+        let t0 = b_along_k(k, j, k_end);
+        let t1 = b_along_k(k, j + 1u, k_end);
+        let t2 = b_along_k(k, j + 2u, k_end);
+        let t3 = b_along_k(k, j + 3u, k_end);
+        let t4 = b_along_k(k, j + 4u, k_end);
+        let t5 = b_along_k(k, j + 5u, k_end);
+        let t6 = b_along_k(k, j + 6u, k_end);
+        let t7 = b_along_k(k, j + 7u, k_end);
+        q.b00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
+        q.b01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
+        q.b10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
+        q.b11 = vec4<f32>(t4.y, t5.y, t6.y, t7.y);
+        q.b20 = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
+        q.b21 = vec4<f32>(t4.z, t5.z, t6.z, t7.z);
+        q.b30 = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
+        q.b31 = vec4<f32>(t4.w, t5.w, t6.w, t7.w);
+    }
+    return q;
+}
+
 // Σ_q a[q] · b_q: one k quad's contribution to four outputs of a row.
 fn quad_fma(av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
     return av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;

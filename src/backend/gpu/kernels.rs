@@ -288,7 +288,7 @@ kernel_table! {
     /// shared-memory tiled variant.
     Matmul = "matmul", MatmulParams, libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0xe8ca522f1ee3af62, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0x1cf41f81b588ba69, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT). Workgroup tiles: kk·64 + i + q and (kk + q)·64 + i with kk < 16 (t / 16, or \
             (t % 4)·4 + q), q < 4, i < 64 (t / 4, or (t % 16)·4 + q), t < 256: below 1024; the product reads \
             kk·64 + lid·4 + q, lid < 16: below 1024. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
@@ -296,20 +296,20 @@ kernel_table! {
     MatmulBlocked = "matmul_blocked", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0x2708a6cb2a7c5e96, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0xb001ff86906a9162, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT) only; no workgroup or indexed private arrays. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product with K split across a workgroup's invocations (few outputs, long K).
     MatmulSkinny = "matmul_skinny", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0xf0e33eb9082ea48b, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0x3a8a293bb25153ba, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT). Workgroup partial[256 vec4]: t·4 + q with t < 64, q < 4; the tree adds \
             (t + stride)·4 + q with t < stride <= 32; partial[t] with t < 4. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product sharing A through subgroup shuffles.
     MatmulSubgroup = "matmul_subgroup", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON], needs SUBGROUP,
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0x7fc46e978605c0d8, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0x1dfd0c136a4ad4e4, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT) only; subgroup shuffles move values, never index memory. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// Adds a split-K product's partial sums and applies the epilogue.
     MatmulReduce = "matmul_reduce", MatmulReduceParams, libraries: [ACTIVATIONS],

@@ -27,6 +27,7 @@ use super::product::Product;
 use crate::backend::Tensor;
 use crate::backend::backend_impl::BackendImpl;
 use crate::nn::Activation;
+use crate::rng::SeededRng;
 use crate::{Error, Result};
 
 /// The most time all tuning in one process may take.
@@ -55,17 +56,10 @@ pub fn reset_for_tests() {
     forget_choices();
 }
 
-/// Deterministic operand values in [-1, 1) (xorshift).
+/// Deterministic operand values in [-1, 1), from the engine's seeded generator.
 fn operand(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
+    let mut rng = SeededRng::new(seed);
+    (0..len).map(|_| (rng.next_f64() * 2.0 - 1.0) as f32).collect()
 }
 
 /// The tuning problem for one class: op(A) [m, k], op(B) [k, n] with host copies.
