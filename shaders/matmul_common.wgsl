@@ -1,7 +1,7 @@
 // matmul_common.wgsl: what every matrix-product variant shares (matmul.wgsl, the shared-memory
 // tiled kernel; matmul_blocked.wgsl, register blocks without shared memory; matmul_skinny.wgsl,
-// K split across a workgroup's invocations; matmul_subgroup.wgsl, A shared through subgroup
-// shuffles): the uniform, the bindings, the operand loads and the epilogue. A variant only
+// K split across a workgroup's invocations; matmul_subgroup.wgsl, B shared through subgroup
+// rotations): the uniform, the bindings, the operand loads and the epilogue. A variant only
 // decides who computes which outputs over which k; every one computes
 //   out = act(op(A)·op(B) + bias), optional z = op(A)·op(B) + bias,
 // over one slice of the inner dimension per workgroup layer (split-K), so no invocation loops
@@ -63,6 +63,12 @@ override TRANS_B: bool = false;
 override A_VEC4: bool = false;
 override B_VEC4: bool = false;
 override A_INDEXED: bool = false;
+// The epilogue's form (MATMUL_FLAG_* bits of p.flags) and activation code (p.act), as
+// pipeline constants too: an adapter that runs every branch under a mask would otherwise
+// evaluate every activation and every flag's work for every output (on lavapipe that cost
+// more than a 1024-deep product's loads). The uniform carries the same values.
+override EPILOGUE: u32 = 0u;
+override ACT: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
@@ -113,29 +119,114 @@ fn ones_rows4(i: u32, k: u32, k_end: u32) -> vec4<f32> {
     return select(vec4<f32>(0.0), vec4<f32>(1.0), ones);
 }
 
-// op(A)[i, k .. k+4] (k a multiple of 4): one vec4 when A is not transposed and A_VEC4 (then
-// K and k_end are multiples of 4 too, so the quad is all in or all out of the layer's range).
-fn a_along_k(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+// Where op(A)'s row i lives when A is not transposed: its stored row (through the index with
+// A_INDEXED) and whether it is stored, for a k range k_begin .. k_end (an empty range reads
+// no index). It does not depend on k, so kernels resolve it once before their k loop
+// instead of reading the index at every k quad.
+struct ARow {
+    ar: u32,
+    stored: bool,
+}
+
+fn a_row_of(i: u32, k_begin: u32, k_end: u32) -> ARow {
+    if (TRANS_A) {
+        return ARow(0u, false);
+    }
+    let valid = i < p.a_rows && k_begin < k_end;
+    let ar = a_row(i, valid);
+    return ARow(ar, valid && ar < p.a_src_rows);
+}
+
+// op(A)[i, k .. k+4] (k a multiple of 4) for row i resolved as `row`: one vec4 when A is not
+// transposed and A_VEC4 (then K and k_end are multiples of 4 too, so the quad is all in or all
+// out of the layer's range).
+fn a_along_k_at(row: ARow, i: u32, k: u32, k_end: u32) -> vec4<f32> {
     if (!TRANS_A && A_VEC4) {
-        let ar = a_row(i, i < p.a_rows && k < k_end);
-        let stored = i < p.a_rows && k < k_end && ar < p.a_src_rows;
-        let v = a[select(0u, (p.a_off + ar * p.k + k) >> 2u, stored)];
+        let stored = row.stored && k < k_end;
+        let v = a[select(0u, (p.a_off + row.ar * p.k + k) >> 2u, stored)];
         let ones = select(0.0, 1.0, i >= p.a_rows && i < p.m && k < k_end);
         return select(vec4<f32>(ones), v, stored);
     }
     return vec4<f32>(op_a(i, k, k_end), op_a(i, k + 1u, k_end), op_a(i, k + 2u, k_end), op_a(i, k + 3u, k_end));
 }
 
-// op(A)[i .. i+4, k] (i a multiple of 4): one vec4 when A is transposed and A_VEC4 (a_rows is
-// then a multiple of 4, so rows i .. i+4 are all stored or all past a_rows).
-fn a_along_m(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+fn a_along_k(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    return a_along_k_at(a_row_of(i, k, k_end), i, k, k_end);
+}
+
+// Where op(A)'s column k lives when A is transposed (A's stored row k, through the index with
+// A_INDEXED), resolved once per k for all the rows a kernel reads there.
+fn a_krow_of(k: u32, k_end: u32) -> ARow {
+    if (!TRANS_A) {
+        return ARow(0u, false);
+    }
+    let valid = k < k_end && p.a_rows > 0u;
+    let ar = a_row(k, valid);
+    return ARow(ar, valid && ar < p.a_src_rows);
+}
+
+// op(A)[i .. i+4, k] (i a multiple of 4) with column k resolved as `col`: one vec4 when A is
+// transposed and A_VEC4 (a_rows is then a multiple of 4, so rows i .. i+4 are all stored or
+// all past a_rows).
+fn a_along_m_at(col: ARow, i: u32, k: u32, k_end: u32) -> vec4<f32> {
     if (TRANS_A && A_VEC4) {
-        let ar = a_row(k, i < p.a_rows && k < k_end);
-        let stored = i < p.a_rows && k < k_end && ar < p.a_src_rows;
-        let v = a[select(0u, (p.a_off + ar * p.a_rows + i) >> 2u, stored)];
+        let stored = i < p.a_rows && col.stored;
+        let v = a[select(0u, (p.a_off + col.ar * p.a_rows + i) >> 2u, stored)];
         return select(ones_rows4(i, k, k_end), v, vec4<bool>(stored));
     }
     return vec4<f32>(op_a(i, k, k_end), op_a(i + 1u, k, k_end), op_a(i + 2u, k, k_end), op_a(i + 3u, k, k_end));
+}
+
+fn a_along_m(i: u32, k: u32, k_end: u32) -> vec4<f32> {
+    return a_along_m_at(a_krow_of(k, k_end), i, k, k_end);
+}
+
+// Four rows i .. i+4 of op(A) resolved by a_row_of over k_begin .. k_end, or four columns
+// k .. k+4 by a_krow_of.
+struct ARows4 {
+    r0: ARow,
+    r1: ARow,
+    r2: ARow,
+    r3: ARow,
+}
+
+fn a_rows4_of(i: u32, k_begin: u32, k_end: u32) -> ARows4 {
+    return ARows4(a_row_of(i, k_begin, k_end), a_row_of(i + 1u, k_begin, k_end), a_row_of(i + 2u, k_begin, k_end), a_row_of(i + 3u, k_begin, k_end));
+}
+
+fn a_cols4_of(k: u32, k_end: u32) -> ARows4 {
+    return ARows4(a_krow_of(k, k_end), a_krow_of(k + 1u, k_end), a_krow_of(k + 2u, k_end), a_krow_of(k + 3u, k_end));
+}
+
+// op(A)[i + v, k .. k + 4] for v < 4 as a<v> (i and k multiples of 4): from the rows
+// a_rows4_of resolved when A is not transposed, or along M at the columns a_cols4_of(k,
+// k_end) and transposed in registers when it is.
+struct AQuads4 {
+    a0: vec4<f32>,
+    a1: vec4<f32>,
+    a2: vec4<f32>,
+    a3: vec4<f32>,
+}
+
+fn a_quads4(rows: ARows4, cols: ARows4, i: u32, k: u32, k_end: u32) -> AQuads4 {
+    if (!TRANS_A) {
+        return AQuads4(
+            a_along_k_at(rows.r0, i, k, k_end),
+            a_along_k_at(rows.r1, i + 1u, k, k_end),
+            a_along_k_at(rows.r2, i + 2u, k, k_end),
+            a_along_k_at(rows.r3, i + 3u, k, k_end),
+        );
+    }
+    let l0 = a_along_m_at(cols.r0, i, k, k_end);
+    let l1 = a_along_m_at(cols.r1, i, k + 1u, k_end);
+    let l2 = a_along_m_at(cols.r2, i, k + 2u, k_end);
+    let l3 = a_along_m_at(cols.r3, i, k + 3u, k_end);
+    return AQuads4(
+        vec4<f32>(l0.x, l1.x, l2.x, l3.x),
+        vec4<f32>(l0.y, l1.y, l2.y, l3.y),
+        vec4<f32>(l0.z, l1.z, l2.z, l3.z),
+        vec4<f32>(l0.w, l1.w, l2.w, l3.w),
+    );
 }
 
 // op(B)[k, j .. j+4] (j a multiple of 4): one vec4 when B is not transposed and B_VEC4.
@@ -156,8 +247,33 @@ fn b_along_k(k: u32, j: u32, k_end: u32) -> vec4<f32> {
     return vec4<f32>(op_b(k, j, k_end), op_b(k + 1u, j, k_end), op_b(k + 2u, j, k_end), op_b(k + 3u, j, k_end));
 }
 
+// op(B)[k + q, j .. j + 4] for q < 4 as b<q>: the B side of one k quad of a 4-column block.
+struct BQuads4 {
+    b0: vec4<f32>,
+    b1: vec4<f32>,
+    b2: vec4<f32>,
+    b3: vec4<f32>,
+}
+
+fn b_quads4(k: u32, j: u32, k_end: u32) -> BQuads4 {
+    if (!TRANS_B) {
+        return BQuads4(b_along_n(k, j, k_end), b_along_n(k + 1u, j, k_end), b_along_n(k + 2u, j, k_end), b_along_n(k + 3u, j, k_end));
+    }
+    // Stored transposed: load along K and transpose in registers.
+    let t0 = b_along_k(k, j, k_end);
+    let t1 = b_along_k(k, j + 1u, k_end);
+    let t2 = b_along_k(k, j + 2u, k_end);
+    let t3 = b_along_k(k, j + 3u, k_end);
+    return BQuads4(
+        vec4<f32>(t0.x, t1.x, t2.x, t3.x),
+        vec4<f32>(t0.y, t1.y, t2.y, t3.y),
+        vec4<f32>(t0.z, t1.z, t2.z, t3.z),
+        vec4<f32>(t0.w, t1.w, t2.w, t3.w),
+    );
+}
+
 // op(B)[k + q, j + 4c .. j + 4c + 4] for q < 4, c < 2 as b<q><c>: the B side of one k quad
-// of an 8-column block (the blocked and subgroup kernels).
+// of an 8-column block (the blocked kernel).
 struct BQuads8 {
     b00: vec4<f32>, b01: vec4<f32>,
     b10: vec4<f32>, b11: vec4<f32>,
@@ -166,36 +282,9 @@ struct BQuads8 {
 }
 
 fn b_quads8(k: u32, j: u32, k_end: u32) -> BQuads8 {
-    var q: BQuads8;
-    if (!TRANS_B) {
-        q.b00 = b_along_n(k, j, k_end);
-        q.b01 = b_along_n(k, j + 4u, k_end);
-        q.b10 = b_along_n(k + 1u, j, k_end);
-        q.b11 = b_along_n(k + 1u, j + 4u, k_end);
-        q.b20 = b_along_n(k + 2u, j, k_end);
-        q.b21 = b_along_n(k + 2u, j + 4u, k_end);
-        q.b30 = b_along_n(k + 3u, j, k_end);
-        q.b31 = b_along_n(k + 3u, j + 4u, k_end);
-    } else {
-        // Stored transposed: load along K and transpose in registers.
-        let t0 = b_along_k(k, j, k_end);
-        let t1 = b_along_k(k, j + 1u, k_end);
-        let t2 = b_along_k(k, j + 2u, k_end);
-        let t3 = b_along_k(k, j + 3u, k_end);
-        let t4 = b_along_k(k, j + 4u, k_end);
-        let t5 = b_along_k(k, j + 5u, k_end);
-        let t6 = b_along_k(k, j + 6u, k_end);
-        let t7 = b_along_k(k, j + 7u, k_end);
-        q.b00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
-        q.b01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
-        q.b10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
-        q.b11 = vec4<f32>(t4.y, t5.y, t6.y, t7.y);
-        q.b20 = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
-        q.b21 = vec4<f32>(t4.z, t5.z, t6.z, t7.z);
-        q.b30 = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
-        q.b31 = vec4<f32>(t4.w, t5.w, t6.w, t7.w);
-    }
-    return q;
+    let l = b_quads4(k, j, k_end);
+    let r = b_quads4(k, j + 4u, k_end);
+    return BQuads8(l.b0, r.b0, l.b1, r.b1, l.b2, r.b2, l.b3, r.b3);
 }
 
 // Σ_q a[q] · b_q: one k quad's contribution to four outputs of a row.
@@ -204,27 +293,27 @@ fn quad_fma(av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4
 }
 
 // The epilogue of out[i, j] from workgroup layer `layer`: the raw partial sum, or bias, z and
-// the activation. Outside [M, N] it writes nothing.
+// the activation, as EPILOGUE and ACT say. Outside [M, N] it writes nothing.
 fn finish(layer: u32, i: u32, j: u32, sum: f32) {
     if (i >= p.m || j >= p.n) {
         return;
     }
     let e = i * p.n + j;
-    if ((p.flags & MATMUL_FLAG_PARTIAL) != 0u) {
+    if ((EPILOGUE & MATMUL_FLAG_PARTIAL) != 0u) {
         out[p.out_off + layer * p.m * p.n + e] = sum;
         return;
     }
     var v = sum;
-    if ((p.flags & MATMUL_FLAG_BIAS) != 0u) {
+    if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) {
         v += bias[p.bias_off + j];
     }
-    if ((p.flags & MATMUL_FLAG_Z) != 0u) {
+    if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
         z[p.z_off + e] = v;
     }
-    if ((p.flags & MATMUL_FLAG_DERIV) != 0u) {
-        out[p.out_off + e] = v * activate_derivative(p.act, p.alpha, z[p.z_off + e]);
+    if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
+        out[p.out_off + e] = v * activate_derivative(ACT, p.alpha, z[p.z_off + e]);
     } else {
-        out[p.out_off + e] = activate(p.act, p.alpha, v);
+        out[p.out_off + e] = activate(ACT, p.alpha, v);
     }
 }
 

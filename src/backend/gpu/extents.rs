@@ -48,8 +48,8 @@ pub(crate) trait Extents {
     fn reach(&self, groups: (u32, u32, u32)) -> Reach;
 
     /// Whether a kernel built with `specialization` indexes as these parameters say (the
-    /// matrix product's transpose form and indexed rows are pipeline constants as well as
-    /// uniform fields; the reach is computed from the fields).
+    /// matrix product's transpose form, indexed rows and epilogue are pipeline constants as
+    /// well as uniform fields; the reach is computed from the fields).
     fn agrees(&self, _specialization: &Specialization) -> bool {
         true
     }
@@ -109,7 +109,9 @@ impl Extents for MatmulParams {
     }
 
     fn agrees(&self, specialization: &Specialization) -> bool {
+        let epilogue = specialization.with_epilogue(self.flags, self.act);
         (self.trans_a != 0, self.a_indexed != 0) == (specialization.trans_a, specialization.a_indexed)
+            && (epilogue.epilogue, epilogue.act) == (specialization.epilogue, specialization.act)
     }
 }
 

@@ -5,8 +5,8 @@
 //! - `blocked` (`matmul_blocked.wgsl`): 8×8 register blocks, no shared memory or barriers;
 //! - `skinny` (`matmul_skinny.wgsl`): a 4×4 block per workgroup with K split across its 64
 //!   invocations — for few outputs over a long K (a narrow layer's weight gradient);
-//! - `subgroup` (`matmul_subgroup.wgsl`): A shared through subgroup shuffles, where the device
-//!   has `SUBGROUP` with subgroups of 8 or more.
+//! - `subgroup` (`matmul_subgroup.wgsl`): B shared through subgroup rotations (8 rows × 32
+//!   columns per invocation), where the device has `SUBGROUP` with subgroups of 8 or more.
 //!
 //! Which runs is decided per adapter and [`ShapeClass`] (transpose form and a size bucket per
 //! dimension) by a short measured autotune on first use (`matmul_tuning.rs`), kept in memory
@@ -31,7 +31,7 @@ pub enum MatmulVariant {
     Blocked,
     /// K split across a workgroup.
     Skinny,
-    /// A shared through subgroup shuffles.
+    /// B shared through subgroup rotations.
     Subgroup,
 }
 
@@ -82,7 +82,8 @@ impl MatmulVariant {
     pub fn tile(self) -> (usize, usize) {
         match self {
             MatmulVariant::Skinny => (4, 4),
-            _ => (64, 64),
+            MatmulVariant::Subgroup => (128, 128),
+            MatmulVariant::Tiled | MatmulVariant::Blocked => (64, 64),
         }
     }
 }
@@ -94,7 +95,7 @@ impl std::fmt::Display for MatmulVariant {
 }
 
 /// The pipeline-overridable constants a matmul kernel is built with (`matmul_common.wgsl`):
-/// the transpose form and whether each operand takes vec4 loads.
+/// the transpose form, whether each operand takes vec4 loads, and the epilogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Specialization {
     /// A is stored transposed.
@@ -107,11 +108,26 @@ pub struct Specialization {
     pub b_vec4: bool,
     /// A's stored rows are read through an index.
     pub a_indexed: bool,
+    /// The epilogue's `MATMUL_FLAG_*` bits (the uniform's `flags`).
+    pub epilogue: u32,
+    /// The epilogue's activation code (the uniform's `act`; 0 for a partial-sum kernel,
+    /// which applies none).
+    pub act: u32,
 }
 
 impl Specialization {
+    /// The same kernel form with the epilogue the uniform `flags` and `act` ask for.
+    pub fn with_epilogue(self, flags: u32, act: u32) -> Self {
+        let partial = flags & super::prelude::MATMUL_FLAG_PARTIAL != 0;
+        Specialization {
+            epilogue: flags,
+            act: if partial { 0 } else { act },
+            ..self
+        }
+    }
+
     /// The constants as wgpu takes them.
-    pub fn constants(&self) -> [(&'static str, f64); 5] {
+    pub fn constants(&self) -> [(&'static str, f64); 7] {
         let f = |b: bool| if b { 1.0 } else { 0.0 };
         [
             ("TRANS_A", f(self.trans_a)),
@@ -119,6 +135,8 @@ impl Specialization {
             ("A_VEC4", f(self.a_vec4)),
             ("B_VEC4", f(self.b_vec4)),
             ("A_INDEXED", f(self.a_indexed)),
+            ("EPILOGUE", f64::from(self.epilogue)),
+            ("ACT", f64::from(self.act)),
         ]
     }
 }

@@ -410,7 +410,7 @@ impl GpuBackend {
             return Err(Error::InvalidArgument {
                 what: "kernel specialization",
                 detail: format!(
-                    "{} built with {s:?} was dispatched with other transpose or index flags",
+                    "{} built with {s:?} was dispatched with other transpose, index or epilogue flags",
                     kernel.name()
                 ),
             });

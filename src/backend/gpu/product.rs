@@ -41,8 +41,17 @@ pub(super) struct Product {
 }
 
 impl Product {
-    /// The pipeline constants the product's kernel takes: its form, whether each operand's
-    /// offset and contiguous stride allow vec4 loads, and whether A goes through an index.
+    /// The epilogue's `MATMUL_FLAG_*` bits of a product written whole (not split over K).
+    fn epilogue_flags(&self) -> u32 {
+        let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+        flag(self.bias.is_some(), MATMUL_FLAG_BIAS)
+            | flag(self.z.is_some(), MATMUL_FLAG_Z)
+            | flag(self.deriv_z.is_some(), MATMUL_FLAG_DERIV)
+    }
+
+    /// The pipeline constants of the product's kernel form: whether A and B are transposed,
+    /// whether each operand's offset and contiguous stride allow vec4 loads, and whether A goes
+    /// through an index (the epilogue comes with the dispatch: [`Specialization::with_epilogue`]).
     pub(super) fn specialization(&self) -> Result<Specialization> {
         let (a, trans_a) = match self.a {
             Some((a, t)) => (Some(a), t),
@@ -61,6 +70,8 @@ impl Product {
             a_vec4,
             b_vec4: (super::ops::off(&b)? as usize | b_stride).is_multiple_of(4),
             a_indexed: self.a_index.is_some(),
+            epilogue: 0,
+            act: 0,
         })
     }
 }
@@ -72,13 +83,23 @@ impl GpuBackend {
         self.record_product_as(p, variant)
     }
 
+    /// The specialization `p`'s matmul kernel is built with when recorded: the direct kernel's
+    /// epilogue, or the partial sums of a product split over K.
+    pub(super) fn product_specialization(&self, p: &Product) -> Result<Specialization> {
+        let split = bounds::matmul_split(p.rows, p.k, p.n, self.max_scratch_len())?;
+        let form = p.specialization()?;
+        Ok(if split.direct() {
+            form.with_epilogue(p.epilogue_flags(), p.activation.code())
+        } else {
+            form.with_epilogue(MATMUL_FLAG_PARTIAL, 0)
+        })
+    }
+
     /// Records `p` with `variant`, as one direct dispatch or split-K rounds of two.
     pub(super) fn record_product_as(&mut self, p: &Product, variant: MatmulVariant) -> Result<()> {
         let split = bounds::matmul_split(p.rows, p.k, p.n, self.max_scratch_len())?;
         let flag = |on: bool, bit: u32| if on { bit } else { 0 };
-        let epilogue_flags = flag(p.bias.is_some(), MATMUL_FLAG_BIAS)
-            | flag(p.z.is_some(), MATMUL_FLAG_Z)
-            | flag(p.deriv_z.is_some(), MATMUL_FLAG_DERIV);
+        let epilogue_flags = p.epilogue_flags();
         // z is written (MATMUL_FLAG_Z) or read (MATMUL_FLAG_DERIV) through the same binding.
         let z = p.z.or(p.deriv_z);
         let (a, trans_a) = match p.a {
@@ -112,7 +133,7 @@ impl GpuBackend {
             a_src_rows: super::ops::u32_of("rows of A", a.map_or(0, |a| a.rows))?,
         };
         let kernel = variant.kernel();
-        let specialization = Some(p.specialization()?);
+        let specialization = Some(self.product_specialization(p)?);
         let (tile_rows, tile_cols) = variant.tile();
         let tiles = (p.n.div_ceil(tile_cols) as u32, p.rows.div_ceil(tile_rows) as u32);
         let a_storage = a.map(|a| a.storage);
