@@ -14,6 +14,9 @@ fn matmul_blocked(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     let j = wid.x * 64u + lid.x * 8u;
     let ks = k_range(wid.z);
     let k_end = ks.y;
+    // Where the rows live (with A_INDEXED an index read each), once instead of per k quad.
+    let lo_rows = a_rows4_of(i, ks.x, k_end);
+    let hi_rows = a_rows4_of(i + 4u, ks.x, k_end);
 
     // c<r><c>: rows i + r, columns j + 4c .. j + 4c + 4.
     var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
@@ -26,37 +29,12 @@ fn matmul_blocked(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
     var c70 = vec4<f32>(0.0); var c71 = vec4<f32>(0.0);
 
     for (var k = ks.x; k < k_end; k += 4u) {
-        // a<r> = op(A)[i + r, k .. k + 4].
-        var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
-        var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
-        if (!TRANS_A) {
-            a0 = a_along_k(i, k, k_end);
-            a1 = a_along_k(i + 1u, k, k_end);
-            a2 = a_along_k(i + 2u, k, k_end);
-            a3 = a_along_k(i + 3u, k, k_end);
-            a4 = a_along_k(i + 4u, k, k_end);
-            a5 = a_along_k(i + 5u, k, k_end);
-            a6 = a_along_k(i + 6u, k, k_end);
-            a7 = a_along_k(i + 7u, k, k_end);
-        } else {
-            // Stored transposed: load along M and transpose in registers.
-            let l0 = a_along_m(i, k, k_end);
-            let h0 = a_along_m(i + 4u, k, k_end);
-            let l1 = a_along_m(i, k + 1u, k_end);
-            let h1 = a_along_m(i + 4u, k + 1u, k_end);
-            let l2 = a_along_m(i, k + 2u, k_end);
-            let h2 = a_along_m(i + 4u, k + 2u, k_end);
-            let l3 = a_along_m(i, k + 3u, k_end);
-            let h3 = a_along_m(i + 4u, k + 3u, k_end);
-            a0 = vec4<f32>(l0.x, l1.x, l2.x, l3.x);
-            a1 = vec4<f32>(l0.y, l1.y, l2.y, l3.y);
-            a2 = vec4<f32>(l0.z, l1.z, l2.z, l3.z);
-            a3 = vec4<f32>(l0.w, l1.w, l2.w, l3.w);
-            a4 = vec4<f32>(h0.x, h1.x, h2.x, h3.x);
-            a5 = vec4<f32>(h0.y, h1.y, h2.y, h3.y);
-            a6 = vec4<f32>(h0.z, h1.z, h2.z, h3.z);
-            a7 = vec4<f32>(h0.w, h1.w, h2.w, h3.w);
-        }
+        // al.a<r> = op(A)[i + r, k .. k + 4], ah.a<r> = op(A)[i + 4 + r, k .. k + 4].
+        let at_k = a_cols4_of(k, k_end);
+        let al = a_quads4(lo_rows, at_k, i, k, k_end);
+        let ah = a_quads4(hi_rows, at_k, i + 4u, k, k_end);
+        let a0 = al.a0; let a1 = al.a1; let a2 = al.a2; let a3 = al.a3;
+        let a4 = ah.a0; let a5 = ah.a1; let a6 = ah.a2; let a7 = ah.a3;
         let bq = b_quads8(k, j, k_end);
         c00 += quad_fma(a0, bq.b00, bq.b10, bq.b20, bq.b30); c01 += quad_fma(a0, bq.b01, bq.b11, bq.b21, bq.b31);
         c10 += quad_fma(a1, bq.b00, bq.b10, bq.b20, bq.b30); c11 += quad_fma(a1, bq.b01, bq.b11, bq.b21, bq.b31);

@@ -298,13 +298,13 @@ kernel_table! {
     MatmulBlocked = "matmul_blocked", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0x0a6e4ba7d3335b5e, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0xf0faac469461e13a, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT) only; no workgroup or indexed private arrays. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product with K split across a workgroup's invocations (few outputs, long K).
     MatmulSkinny = "matmul_skinny", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0x3cf8e4e6f35a2db6, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0x1e80cdfe9cb9fcd3, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT). Workgroup partial[256 vec4]: t·4 + q with t < 64, q < 4; the tree adds \
             (t + stride)·4 + q with t < stride <= 32; partial[t] with t < 4. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product sharing B through subgroup rotations.
