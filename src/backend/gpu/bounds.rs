@@ -83,7 +83,8 @@ pub(crate) trait LoopBound {
 ///
 /// - tiled: per 16-wide K tile, the tile loop and the 16-step inner product; the epilogue's 4
 ///   rows of 4;
-/// - blocked and subgroup: one iteration per k quad; the epilogue's 16 quads of 4;
+/// - blocked: one iteration per k quad; the epilogue's 16 quads of 4;
+/// - subgroup: one iteration per k quad; the epilogue's 8 rows of 8 quads of 4;
 /// - skinny: one iteration per 64 k quads, six halving steps, one quad of 4.
 ///
 /// The loads have no loops (`matmul_common.wgsl`).
@@ -91,8 +92,9 @@ pub fn matmul_loop_bound(k_chunk: u32) -> u64 {
     let k = u64::from(k_chunk);
     let tiled = k.div_ceil(16) * (1 + 16) + 4 * (1 + 4);
     let blocked = k.div_ceil(4) + 16 * (1 + 4);
+    let subgroup = k.div_ceil(4) + 8 * (1 + 8 * (1 + 4));
     let skinny = k.div_ceil(256) + 6 + 4;
-    tiled + blocked + skinny
+    tiled + blocked + subgroup + skinny
 }
 
 /// Loop iterations of one invocation of the loss head's kernel over `rows_per_group` rows of
