@@ -1,7 +1,8 @@
 //! The matmul autotune (issue 12 item 2): on the first product of a [`ShapeClass`], every
-//! candidate variant runs the product on a capped shape of that class; a variant whose result
-//! disagrees with a host-side check of sampled entries is dropped, and the fastest of the rest
-//! is kept for the class (`matmul_choices.rs`: for the process and in a file beside the
+//! candidate variant runs the product on a capped shape of that class, once untimed (a
+//! variant whose result disagrees with a host-side check of sampled entries is dropped; the
+//! run also pays any compile-at-first-dispatch) and then in two interleaved timed rounds; the
+//! fastest by its best time is kept for the class (`matmul_choices.rs`: for the process and in a file beside the
 //! pipeline cache, so a second run measures nothing).
 //!
 //! All tuning in a process shares a budget of [`TUNE_BUDGET`]; once it is spent the remaining
@@ -244,18 +245,24 @@ impl GpuBackend {
             be.synchronize_impl()?;
             Ok(t.elapsed() / reps)
         };
-        // The first run of each candidate is checked against the host.
-        let mut best = Vec::new();
+        // A first, untimed run of each candidate is checked against the host; it also takes
+        // the costs of first use out of the timing (a driver may compile a pipeline at its
+        // first dispatch: lavapipe does, for hundreds of milliseconds).
+        let mut correct = Vec::new();
         for &variant in candidates {
-            let first = run(self, variant, 1)?;
+            run(self, variant, 1)?;
             if trial.agrees(&self.read_impl(out)?) {
-                best.push((variant, first));
+                correct.push(variant);
             }
         }
+        let mut best = Vec::new();
+        for &variant in &correct {
+            best.push((variant, run(self, variant, 1)?));
+        }
         // Then a second round over the candidates still in the race (within 3× of the
-        // fastest first run), interleaved so that a moment of load elsewhere on the machine
-        // weighs on all of them alike; a short run is repeated three times, so the bind
-        // group's creation and timer noise do not decide. Each keeps its best.
+        // fastest), interleaved so that a moment of load elsewhere on the machine weighs on
+        // all of them alike; a short run is repeated three times, so timer noise does not
+        // decide. Each keeps its best.
         let leader = best.iter().map(|&(_, t)| t).min().unwrap_or_default();
         for (variant, time) in &mut best {
             if *time <= leader * 3 {
