@@ -96,22 +96,28 @@ fn check_indexed(gpu: &mut dyn Backend, c: IndexedCase, seed: u64, worst: &Worst
 pub fn matmul_with_a_rows_through_an_index_matches_cpu_and_the_gather() {
     let gpu = RefCell::new(gpu_backend());
     let worst = Worst::new("matmul, A rows through an index");
-    // The first layer's shapes of the seed and teacher workloads, both forms.
-    for (count, other, n) in [(10, 1, 10), (128, 784, 256), (1, 1, 1)] {
-        for (trans_a, ones) in [(false, false), (true, true), (true, false)] {
-            let c = IndexedCase {
-                count,
-                src_rows: count * 3 + 1,
-                other,
-                n,
-                trans_a,
-                ones,
-                first: 7,
-                row_base: 0,
-            };
-            check_indexed(&mut *gpu.borrow_mut(), c, (count * 13 + other) as u64, &worst);
+    // The first layer's shapes of the seed and teacher workloads, both forms, in every
+    // variant (each resolves the indexed rows its own way).
+    let variants = gpu.borrow().matmul_variants();
+    for &variant in &variants {
+        gpu.borrow_mut().force_matmul_variant(Some(variant)).unwrap();
+        for (count, other, n) in [(10, 1, 10), (128, 784, 256), (1, 1, 1), (130, 9, 131)] {
+            for (trans_a, ones) in [(false, false), (true, true), (true, false)] {
+                let c = IndexedCase {
+                    count,
+                    src_rows: count * 3 + 1,
+                    other,
+                    n,
+                    trans_a,
+                    ones,
+                    first: 7,
+                    row_base: 0,
+                };
+                check_indexed(&mut *gpu.borrow_mut(), c, (count * 13 + other) as u64, &worst);
+            }
         }
     }
+    gpu.borrow_mut().force_matmul_variant(None).unwrap();
     runner(40)
         .run(
             &(
@@ -148,11 +154,20 @@ pub fn matmul_derivative_epilogue_every_activation_matches_cpu() {
     let gpu = RefCell::new(gpu_backend());
     let worst = Worst::new("matmul derivative epilogue");
     let elementwise: Vec<Activation> = ALL_ACTIVATIONS.into_iter().filter(|a| a.is_elementwise()).collect();
+    let variants = gpu.borrow().matmul_variants();
     runner(40)
         .run(
-            &(dim(), dim(), dim(), 0..elementwise.len(), any::<u64>()),
-            |(m, k, n, ai, seed)| {
+            &(
+                dim(),
+                dim(),
+                dim(),
+                0..elementwise.len(),
+                0..variants.len(),
+                any::<u64>(),
+            ),
+            |(m, k, n, ai, vi, seed)| {
                 let act = elementwise[ai];
+                gpu.borrow_mut().force_matmul_variant(Some(variants[vi])).unwrap();
                 let mut rng = Rng::new(seed);
                 // dy [m, k], W [n, k] (dx = dy·Wᵀ is [m, n]), z [m, n] around the kinks.
                 let (dy, w, z) = (
@@ -182,7 +197,12 @@ pub fn matmul_derivative_epilogue_every_activation_matches_cpu() {
                 let c = run(&mut CpuBackend::new(), false);
                 let separate = run(&mut CpuBackend::new(), true);
                 worst.see(&g, &c);
-                assert_close(&format!("{act:?} {m}x{k}x{n}"), &g, &c, matmul_tol(k));
+                assert_close(
+                    &format!("{act:?} {m}x{k}x{n} ({})", variants[vi]),
+                    &g,
+                    &c,
+                    matmul_tol(k),
+                );
                 assert_close(
                     &format!("{act:?} {m}x{k}x{n}: cpu against matmul + activation_backward"),
                     &c,
