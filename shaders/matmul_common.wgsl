@@ -18,7 +18,9 @@
 //   read through the epoch's permutation: the first layer's x·W and xᵀ·dz need no gather);
 //   a row outside A reads as zeros. One helper, a_row, holds the mapping.
 // Bindings: 0 uniform Params; 1 A (read, vec4 view); 2 B (read, vec4 view); 3 bias (read);
-//   4 out (read_write); 5 z (read_write; read with MATMUL_FLAG_DERIV); 6 indices (read, u32).
+//   4 out (read_write, vec4 view); 5 z (read_write, vec4 view; read with MATMUL_FLAG_DERIV);
+//   6 indices (read, u32). A scalar of out or z is written as its vec4's component, a single
+//   scalar store.
 // MATMUL_FLAG_DERIV: the epilogue is out = v ⊙ act′(z) (z read, no bias or activation): a
 //   hidden layer's dz = (dz_next·Wᵀ) ⊙ act′(z) in the dx product.
 // Split-K: workgroup layer w (workgroup_id.z) sums k in [k_base + w·k_chunk, min(that +
@@ -69,13 +71,16 @@ override A_INDEXED: bool = false;
 // more than a 1024-deep product's loads). The uniform carries the same values.
 override EPILOGUE: u32 = 0u;
 override ACT: u32 = 0u;
+// N, out's offset and (where the epilogue touches it) z's are multiples of 4: finish4 stores
+// a whole vec4 of out (and z) instead of four scalars.
+override OUT_VEC4: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> z: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> z: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> indices: array<u32>;
 
 // The k range of workgroup layer `layer`.
@@ -300,26 +305,63 @@ fn finish(layer: u32, i: u32, j: u32, sum: f32) {
     }
     let e = i * p.n + j;
     if ((EPILOGUE & MATMUL_FLAG_PARTIAL) != 0u) {
-        out[p.out_off + layer * p.m * p.n + e] = sum;
+        let o = p.out_off + layer * p.m * p.n + e;
+        out[o >> 2u][o & 3u] = sum;
         return;
     }
     var v = sum;
     if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) {
         v += bias[p.bias_off + j];
     }
+    let ze = p.z_off + e;
     if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
-        z[p.z_off + e] = v;
+        z[ze >> 2u][ze & 3u] = v;
     }
+    let o = p.out_off + e;
     if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
-        out[p.out_off + e] = v * activate_derivative(ACT, p.alpha, z[p.z_off + e]);
+        out[o >> 2u][o & 3u] = v * activate_derivative(ACT, p.alpha, z[ze >> 2u][ze & 3u]);
     } else {
-        out[p.out_off + e] = activate(ACT, p.alpha, v);
+        out[o >> 2u][o & 3u] = activate(ACT, p.alpha, v);
     }
 }
 
-// The epilogue of out[i, j .. j+4] (a loop, so its code appears once).
+// The epilogue of out[i, j .. j+4] (j a multiple of 4): with OUT_VEC4 one vec4 store (N is a
+// multiple of 4, so the four columns are all inside or all past it), else four scalar ones
+// (a loop, so the code appears once).
 fn finish4(layer: u32, i: u32, j: u32, sums: vec4<f32>) {
-    for (var q = 0u; q < 4u; q++) {
-        finish(layer, i, j + q, sums[q]);
+    if (!OUT_VEC4) {
+        for (var q = 0u; q < 4u; q++) {
+            finish(layer, i, j + q, sums[q]);
+        }
+        return;
+    }
+    if (i >= p.m || j >= p.n) {
+        return;
+    }
+    let e = i * p.n + j;
+    if ((EPILOGUE & MATMUL_FLAG_PARTIAL) != 0u) {
+        out[(p.out_off + layer * p.m * p.n + e) >> 2u] = sums;
+        return;
+    }
+    var v = sums;
+    if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) {
+        let bj = p.bias_off + j;
+        v += vec4<f32>(bias[bj], bias[bj + 1u], bias[bj + 2u], bias[bj + 3u]);
+    }
+    let ze = (p.z_off + e) >> 2u;
+    if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
+        z[ze] = v;
+    }
+    let o = (p.out_off + e) >> 2u;
+    if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
+        let zv = z[ze];
+        out[o] = v * vec4<f32>(
+            activate_derivative(ACT, p.alpha, zv.x),
+            activate_derivative(ACT, p.alpha, zv.y),
+            activate_derivative(ACT, p.alpha, zv.z),
+            activate_derivative(ACT, p.alpha, zv.w),
+        );
+    } else {
+        out[o] = vec4<f32>(activate(ACT, p.alpha, v.x), activate(ACT, p.alpha, v.y), activate(ACT, p.alpha, v.z), activate(ACT, p.alpha, v.w));
     }
 }

@@ -109,9 +109,8 @@ impl Extents for MatmulParams {
     }
 
     fn agrees(&self, specialization: &Specialization) -> bool {
-        let epilogue = specialization.with_epilogue(self.flags, self.act);
         (self.trans_a != 0, self.a_indexed != 0) == (specialization.trans_a, specialization.a_indexed)
-            && (epilogue.epilogue, epilogue.act) == (specialization.epilogue, specialization.act)
+            && specialization.for_params(self) == *specialization
     }
 }
 

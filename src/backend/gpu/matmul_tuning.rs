@@ -231,12 +231,6 @@ impl GpuBackend {
             a_index: None,
             deriv_z: None,
         };
-        // Every candidate's pipeline is built before anything is timed: building is a
-        // first-use cost of each variant alike, not part of its speed.
-        let specialization = self.product_specialization(&product)?;
-        for &variant in candidates {
-            self.compute_pipeline(variant.kernel(), Some(specialization))?;
-        }
         let run = |be: &mut GpuBackend, variant: MatmulVariant, reps: u32| -> Result<Duration> {
             let t = Instant::now();
             for _ in 0..reps {
@@ -246,8 +240,8 @@ impl GpuBackend {
             Ok(t.elapsed() / reps)
         };
         // A first, untimed run of each candidate is checked against the host; it also takes
-        // the costs of first use out of the timing (a driver may compile a pipeline at its
-        // first dispatch: lavapipe does, for hundreds of milliseconds).
+        // the costs of first use out of the timing: building the pipeline, and the compile a
+        // driver may do at its first dispatch (lavapipe does, for hundreds of milliseconds).
         let mut correct = Vec::new();
         for &variant in candidates {
             run(self, variant, 1)?;

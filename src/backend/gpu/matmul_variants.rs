@@ -113,21 +113,31 @@ pub struct Specialization {
     /// The epilogue's activation code (the uniform's `act`; 0 for a partial-sum kernel,
     /// which applies none).
     pub act: u32,
+    /// out (and z where the epilogue touches it) take vec4 stores: N and their offsets are
+    /// multiples of 4.
+    pub out_vec4: bool,
 }
 
 impl Specialization {
-    /// The same kernel form with the epilogue the uniform `flags` and `act` ask for.
-    pub fn with_epilogue(self, flags: u32, act: u32) -> Self {
-        let partial = flags & super::prelude::MATMUL_FLAG_PARTIAL != 0;
+    /// The same kernel form with the epilogue the dispatch's uniform `p` asks for.
+    pub(crate) fn for_params(self, p: &super::params::MatmulParams) -> Self {
+        use super::prelude::{MATMUL_FLAG_DERIV, MATMUL_FLAG_PARTIAL, MATMUL_FLAG_Z};
+        let partial = p.flags & MATMUL_FLAG_PARTIAL != 0;
+        let z_off = if p.flags & (MATMUL_FLAG_Z | MATMUL_FLAG_DERIV) != 0 {
+            p.z_off
+        } else {
+            0
+        };
         Specialization {
-            epilogue: flags,
-            act: if partial { 0 } else { act },
+            epilogue: p.flags,
+            act: if partial { 0 } else { p.act },
+            out_vec4: (p.n | p.out_off | z_off).is_multiple_of(4),
             ..self
         }
     }
 
     /// The constants as wgpu takes them.
-    pub fn constants(&self) -> [(&'static str, f64); 7] {
+    pub fn constants(&self) -> [(&'static str, f64); 8] {
         let f = |b: bool| if b { 1.0 } else { 0.0 };
         [
             ("TRANS_A", f(self.trans_a)),
@@ -137,6 +147,7 @@ impl Specialization {
             ("A_INDEXED", f(self.a_indexed)),
             ("EPILOGUE", f64::from(self.epilogue)),
             ("ACT", f64::from(self.act)),
+            ("OUT_VEC4", f(self.out_vec4)),
         ]
     }
 }

@@ -51,7 +51,7 @@ impl Product {
 
     /// The pipeline constants of the product's kernel form: whether A and B are transposed,
     /// whether each operand's offset and contiguous stride allow vec4 loads, and whether A goes
-    /// through an index (the epilogue comes with the dispatch: [`Specialization::with_epilogue`]).
+    /// through an index (the epilogue comes with each dispatch: [`Specialization::for_params`]).
     pub(super) fn specialization(&self) -> Result<Specialization> {
         let (a, trans_a) = match self.a {
             Some((a, t)) => (Some(a), t),
@@ -72,6 +72,7 @@ impl Product {
             a_indexed: self.a_index.is_some(),
             epilogue: 0,
             act: 0,
+            out_vec4: false,
         })
     }
 }
@@ -81,18 +82,6 @@ impl GpuBackend {
     pub(super) fn record_product(&mut self, p: &Product) -> Result<()> {
         let variant = self.matmul_variant(p)?;
         self.record_product_as(p, variant)
-    }
-
-    /// The specialization `p`'s matmul kernel is built with when recorded: the direct kernel's
-    /// epilogue, or the partial sums of a product split over K.
-    pub(super) fn product_specialization(&self, p: &Product) -> Result<Specialization> {
-        let split = bounds::matmul_split(p.rows, p.k, p.n, self.max_scratch_len())?;
-        let form = p.specialization()?;
-        Ok(if split.direct() {
-            form.with_epilogue(p.epilogue_flags(), p.activation.code())
-        } else {
-            form.with_epilogue(MATMUL_FLAG_PARTIAL, 0)
-        })
     }
 
     /// Records `p` with `variant`, as one direct dispatch or split-K rounds of two.
@@ -133,7 +122,7 @@ impl GpuBackend {
             a_src_rows: super::ops::u32_of("rows of A", a.map_or(0, |a| a.rows))?,
         };
         let kernel = variant.kernel();
-        let specialization = Some(self.product_specialization(p)?);
+        let form = p.specialization()?;
         let (tile_rows, tile_cols) = variant.tile();
         let tiles = (p.n.div_ceil(tile_cols) as u32, p.rows.div_ceil(tile_rows) as u32);
         let a_storage = a.map(|a| a.storage);
@@ -147,6 +136,7 @@ impl GpuBackend {
                 z.map(|t| t.storage),
                 index_storage,
             ];
+            let specialization = Some(form.for_params(&base));
             return self.dispatch_kernel(kernel, specialization, &base, &storages, (tiles.0, tiles.1, 1));
         }
         let scratch = self.scratch(split.scratch_len(p.rows, p.n))?;
@@ -170,6 +160,7 @@ impl GpuBackend {
                 None,
                 index_storage,
             ];
+            let specialization = Some(form.for_params(&partial));
             self.dispatch_kernel(kernel, specialization, &partial, &storages, (tiles.0, tiles.1, layers))?;
             let last = round + 1 == split.rounds;
             let reduce = MatmulReduceParams {
