@@ -48,7 +48,7 @@ function showModel(model) {
   $('adapter').textContent = device.adapter;
   $('executor').textContent = model.executor;
   $('reason').textContent = model.executorReason;
-  showNotice(device.notice ? `Training on the CPU backend: ${device.notice}` : null);
+  showNotice(device.notice ?? null);
 }
 
 function setBusy(busy) {

@@ -78,9 +78,7 @@ async fn webgpu_context() -> Result<GpuContext> {
         .map_err(|e| match e {
             Error::NoAdapter { requested, .. } => Error::NoAdapter {
                 requested,
-                hint: "the browser's WebGPU gave no adapter (WebGPU may be disabled, or the GPU \
-                       blocklisted): use the CPU backend"
-                    .into(),
+                hint: "the browser's WebGPU gave no adapter (WebGPU may be disabled, or the GPU blocklisted)".into(),
             },
             other => other,
         })
@@ -91,9 +89,7 @@ async fn open_webgpu() -> Result<(Box<dyn Backend>, DeviceInfo)> {
     if !has_navigator_gpu() {
         return Err(Error::NoAdapter {
             requested: String::new(),
-            hint: "this browser has no WebGPU (navigator.gpu is missing): use a browser with WebGPU \
-                   enabled, or the CPU backend"
-                .into(),
+            hint: "this browser has no WebGPU (navigator.gpu is missing)".into(),
         });
     }
     let ctx = webgpu_context().await?;
@@ -136,7 +132,7 @@ pub(crate) async fn open(device: &str) -> Result<(Box<dyn Backend>, DeviceInfo)>
         "cpu" => Ok(cpu(None)),
         "auto" => match open_webgpu().await {
             Ok(opened) => Ok(opened),
-            Err(e) => Ok(cpu(Some(format!("no WebGPU: {e}; training on the CPU backend")))),
+            Err(e) => Ok(cpu(Some(format!("{e}; training on the CPU backend")))),
         },
         _ => Err(Error::InvalidArgument {
             what: "device",

@@ -287,10 +287,11 @@ describe('Chromium without WebGPU', () => {
     recordTime('Chromium (no WebGPU)', result);
     await screenshot(page, 'chromium-no-webgpu-adam');
     assert.equal(result.backend, 'cpu');
-    assert.match(result.notice, /navigator\.gpu is missing/);
+    // Without the feature Chromium may still define navigator.gpu, but gives no adapter.
+    assert.match(result.notice, /navigator\.gpu is missing|gave no adapter/);
     const shown = await page.$eval('#notice', (e) => ({ text: e.textContent, shown: getComputedStyle(e).display !== 'none' }));
     assert.ok(shown.shown, 'the fallback notice is not shown after training');
-    assert.match(shown.text, /Training on the CPU backend/);
+    assert.match(shown.text, /training on the CPU backend/);
     checkAgainstNative(result, reference.adam, 'Chromium CPU fallback');
   });
 });
