@@ -347,6 +347,19 @@ impl ModelFile {
 
     /// [`ModelFile::compile_with`] onto a backend already opened (e.g. a GPU device opened with
     /// chosen limits, as the web package opens one with the WebGPU defaults).
+    ///
+    /// ```
+    /// use wgtrain::backend::CpuBackend;
+    /// use wgtrain::model::{Dense, Device, Execution, Sequential};
+    /// use wgtrain::nn::{Activation, Loss, Optimizer};
+    /// let mut model = Sequential::new(2)
+    ///     .add(Dense::new(1, Activation::Linear))
+    ///     .compile(Loss::MeanSquaredError, Optimizer::sgd(), &[], Device::Cpu)?;
+    /// let file = model.to_file(None)?;
+    /// let mut loaded = file.compile_on_with(Box::new(CpuBackend::new()), Execution::Auto)?;
+    /// assert_eq!(loaded.weights()?, model.weights()?);
+    /// # Ok::<(), wgtrain::Error>(())
+    /// ```
     pub fn compile_on_with(&self, backend: Box<dyn Backend>, execution: Execution) -> Result<Model> {
         let model =
             self.architecture
