@@ -181,7 +181,7 @@ async function screenshot(page, name) {
 }
 
 function recordTime(browserName, result) {
-  fitTimes.push({ browser: browserName, backend: result.backend, adapter: result.adapter, executor: result.executor, optimizer: result.optimizerName, fitSeconds: result.fitSeconds });
+  fitTimes.push({ browser: browserName, backend: result.backend, adapter: result.adapter, executor: result.executor, optimizer: result.optimizerName, fitSeconds: result.fitSeconds, firstEpochSeconds: result.firstEpochSeconds });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ before(async () => {
 after(async () => {
   server?.close();
   fs.writeFileSync(path.join(out, 'fit-times.json'), JSON.stringify(fitTimes, null, 2));
-  for (const t of fitTimes) console.log(`fit time: ${t.browser} ${t.backend} ${t.executor} ${t.optimizer}: ${t.fitSeconds.toFixed(2)} s (${t.adapter})`);
+  for (const t of fitTimes) console.log(`fit time: ${t.browser} ${t.backend} ${t.executor} ${t.optimizer}: ${t.fitSeconds.toFixed(2)} s, first epoch ${t.firstEpochSeconds.toFixed(2)} s (${t.adapter})`);
 });
 
 // On each executor the browser's WebGPU runs under the default limits: SGD fits the fused
