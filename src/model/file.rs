@@ -25,7 +25,7 @@ use super::file_validate::{check_classes, check_counts, check_finite, check_opti
 use super::metrics::Metric;
 use super::model::{LayerWeights, Model};
 use super::sequential::{Device, Sequential};
-use crate::backend::may_block;
+use crate::backend::{Backend, may_block};
 use crate::data::{DataError, Preprocessing};
 use crate::nn::{Loss, Optimizer};
 use crate::{Error, Result};
@@ -342,6 +342,29 @@ impl ModelFile {
             .clone()
             .compile_with_async(self.loss, self.optimizer, &self.metrics, device, execution)
             .await?;
+        self.restore(model)
+    }
+
+    /// [`ModelFile::compile_with`] onto a backend already opened (e.g. a GPU device opened with
+    /// chosen limits, as the web package opens one with the WebGPU defaults).
+    ///
+    /// ```
+    /// use wgtrain::backend::CpuBackend;
+    /// use wgtrain::model::{Dense, Device, Execution, Sequential};
+    /// use wgtrain::nn::{Activation, Loss, Optimizer};
+    /// let mut model = Sequential::new(2)
+    ///     .add(Dense::new(1, Activation::Linear))
+    ///     .compile(Loss::MeanSquaredError, Optimizer::sgd(), &[], Device::Cpu)?;
+    /// let file = model.to_file(None)?;
+    /// let mut loaded = file.compile_on_with(Box::new(CpuBackend::new()), Execution::Auto)?;
+    /// assert_eq!(loaded.weights()?, model.weights()?);
+    /// # Ok::<(), wgtrain::Error>(())
+    /// ```
+    pub fn compile_on_with(&self, backend: Box<dyn Backend>, execution: Execution) -> Result<Model> {
+        let model =
+            self.architecture
+                .clone()
+                .compile_on_with(self.loss, self.optimizer, &self.metrics, backend, execution)?;
         self.restore(model)
     }
 

@@ -27,6 +27,7 @@ mod network;
 mod owned;
 mod resident;
 mod sequential;
+mod text;
 
 pub use callbacks::{
     Callback, Control, CsvLogger, EarlyStopping, EpochFn, EpochLogger, Mode, ModelCheckpoint, ReduceLrOnPlateau,
@@ -40,3 +41,4 @@ pub use layer::{Dense, Dropout, Layer, LayerPosition, LayerSpec, LayerStep, Step
 pub use metrics::{History, Logs, Metric};
 pub use model::{LayerWeights, Model};
 pub use sequential::{Device, Sequential};
+pub use text::{MAX_UNITS, format_layers, loss_short_name, parse_layers, parse_loss};
