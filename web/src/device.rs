@@ -5,7 +5,6 @@
 //! notice when the browser has no WebGPU (`navigator.gpu` missing) or gives no adapter.
 
 use wasm_bindgen::prelude::*;
-use wgtrain::backend::gpu::matmul_variants::MatmulVariant;
 use wgtrain::backend::gpu::{AdapterChoice, GpuContext};
 use wgtrain::backend::{Backend, CpuBackend, GpuBackend};
 use wgtrain::{Error, Result};
@@ -94,15 +93,9 @@ async fn open_webgpu() -> Result<(Box<dyn Backend>, DeviceInfo)> {
     }
     let ctx = webgpu_context().await?;
     let adapter = adapter_name(&ctx).await;
-    let software = ctx.summary.software;
-    let mut backend = GpuBackend::from_context(ctx)?;
-    if software {
-        // A page has no autotune, and the engine's built-in guess for a software adapter
-        // (the register-blocked matmul) is a kernel SwiftShader's compiler cannot build: in
-        // Chromium its GPU process grows past 10 GB and is killed, losing the device. The tiled
-        // kernel builds and runs on every adapter tried (SwiftShader, lavapipe).
-        backend.force_matmul_variant(Some(MatmulVariant::Tiled))?;
-    }
+    // On a software adapter the engine itself takes the tiled matmul in a page
+    // (`matmul_choices.rs`: SwiftShader cannot build the register kernels).
+    let backend = GpuBackend::from_context(ctx)?;
     Ok((
         Box::new(backend),
         DeviceInfo {

@@ -58,12 +58,17 @@ impl Tuning {
     /// environment asks for, and the choices of earlier runs (from the file).
     pub(super) fn new(ctx: &GpuContext, pipelines: &[Option<Pipeline>]) -> Result<Self> {
         let selection = Selection::from_env()?;
-        // A measurement blocks on read-backs, which a web page cannot do: the built-in guess.
+        let info = &ctx.summary;
+        // A measurement blocks on read-backs, which a web page cannot do: the built-in guess,
+        // except on a software adapter, where it is the tiled kernel: the register kernels'
+        // unrolled blocks are more than SwiftShader's compiler can build (in Chromium its GPU
+        // process grew past 10 GB and was killed, losing the device), and tiled builds and
+        // runs on every browser adapter tried (SwiftShader, lavapipe).
         let selection = match selection {
+            Selection::Tune if cfg!(target_arch = "wasm32") && info.software => Selection::Force(MatmulVariant::Tiled),
             Selection::Tune if cfg!(target_arch = "wasm32") => Selection::Default,
             other => other,
         };
-        let info = &ctx.summary;
         let available = usable(info, |v| pipelines[v.kernel().index()].is_some());
         let tuning = Tuning {
             selection,
