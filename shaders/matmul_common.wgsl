@@ -300,28 +300,29 @@ fn quad_fma(av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4
 // The epilogue of out[i, j] from workgroup layer `layer`: the raw partial sum, or bias, z and
 // the activation, as EPILOGUE and ACT say. Outside [M, N] it writes nothing.
 fn finish(layer: u32, i: u32, j: u32, sum: f32) {
-    if (i >= p.m || j >= p.n) {
-        return;
-    }
-    let e = i * p.n + j;
-    if ((EPILOGUE & MATMUL_FLAG_PARTIAL) != 0u) {
-        let o = p.out_off + layer * p.m * p.n + e;
-        out[o >> 2u][o & 3u] = sum;
-        return;
-    }
-    var v = sum;
-    if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) {
-        v += bias[p.bias_off + j];
-    }
-    let ze = p.z_off + e;
-    if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
-        z[ze >> 2u][ze & 3u] = v;
-    }
-    let o = p.out_off + e;
-    if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
-        out[o >> 2u][o & 3u] = v * activate_derivative(ACT, p.alpha, z[ze >> 2u][ze & 3u]);
-    } else {
-        out[o >> 2u][o & 3u] = activate(ACT, p.alpha, v);
+    // No early returns here or in finish4: inlined into a kernel's epilogue loops they cost
+    // some compilers seconds (lavapipe's, for the subgroup kernel's 256 outputs).
+    if (i < p.m && j < p.n) {
+        let e = i * p.n + j;
+        if ((EPILOGUE & MATMUL_FLAG_PARTIAL) != 0u) {
+            let o = p.out_off + layer * p.m * p.n + e;
+            out[o >> 2u][o & 3u] = sum;
+        } else {
+            var v = sum;
+            if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) {
+                v += bias[p.bias_off + j];
+            }
+            let ze = p.z_off + e;
+            if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
+                z[ze >> 2u][ze & 3u] = v;
+            }
+            let o = p.out_off + e;
+            if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
+                out[o >> 2u][o & 3u] = v * activate_derivative(ACT, p.alpha, z[ze >> 2u][ze & 3u]);
+            } else {
+                out[o >> 2u][o & 3u] = activate(ACT, p.alpha, v);
+            }
+        }
     }
 }
 
@@ -333,35 +334,32 @@ fn finish4(layer: u32, i: u32, j: u32, sums: vec4<f32>) {
         for (var q = 0u; q < 4u; q++) {
             finish(layer, i, j + q, sums[q]);
         }
-        return;
-    }
-    if (i >= p.m || j >= p.n) {
-        return;
-    }
-    let e = i * p.n + j;
-    if ((EPILOGUE & MATMUL_FLAG_PARTIAL) != 0u) {
-        out[(p.out_off + layer * p.m * p.n + e) >> 2u] = sums;
-        return;
-    }
-    var v = sums;
-    if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) {
-        let bj = p.bias_off + j;
-        v += vec4<f32>(bias[bj], bias[bj + 1u], bias[bj + 2u], bias[bj + 3u]);
-    }
-    let ze = (p.z_off + e) >> 2u;
-    if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
-        z[ze] = v;
-    }
-    let o = (p.out_off + e) >> 2u;
-    if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
-        let zv = z[ze];
-        out[o] = v * vec4<f32>(
-            activate_derivative(ACT, p.alpha, zv.x),
-            activate_derivative(ACT, p.alpha, zv.y),
-            activate_derivative(ACT, p.alpha, zv.z),
-            activate_derivative(ACT, p.alpha, zv.w),
-        );
-    } else {
-        out[o] = vec4<f32>(activate(ACT, p.alpha, v.x), activate(ACT, p.alpha, v.y), activate(ACT, p.alpha, v.z), activate(ACT, p.alpha, v.w));
+    } else if (i < p.m && j < p.n) {
+        let e = i * p.n + j;
+        if ((EPILOGUE & MATMUL_FLAG_PARTIAL) != 0u) {
+            out[(p.out_off + layer * p.m * p.n + e) >> 2u] = sums;
+        } else {
+            var v = sums;
+            if ((EPILOGUE & MATMUL_FLAG_BIAS) != 0u) {
+                let bj = p.bias_off + j;
+                v += vec4<f32>(bias[bj], bias[bj + 1u], bias[bj + 2u], bias[bj + 3u]);
+            }
+            let ze = (p.z_off + e) >> 2u;
+            if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
+                z[ze] = v;
+            }
+            let o = (p.out_off + e) >> 2u;
+            if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
+                let zv = z[ze];
+                out[o] = v * vec4<f32>(
+                    activate_derivative(ACT, p.alpha, zv.x),
+                    activate_derivative(ACT, p.alpha, zv.y),
+                    activate_derivative(ACT, p.alpha, zv.z),
+                    activate_derivative(ACT, p.alpha, zv.w),
+                );
+            } else {
+                out[o] = vec4<f32>(activate(ACT, p.alpha, v.x), activate(ACT, p.alpha, v.y), activate(ACT, p.alpha, v.z), activate(ACT, p.alpha, v.w));
+            }
+        }
     }
 }
