@@ -27,19 +27,25 @@ fn data(rows: usize) -> (Array2<f32>, Array2<f32>) {
     (x, y.insert_axis(ndarray::Axis(1)))
 }
 
-fn model(d: TestDevice, execution: Execution) -> Model {
+/// The network every test here trains: 3 → 8 tanh → 1 sigmoid, drawn from seed 3.
+fn network() -> Sequential {
     Sequential::new(3)
         .add(Dense::new(8, Activation::Tanh))
         .add(Dense::new(1, Activation::Sigmoid))
         .seed(3)
-        .compile_with(
-            Loss::BinaryCrossentropy { from_logits: false },
-            Optimizer::adam(),
-            &[Metric::Accuracy],
-            d.device(),
-            execution,
-        )
+}
+
+const LOSS: Loss = Loss::BinaryCrossentropy { from_logits: false };
+
+fn model(d: TestDevice, execution: Execution) -> Model {
+    network()
+        .compile_with(LOSS, Optimizer::adam(), &[Metric::Accuracy], d.device(), execution)
         .unwrap()
+}
+
+/// [`model`] compiled through the async form (the future is `Send`).
+fn model_async(d: TestDevice, execution: Execution) -> impl Future<Output = wgtrain::Result<Model>> + Send {
+    network().compile_with_async(LOSS, Optimizer::adam(), &[Metric::Accuracy], d.device(), execution)
 }
 
 fn bits(values: &[f32]) -> Vec<u32> {
@@ -120,18 +126,7 @@ pub fn async_forms_equal_the_blocking_ones_bit_for_bit(d: TestDevice) {
 
 pub fn a_model_compiled_asynchronously_trains_as_one_compiled_blocking(d: TestDevice) {
     let (x, y) = data(40);
-    let compile_async = Sequential::new(3)
-        .add(Dense::new(8, Activation::Tanh))
-        .add(Dense::new(1, Activation::Sigmoid))
-        .seed(3)
-        .compile_with_async(
-            Loss::BinaryCrossentropy { from_logits: false },
-            Optimizer::adam(),
-            &[Metric::Accuracy],
-            d.device(),
-            Execution::Layered,
-        );
-    let mut awaited = pollster::block_on(compile_async).unwrap();
+    let mut awaited = pollster::block_on(model_async(d, Execution::Layered)).unwrap();
     let mut blocking = model(d, Execution::Layered);
     assert_eq!(awaited.backend_name(), blocking.backend_name());
     for m in [&mut awaited, &mut blocking] {
@@ -199,18 +194,7 @@ where
 pub fn async_forms_are_send_and_run_on_another_thread(d: TestDevice) {
     let (x, y) = data(48);
     let options = || FitOptions::new(3, 8).seed(2);
-    let compile = Sequential::new(3)
-        .add(Dense::new(8, Activation::Tanh))
-        .add(Dense::new(1, Activation::Sigmoid))
-        .seed(3)
-        .compile_with_async(
-            Loss::BinaryCrossentropy { from_logits: false },
-            Optimizer::adam(),
-            &[Metric::Accuracy],
-            d.device(),
-            Execution::Layered,
-        );
-    let mut awaited = on_another_thread(compile).unwrap();
+    let mut awaited = on_another_thread(model_async(d, Execution::Layered)).unwrap();
     let mut blocking = model(d, Execution::Layered);
 
     let history = on_another_thread(awaited.fit_async(x.view(), y.view(), options())).unwrap();
