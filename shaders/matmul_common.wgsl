@@ -297,6 +297,18 @@ fn quad_fma(av: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4
     return av.x * b0 + av.y * b1 + av.z * b2 + av.w * b3;
 }
 
+// The epilogue's last step on a sum v (bias added): act(v), or with MATMUL_FLAG_DERIV
+// v · act′(zv), zv being z read there.
+fn activated(v: f32, zv: f32) -> f32 {
+    var r: f32;
+    if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
+        r = v * activate_derivative(ACT, p.alpha, zv);
+    } else {
+        r = activate(ACT, p.alpha, v);
+    }
+    return r;
+}
+
 // The epilogue of out[i, j] from workgroup layer `layer`: the raw partial sum, or bias, z and
 // the activation, as EPILOGUE and ACT say. Outside [M, N] it writes nothing.
 fn finish(layer: u32, i: u32, j: u32, sum: f32) {
@@ -313,15 +325,15 @@ fn finish(layer: u32, i: u32, j: u32, sum: f32) {
                 v += bias[p.bias_off + j];
             }
             let ze = p.z_off + e;
+            var zv = 0.0;
             if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
                 z[ze >> 2u][ze & 3u] = v;
             }
-            let o = p.out_off + e;
             if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
-                out[o >> 2u][o & 3u] = v * activate_derivative(ACT, p.alpha, z[ze >> 2u][ze & 3u]);
-            } else {
-                out[o >> 2u][o & 3u] = activate(ACT, p.alpha, v);
+                zv = z[ze >> 2u][ze & 3u];
             }
+            let o = p.out_off + e;
+            out[o >> 2u][o & 3u] = activated(v, zv);
         }
     }
 }
@@ -345,21 +357,14 @@ fn finish4(layer: u32, i: u32, j: u32, sums: vec4<f32>) {
                 v += vec4<f32>(bias[bj], bias[bj + 1u], bias[bj + 2u], bias[bj + 3u]);
             }
             let ze = (p.z_off + e) >> 2u;
+            var zv = vec4<f32>(0.0);
             if ((EPILOGUE & MATMUL_FLAG_Z) != 0u) {
                 z[ze] = v;
             }
-            let o = (p.out_off + e) >> 2u;
             if ((EPILOGUE & MATMUL_FLAG_DERIV) != 0u) {
-                let zv = z[ze];
-                out[o] = v * vec4<f32>(
-                    activate_derivative(ACT, p.alpha, zv.x),
-                    activate_derivative(ACT, p.alpha, zv.y),
-                    activate_derivative(ACT, p.alpha, zv.z),
-                    activate_derivative(ACT, p.alpha, zv.w),
-                );
-            } else {
-                out[o] = vec4<f32>(activate(ACT, p.alpha, v.x), activate(ACT, p.alpha, v.y), activate(ACT, p.alpha, v.z), activate(ACT, p.alpha, v.w));
+                zv = z[ze];
             }
+            out[(p.out_off + e) >> 2u] = vec4<f32>(activated(v.x, zv.x), activated(v.y, zv.y), activated(v.z, zv.z), activated(v.w, zv.w));
         }
     }
 }

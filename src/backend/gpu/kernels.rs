@@ -292,7 +292,7 @@ kernel_table! {
     /// shared-memory tiled variant.
     Matmul = "matmul", MatmulParams, libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0x586406a349ff53ec, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0x0a4b95b8d9490612, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT). Workgroup tiles: kk·64 + i + q and (kk + q)·64 + i with kk < 16 (t / 16, or \
             (t % 4)·4 + q), q < 4, i < 64 (t / 4, or (t % 16)·4 + q), t < 256: below 1024; the product reads \
             kk·64 + lid·4 + q, lid < 16: below 1024. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
@@ -300,20 +300,20 @@ kernel_table! {
     MatmulBlocked = "matmul_blocked", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0x1fa07682349d9469, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0x89720991eb4970d7, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT) only; no workgroup or indexed private arrays. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product with K split across a workgroup's invocations (few outputs, long K).
     MatmulSkinny = "matmul_skinny", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON],
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0x9634eba950d08cde, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0xf9bd921c92637624, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT). Workgroup partial[256 vec4]: t·4 + q with t < 64, q < 4; the tree adds \
             (t + stride)·4 + q with t < stride <= 32; partial[t] with t < 4. Layer = wid.z; the epilogue's block[e] with e below the block's length." };
     /// The same product sharing B through subgroup rotations.
     MatmulSubgroup = "matmul_subgroup", MatmulParams alternative of Matmul,
         libraries: [ACTIVATIONS, MATMUL_COMMON], needs SUBGROUP,
         [read "a", read "b", read "bias", read_write "out", read_write "z", read "indices"],
-        trust: Trust::Proven { audited: 0xb4d6980fa5ddd219, argument: "The loads and the epilogue of matmul_common.wgsl \
+        trust: Trust::Proven { audited: 0x9a533a94d4ec8387, argument: "The loads and the epilogue of matmul_common.wgsl \
             (MATMUL_COMMON_AUDIT) only; subgroup shuffles move values, never index memory. Layer = wid.z; the epilogue's \
             block[r] and by_rotation[s] with r, s < 8, their lengths." };
     /// Adds a split-K product's partial sums and applies the epilogue.
