@@ -2,8 +2,8 @@
 //! candidate variant runs the product on a capped shape of that class, once untimed (a
 //! variant whose result disagrees with a host-side check of sampled entries is dropped; the
 //! run also pays any compile-at-first-dispatch) and then in two interleaved timed rounds; the
-//! fastest by its best time is kept for the class (`matmul_choices.rs`: for the process and in a file beside the
-//! pipeline cache, so a second run measures nothing).
+//! fastest by its best time is kept for the class (`matmul_choices.rs`: for the process and
+//! in a file beside the pipeline cache, so a second run measures nothing).
 //!
 //! All tuning in a process shares a budget of [`TUNE_BUDGET`]; once it is spent the remaining
 //! classes take the built-in guess for the rest of the process (not written to the file, so a
@@ -264,8 +264,7 @@ impl GpuBackend {
                 *time = (*time).min(run(self, *variant, reps)?);
             }
         }
-        let timings = best.into_iter().map(|(v, t)| (v, t.as_secs_f64() * 1e6)).collect();
-        Ok(timings)
+        Ok(best.into_iter().map(|(v, t)| (v, t.as_secs_f64() * 1e6)).collect())
     }
 
     /// The matmul variants this device can run.
